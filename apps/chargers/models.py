@@ -1,0 +1,177 @@
+from __future__ import annotations
+
+from django.db import models
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+
+class RegistrationStatus(models.TextChoices):
+    PENDING = "Pending", _("Pending")
+    ACCEPTED = "Accepted", _("Accepted")
+    REJECTED = "Rejected", _("Rejected")
+
+
+class OcppVersion(models.TextChoices):
+    V16 = "ocpp1.6", "OCPP 1.6"
+    V201 = "ocpp2.0.1", "OCPP 2.0.1"
+    V21 = "ocpp2.1", "OCPP 2.1"
+
+
+class ChargingStation(models.Model):
+    """A charger (OCPP charge point / charging station), known by the id in its URL."""
+
+    charger_id = models.CharField(_("charger id"), max_length=48, unique=True)
+    name = models.CharField(_("name"), max_length=100, blank=True)
+    registration_status = models.CharField(
+        _("registration"),
+        max_length=16,
+        choices=RegistrationStatus.choices,
+        default=RegistrationStatus.PENDING,
+        help_text=_("Answer given to BootNotification; Pending until an operator approves."),
+    )
+    preferred_ocpp_version = models.CharField(
+        _("preferred OCPP version"),
+        max_length=16,
+        choices=OcppVersion.choices,
+        blank=True,
+        help_text=_("Chosen when the charger offers it; blank picks the newest offered."),
+    )
+    ocpp_version = models.CharField(
+        _("negotiated OCPP version"), max_length=16, choices=OcppVersion.choices, blank=True
+    )
+    free_charging = models.BooleanField(
+        _("free charging"), default=False, help_text=_("Accept unknown id tags.")
+    )
+    # Identity from BootNotification.
+    vendor = models.CharField(_("vendor"), max_length=50, blank=True)
+    model = models.CharField(_("model"), max_length=50, blank=True)
+    serial_number = models.CharField(_("serial number"), max_length=25, blank=True)
+    charge_box_serial_number = models.CharField(
+        _("charge box serial number"), max_length=25, blank=True
+    )
+    firmware_version = models.CharField(_("firmware version"), max_length=50, blank=True)
+    iccid = models.CharField(_("ICCID"), max_length=20, blank=True)
+    imsi = models.CharField(_("IMSI"), max_length=20, blank=True)
+    meter_type = models.CharField(_("meter type"), max_length=25, blank=True)
+    meter_serial_number = models.CharField(_("meter serial number"), max_length=25, blank=True)
+    # Connection state.
+    is_connected = models.BooleanField(_("connected"), default=False)
+    connected_at = models.DateTimeField(_("connected at"), null=True, blank=True)
+    disconnected_at = models.DateTimeField(_("disconnected at"), null=True, blank=True)
+    last_boot_at = models.DateTimeField(_("last boot"), null=True, blank=True)
+    last_heartbeat_at = models.DateTimeField(_("last heartbeat"), null=True, blank=True)
+    last_seen_at = models.DateTimeField(_("last seen"), null=True, blank=True)
+    # Progress of uploads/updates the station reports.
+    firmware_status = models.CharField(_("firmware status"), max_length=32, blank=True)
+    firmware_status_at = models.DateTimeField(null=True, blank=True)
+    diagnostics_status = models.CharField(_("diagnostics status"), max_length=32, blank=True)
+    diagnostics_status_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["charger_id"]
+        verbose_name = _("charging station")
+        verbose_name_plural = _("charging stations")
+
+    def __str__(self) -> str:
+        return self.name or self.charger_id
+
+    def get_absolute_url(self) -> str:
+        return reverse("admin:chargers_chargingstation_change", args=[self.pk])
+
+    @property
+    def is_accepted(self) -> bool:
+        return self.registration_status == RegistrationStatus.ACCEPTED
+
+
+class Connector(models.Model):
+    """A connector of a station; connector 0 stands for the station as a whole."""
+
+    station = models.ForeignKey(
+        ChargingStation, on_delete=models.CASCADE, related_name="connectors"
+    )
+    connector_id = models.PositiveIntegerField(_("connector id"))
+    status = models.CharField(_("status"), max_length=32, blank=True)
+    error_code = models.CharField(_("error code"), max_length=50, blank=True)
+    info = models.CharField(_("info"), max_length=50, blank=True)
+    vendor_id = models.CharField(_("vendor id"), max_length=255, blank=True)
+    vendor_error_code = models.CharField(_("vendor error code"), max_length=50, blank=True)
+    status_at = models.DateTimeField(_("status time"), null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["station", "connector_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["station", "connector_id"], name="connector_unique_per_station"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.station.charger_id}#{self.connector_id}"
+
+
+class StatusEvent(models.Model):
+    """One StatusNotification as received: the history behind Connector.status."""
+
+    station = models.ForeignKey(
+        ChargingStation, on_delete=models.CASCADE, related_name="status_events"
+    )
+    connector_id = models.PositiveIntegerField()
+    status = models.CharField(max_length=32)
+    error_code = models.CharField(max_length=50, blank=True)
+    info = models.CharField(max_length=50, blank=True)
+    vendor_id = models.CharField(max_length=255, blank=True)
+    vendor_error_code = models.CharField(max_length=50, blank=True)
+    timestamp = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+        indexes = [models.Index(fields=["station", "-received_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.station_id}#{self.connector_id} {self.status}"
+
+
+class StationReport(models.Model):
+    """A progress report of the station: firmware or diagnostics upload status."""
+
+    class Kind(models.TextChoices):
+        FIRMWARE = "firmware", _("Firmware")
+        DIAGNOSTICS = "diagnostics", _("Diagnostics")
+
+    station = models.ForeignKey(ChargingStation, on_delete=models.CASCADE, related_name="reports")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    status = models.CharField(max_length=32)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.status}"
+
+
+class DataTransfer(models.Model):
+    """A vendor DataTransfer, kept whole, with the status we answered."""
+
+    class Direction(models.TextChoices):
+        FROM_STATION = "in", _("From station")
+        TO_STATION = "out", _("To station")
+
+    station = models.ForeignKey(
+        ChargingStation, on_delete=models.CASCADE, related_name="data_transfers"
+    )
+    direction = models.CharField(max_length=3, choices=Direction.choices)
+    vendor_id = models.CharField(max_length=255)
+    message_id = models.CharField(max_length=50, blank=True)
+    data = models.TextField(blank=True)
+    status = models.CharField(max_length=32, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.vendor_id}/{self.message_id}"

@@ -1,0 +1,166 @@
+"""Writes about charging stations: connection, boot, heartbeat, status, reports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.db import transaction
+
+from apps.chargers.models import (
+    ChargingStation,
+    Connector,
+    DataTransfer,
+    RegistrationStatus,
+    StationReport,
+    StatusEvent,
+)
+from apps.core.timeutil import utcnow
+
+_UNKNOWN_STATION_STATUS = {
+    "pending": RegistrationStatus.PENDING,
+    "accept": RegistrationStatus.ACCEPTED,
+    "reject": RegistrationStatus.REJECTED,
+}
+
+
+def station_get_or_register(*, charger_id: str) -> ChargingStation:
+    """Return the station with `charger_id`, recording an unknown one per OCPP_UNKNOWN_STATIONS."""
+    status = _UNKNOWN_STATION_STATUS.get(
+        settings.OCPP_UNKNOWN_STATIONS.lower(), RegistrationStatus.PENDING
+    )
+    station, _ = ChargingStation.objects.get_or_create(
+        charger_id=charger_id, defaults={"registration_status": status}
+    )
+    return station
+
+
+def station_connect(*, station: ChargingStation, ocpp_version: str) -> ChargingStation:
+    """Mark the station connected with the negotiated protocol version."""
+    now = utcnow()
+    station.is_connected = True
+    station.connected_at = now
+    station.last_seen_at = now
+    station.ocpp_version = ocpp_version
+    station.save(update_fields=["is_connected", "connected_at", "last_seen_at", "ocpp_version"])
+    return station
+
+
+def station_disconnect(*, station_id: int) -> None:
+    now = utcnow()
+    ChargingStation.objects.filter(pk=station_id).update(
+        is_connected=False, disconnected_at=now, last_seen_at=now
+    )
+
+
+def station_touch(*, station_id: int, seen_at: datetime) -> None:
+    ChargingStation.objects.filter(pk=station_id).update(last_seen_at=seen_at)
+
+
+@dataclass(frozen=True)
+class StationIdentity:
+    vendor: str
+    model: str
+    serial_number: str = ""
+    charge_box_serial_number: str = ""
+    firmware_version: str = ""
+    iccid: str = ""
+    imsi: str = ""
+    meter_type: str = ""
+    meter_serial_number: str = ""
+
+
+def station_boot(*, station_id: int, identity: StationIdentity) -> ChargingStation:
+    """Store what the station says of itself in BootNotification; return it with its status."""
+    with transaction.atomic():
+        station = ChargingStation.objects.select_for_update().get(pk=station_id)
+        for name, value in identity.__dict__.items():
+            setattr(station, name, value)
+        now = utcnow()
+        station.last_boot_at = now
+        station.last_seen_at = now
+        station.save()
+    return station
+
+
+def station_heartbeat(*, station_id: int) -> datetime:
+    now = utcnow()
+    ChargingStation.objects.filter(pk=station_id).update(
+        last_heartbeat_at=now, last_seen_at=now
+    )
+    return now
+
+
+def station_set_registration(*, station: ChargingStation, status: str) -> ChargingStation:
+    """Approve (Accepted) or refuse (Rejected) a station; it learns it at its next boot."""
+    station.registration_status = status
+    station.save(update_fields=["registration_status"])
+    return station
+
+
+@dataclass(frozen=True)
+class ConnectorStatus:
+    connector_id: int
+    status: str
+    error_code: str = ""
+    info: str = ""
+    vendor_id: str = ""
+    vendor_error_code: str = ""
+    timestamp: datetime | None = None
+
+
+def connector_status_update(*, station_id: int, report: ConnectorStatus) -> Connector:
+    """Record a status report; the connector's current status follows the newest report.
+
+    A report older than the one already applied (a replay after a reconnect) is kept in
+    the history but does not overwrite the current status.
+    """
+    with transaction.atomic():
+        StatusEvent.objects.create(station_id=station_id, **report.__dict__)
+        connector, _ = Connector.objects.select_for_update().get_or_create(
+            station_id=station_id, connector_id=report.connector_id
+        )
+        reported_at = report.timestamp or utcnow()
+        if connector.status_at is None or reported_at >= connector.status_at:
+            connector.status = report.status
+            connector.error_code = report.error_code
+            connector.info = report.info
+            connector.vendor_id = report.vendor_id
+            connector.vendor_error_code = report.vendor_error_code
+            connector.status_at = reported_at
+            connector.save()
+    return connector
+
+
+def connector_get_or_create(*, station_id: int, connector_id: int) -> Connector:
+    connector, _ = Connector.objects.get_or_create(
+        station_id=station_id, connector_id=connector_id
+    )
+    return connector
+
+
+def station_report_add(*, station_id: int, kind: str, status: str) -> StationReport:
+    """Record firmware or diagnostics progress and keep the latest on the station."""
+    now = utcnow()
+    with transaction.atomic():
+        report = StationReport.objects.create(station_id=station_id, kind=kind, status=status)
+        ChargingStation.objects.filter(pk=station_id).update(
+            **{f"{kind}_status": status, f"{kind}_status_at": now}
+        )
+    return report
+
+
+def data_transfer_receive(
+    *, station_id: int, vendor_id: str, message_id: str, data: str
+) -> DataTransfer:
+    """Keep a vendor DataTransfer; vendors not listed in OCPP_DATA_TRANSFER_VENDORS are unknown."""
+    known = vendor_id in settings.OCPP_DATA_TRANSFER_VENDORS
+    return DataTransfer.objects.create(
+        station_id=station_id,
+        direction=DataTransfer.Direction.FROM_STATION,
+        vendor_id=vendor_id,
+        message_id=message_id,
+        data=data,
+        status="Accepted" if known else "UnknownVendorId",
+    )

@@ -1,0 +1,147 @@
+"""The sans-I/O protocol engine: text in, text out, no sockets and no ORM.
+
+`Engine.receive(text)` decodes one frame and returns what to send back. CALLs are checked
+(known action, handled, station accepted, schema) before their handler runs; every
+problem becomes a CALLERROR with the OCPP-J code that names it. A handler's exception never
+escapes: it is answered with InternalError and logged.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from apps.ocpp import frames, schemas
+from apps.ocpp.errors import ErrorCode, FrameError, OcppError
+from apps.ocpp.versions import OcppVersion
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[["HandlerContext", dict[str, Any]], dict[str, Any]]
+
+# Messages a station may send before the CSMS has accepted its BootNotification.
+ALLOWED_BEFORE_ACCEPTED = frozenset({"BootNotification"})
+
+
+@dataclass
+class HandlerContext:
+    """What a handler knows of the connection it serves."""
+
+    charger_id: str
+    station_id: int
+    version: OcppVersion
+    accepted: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class HandlerRegistry:
+    """Maps action names to handler functions for one protocol version."""
+
+    def __init__(self) -> None:
+        self._handlers: dict[str, Handler] = {}
+
+    def handles(self, action: str) -> Callable[[Handler], Handler]:
+        def register(func: Handler) -> Handler:
+            if action in self._handlers:
+                raise ValueError(f"{action} already has a handler")
+            self._handlers[action] = func
+            return func
+
+        return register
+
+    def get(self, action: str) -> Handler | None:
+        return self._handlers.get(action)
+
+    def actions(self) -> frozenset[str]:
+        return frozenset(self._handlers)
+
+    def include(self, other: HandlerRegistry) -> None:
+        """Take every handler of `other` this registry does not define itself."""
+        for action, handler in other._handlers.items():
+            self._handlers.setdefault(action, handler)
+
+
+@dataclass(slots=True)
+class Outcome:
+    """The result of receiving one frame."""
+
+    frame: frames.Frame | None  # None when the frame could not be decoded
+    replies: list[str]
+    action: str = ""
+    error: OcppError | None = None
+
+
+class Engine:
+    """Decode, validate and dispatch frames of one connection."""
+
+    def __init__(self, version: OcppVersion, registry: HandlerRegistry) -> None:
+        self.version = version
+        self.registry = registry
+
+    def receive(self, text: str | bytes, context: HandlerContext) -> Outcome:
+        try:
+            frame = frames.decode(text, self.version)
+        except FrameError as exc:
+            if exc.details.get("respond") is False:
+                logger.warning("%s: unusable response frame: %s", context.charger_id, exc)
+                return Outcome(None, [], error=exc)
+            reply = frames.encode_error(exc.message_id, exc.code, exc.description, self.version)
+            return Outcome(None, [reply], error=exc)
+        if isinstance(frame, frames.Call):
+            return self._receive_call(frame, context)
+        if isinstance(frame, frames.Send):
+            # SEND expects no answer, not even an error: process what we can, reply nothing.
+            outcome = self._receive_call(frame, context)
+            outcome.replies = []
+            return outcome
+        # CALLRESULT / CALLERROR are answers to our own CALLs: the caller correlates them.
+        return Outcome(frame, [])
+
+    def _receive_call(self, frame: frames.Call | frames.Send, context: HandlerContext) -> Outcome:
+        try:
+            payload = self.dispatch(frame.action, frame.payload, context)
+        except OcppError as exc:
+            reply = frames.encode_error(
+                frame.message_id, exc.code, exc.description, self.version, exc.details or None
+            )
+            return Outcome(frame, [reply], frame.action, exc)
+        return Outcome(frame, [frames.encode_result(frame.message_id, payload)], frame.action)
+
+    def dispatch(self, action: str, payload: dict[str, Any], context: HandlerContext) -> dict:
+        """Run the handler of `action` and return its validated response payload."""
+        if action not in schemas.actions(self.version):
+            raise OcppError(
+                ErrorCode.NOT_IMPLEMENTED, f"{action} is not an OCPP {self.version} action"
+            )
+        handler = self.registry.get(action)
+        if handler is None:
+            raise OcppError(
+                ErrorCode.NOT_SUPPORTED, f"{action} is not supported by this CSMS"
+            )
+        if not context.accepted and action not in ALLOWED_BEFORE_ACCEPTED:
+            raise OcppError(
+                ErrorCode.SECURITY_ERROR,
+                f"station is not accepted: send BootNotification and wait for acceptance "
+                f"before {action}",
+            )
+        schemas.validate_request(self.version, action, payload)
+        try:
+            response = handler(context, payload)
+        except OcppError:
+            raise
+        except Exception as exc:
+            logger.exception("%s: %s handler failed", context.charger_id, action)
+            raise OcppError(
+                ErrorCode.INTERNAL_ERROR, f"{action} could not be processed: {type(exc).__name__}"
+            ) from exc
+        try:
+            schemas.validate_response(self.version, action, response)
+        except OcppError as exc:
+            logger.error("%s: our %s response breaks the schema: %s", context.charger_id,
+                         action, exc.description)
+            raise OcppError(
+                ErrorCode.INTERNAL_ERROR, f"{action} response could not be built"
+            ) from exc
+        return response

@@ -1,0 +1,18 @@
+"""The handler registry of each protocol version."""
+
+from __future__ import annotations
+
+from apps.ocpp.engine import HandlerRegistry
+from apps.ocpp.v16.handlers import registry as v16_registry
+from apps.ocpp.versions import V16, VERSIONS, OcppVersion
+
+_REGISTRIES: dict[OcppVersion, HandlerRegistry] = {V16: v16_registry}
+
+
+def registry_for(version: OcppVersion) -> HandlerRegistry:
+    return _REGISTRIES[version]
+
+
+def served_versions() -> tuple[OcppVersion, ...]:
+    """Versions this CSMS negotiates: those with handlers, oldest first."""
+    return tuple(version for version in VERSIONS if version in _REGISTRIES)

@@ -1,0 +1,138 @@
+"""One charger connection's protocol state, between the consumer and the engine.
+
+Its methods are synchronous (they reach the database through services) and the consumer
+runs them off the event loop, one at a time per connection, so frames of one charger are
+processed in the order they arrived.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from apps.chargers.models import ChargingStation, RegistrationStatus
+from apps.chargers.services import (
+    station_connect,
+    station_disconnect,
+    station_get_or_register,
+    station_touch,
+)
+from apps.core.timeutil import utcnow
+from apps.ocpp import frames
+from apps.ocpp.engine import Engine, HandlerContext, Outcome
+from apps.ocpp.errors import ErrorCode
+from apps.ocpp.handlers import registry_for
+from apps.ocpp.models import MessageLog
+from apps.ocpp.services import message_log_write
+from apps.ocpp.versions import OcppVersion
+
+logger = logging.getLogger(__name__)
+
+# last_seen_at is written at most this often; heartbeats and boots always write it.
+TOUCH_EVERY = timedelta(seconds=30)
+
+
+def station_for_connection(charger_id: str) -> ChargingStation:
+    """Return (recording if unknown) the station a new connection claims to be."""
+    return station_get_or_register(charger_id=charger_id)
+
+
+@dataclass
+class ChargerSession:
+    station: ChargingStation
+    version: OcppVersion
+    max_frame_bytes: int
+    context: HandlerContext = field(init=False)
+    engine: Engine = field(init=False)
+    _touched_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        self.context = HandlerContext(
+            charger_id=self.station.charger_id,
+            station_id=self.station.pk,
+            version=self.version,
+            accepted=self.station.registration_status == RegistrationStatus.ACCEPTED,
+            extra={"free_charging": self.station.free_charging},
+        )
+        self.engine = Engine(self.version, registry_for(self.version))
+
+    @property
+    def charger_id(self) -> str:
+        return self.station.charger_id
+
+    def open(self) -> None:
+        station_connect(station=self.station, ocpp_version=self.version.subprotocol)
+        self._touched_at = utcnow()
+
+    def close(self) -> None:
+        station_disconnect(station_id=self.station.pk)
+
+    def receive(self, text: str) -> Outcome:
+        """Process one frame from the charger; return the outcome with the replies to send."""
+        received_at = utcnow()
+        if len(text) > self.max_frame_bytes // 4 and len(text.encode()) > self.max_frame_bytes:
+            outcome = self._oversized(text)
+        else:
+            outcome = self.engine.receive(text, self.context)
+        self._log(text, outcome, received_at)
+        if self._touched_at is None or received_at - self._touched_at > TOUCH_EVERY:
+            self._touched_at = received_at
+            try:
+                station_touch(station_id=self.station.pk, seen_at=received_at)
+            except Exception:
+                logger.exception("%s: could not record last seen", self.charger_id)
+        return outcome
+
+    def failure_replies(self, text: str) -> list[str]:
+        """Replies for a frame whose processing failed outside the engine (database down)."""
+        message_id = frames.sniff_call_id(text)
+        if message_id is None:
+            return []
+        return [
+            frames.encode_error(
+                message_id, ErrorCode.INTERNAL_ERROR, "frame could not be processed", self.version
+            )
+        ]
+
+    def _oversized(self, text: str) -> Outcome:
+        description = f"frame exceeds {self.max_frame_bytes} bytes"
+        message_id = frames.sniff_call_id(text)
+        logger.warning("%s: %s", self.charger_id, description)
+        if message_id is None:
+            return Outcome(None, [])
+        reply = frames.encode_error(message_id, ErrorCode.FORMAT_VIOLATION, description,
+                                    self.version)
+        return Outcome(None, [reply])
+
+    def _log(self, text: str, outcome: Outcome, received_at: datetime) -> None:
+        frame = outcome.frame
+        entries = [
+            MessageLog(
+                charger_id=self.charger_id,
+                direction=MessageLog.Direction.IN,
+                message_type=getattr(frame, "message_type", None),
+                message_id=getattr(frame, "message_id", "")[:64],
+                action=outcome.action,
+                frame=text[: self.max_frame_bytes],
+                created_at=received_at,
+            )
+        ]
+        sent_at = utcnow()
+        for reply in outcome.replies:
+            entries.append(
+                MessageLog(
+                    charger_id=self.charger_id,
+                    direction=MessageLog.Direction.OUT,
+                    message_type=frames.CALLERROR if outcome.error else frames.CALLRESULT,
+                    message_id=getattr(frame, "message_id", "")[:64],
+                    action=outcome.action,
+                    frame=reply,
+                    created_at=sent_at,
+                )
+            )
+        try:
+            message_log_write(entries=entries)
+        except Exception:
+            # The exchange itself is already committed; a lost log line must not undo it.
+            logger.exception("%s: could not write the message log", self.charger_id)

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class AuthorizationStatus(models.TextChoices):
+    ACCEPTED = "Accepted", _("Accepted")
+    BLOCKED = "Blocked", _("Blocked")
+    EXPIRED = "Expired", _("Expired")
+    INVALID = "Invalid", _("Invalid")
+    CONCURRENT_TX = "ConcurrentTx", _("Concurrent transaction")
+
+
+class IdTag(models.Model):
+    """An identifier a driver presents (RFID card, app token); OCPP 1.6 idTag / 2.x idToken."""
+
+    id_tag = models.CharField(_("id tag"), max_length=36, unique=True)
+    token_type = models.CharField(
+        _("token type"),
+        max_length=20,
+        default="ISO14443",
+        help_text=_("OCPP 2.x idToken type; 1.6 tags are ISO14443 unless known otherwise."),
+    )
+    status = models.CharField(
+        _("status"),
+        max_length=16,
+        choices=AuthorizationStatus.choices,
+        default=AuthorizationStatus.ACCEPTED,
+    )
+    expiry_date = models.DateTimeField(_("expiry date"), null=True, blank=True)
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("parent id tag"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="children",
+    )
+    in_local_list = models.BooleanField(_("in local authorization list"), default=False)
+    label = models.CharField(_("label"), max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id_tag"]
+        verbose_name = _("id tag")
+        verbose_name_plural = _("id tags")
+
+    def __str__(self) -> str:
+        return self.label or self.id_tag

@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+from django.db import models
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from apps.chargers.models import ChargingStation, Connector
+from apps.rfid.models import IdTag
+
+
+class Transaction(models.Model):
+    """A charging session on one connector."""
+
+    station = models.ForeignKey(
+        ChargingStation, on_delete=models.PROTECT, related_name="transactions"
+    )
+    connector = models.ForeignKey(
+        Connector, on_delete=models.PROTECT, null=True, related_name="transactions"
+    )
+    # 1.6: the positive 31-bit id we assign; 2.x: the station's own transactionId.
+    transaction_id = models.CharField(_("transaction id"), max_length=36)
+    id_tag = models.CharField(_("id tag"), max_length=36, blank=True)
+    id_tag_ref = models.ForeignKey(
+        IdTag, on_delete=models.SET_NULL, null=True, blank=True, related_name="transactions"
+    )
+    authorization_status = models.CharField(max_length=16, blank=True)
+    reservation_id = models.IntegerField(null=True, blank=True)
+    meter_start_wh = models.BigIntegerField(_("meter start (Wh)"), null=True, blank=True)
+    meter_stop_wh = models.BigIntegerField(_("meter stop (Wh)"), null=True, blank=True)
+    started_at = models.DateTimeField(_("started"))
+    stopped_at = models.DateTimeField(_("stopped"), null=True, blank=True)
+    stop_reason = models.CharField(_("stop reason"), max_length=32, blank=True)
+    stop_id_tag = models.CharField(_("stopped by id tag"), max_length=36, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["station", "transaction_id"], name="transaction_id_unique_per_station"
+            )
+        ]
+        indexes = [models.Index(fields=["station", "stopped_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.station.charger_id} tx {self.transaction_id}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("admin:transactions_transaction_change", args=[self.pk])
+
+    @property
+    def is_active(self) -> bool:
+        return self.stopped_at is None
+
+    @property
+    def energy_wh(self) -> int | None:
+        """Return the energy delivered, from the meter readings at start and stop."""
+        if self.meter_start_wh is None or self.meter_stop_wh is None:
+            return None
+        return self.meter_stop_wh - self.meter_start_wh
+
+
+class MeterValue(models.Model):
+    """One sampled value as the station reported it, with its value normalised (Wh, W, ...)."""
+
+    station = models.ForeignKey(
+        ChargingStation, on_delete=models.CASCADE, related_name="meter_values"
+    )
+    connector_id = models.PositiveIntegerField()
+    transaction = models.ForeignKey(
+        Transaction, on_delete=models.CASCADE, null=True, blank=True, related_name="meter_values"
+    )
+    timestamp = models.DateTimeField()
+    measurand = models.CharField(max_length=64, default="Energy.Active.Import.Register")
+    phase = models.CharField(max_length=8, blank=True)
+    unit = models.CharField(max_length=16, blank=True)
+    context = models.CharField(max_length=32, blank=True)
+    location = models.CharField(max_length=16, blank=True)
+    format = models.CharField(max_length=16, blank=True)
+    value = models.TextField()
+    normalized_value = models.FloatField(null=True, blank=True)
+    normalized_unit = models.CharField(max_length=16, blank=True)
+
+    class Meta:
+        ordering = ["timestamp"]
+        constraints = [
+            # A replayed MeterValues (no ack seen before a reconnect) must not add rows.
+            models.UniqueConstraint(
+                fields=[
+                    "station",
+                    "connector_id",
+                    "timestamp",
+                    "measurand",
+                    "phase",
+                    "location",
+                    "context",
+                ],
+                name="meter_value_unique_sample",
+            )
+        ]
+        indexes = [models.Index(fields=["transaction", "timestamp"])]
+
+    def __str__(self) -> str:
+        return f"{self.measurand} {self.value}{self.unit}"

@@ -1,0 +1,183 @@
+"""Writes about charging sessions and meter readings.
+
+Every write here is committed before the OCPP handler answers, and every one is idempotent:
+a station that did not see our answer (a reconnect) sends the same message again.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction as db_transaction
+
+from apps.chargers.services import connector_get_or_create
+from apps.rfid.services import IdTagInfo, id_tag_authorize
+from apps.transactions.models import MeterValue, Transaction
+from apps.transactions.units import normalize
+
+MAX_TRANSACTION_ID = 2**31 - 1
+
+
+@dataclass(frozen=True)
+class SampledValue:
+    timestamp: datetime
+    value: str
+    measurand: str = ""
+    phase: str = ""
+    unit: str = ""
+    context: str = ""
+    location: str = ""
+    format: str = ""
+
+
+def _new_transaction_id(station_id: int) -> str:
+    """Return an unguessable positive 31-bit id not used by the station yet."""
+    while True:
+        candidate = str(secrets.randbelow(MAX_TRANSACTION_ID) + 1)
+        if not Transaction.objects.filter(station_id=station_id, transaction_id=candidate).exists():
+            return candidate
+
+
+def transaction_start(
+    *,
+    station_id: int,
+    connector_id: int,
+    id_tag: str,
+    meter_start_wh: int,
+    started_at: datetime,
+    free_charging: bool = False,
+    reservation_id: int | None = None,
+) -> tuple[Transaction, IdTagInfo]:
+    """Open a session (OCPP 1.6 StartTransaction) and authorize its id tag.
+
+    The session is stored whatever the authorization says: the station has started
+    already and will stop by itself when the tag is not Accepted. A replay (same connector,
+    tag, start time and meter) returns the session stored the first time.
+    """
+    connector = connector_get_or_create(station_id=station_id, connector_id=connector_id)
+    with db_transaction.atomic():
+        existing = (
+            Transaction.objects.select_for_update()
+            .filter(
+                station_id=station_id,
+                connector=connector,
+                id_tag=id_tag,
+                started_at=started_at,
+                meter_start_wh=meter_start_wh,
+            )
+            .first()
+        )
+        if existing is not None:
+            info = id_tag_authorize(id_tag=id_tag, free_charging=free_charging)
+            return existing, IdTagInfo(
+                status=existing.authorization_status or info.status,
+                expiry_date=info.expiry_date,
+                parent_id_tag=info.parent_id_tag,
+                tag=info.tag,
+            )
+        busy = Transaction.objects.filter(id_tag=id_tag, stopped_at__isnull=True).exists()
+        info = id_tag_authorize(
+            id_tag=id_tag, free_charging=free_charging, has_active_transaction=busy
+        )
+        tx = Transaction.objects.create(
+            station_id=station_id,
+            connector=connector,
+            transaction_id=_new_transaction_id(station_id),
+            id_tag=id_tag,
+            id_tag_ref=info.tag,
+            authorization_status=info.status,
+            reservation_id=reservation_id,
+            meter_start_wh=meter_start_wh,
+            started_at=started_at,
+        )
+    return tx, info
+
+
+def transaction_stop(
+    *,
+    station_id: int,
+    transaction_id: str,
+    meter_stop_wh: int,
+    stopped_at: datetime,
+    reason: str = "",
+    id_tag: str = "",
+    transaction_data: list[SampledValue] | None = None,
+) -> Transaction | None:
+    """Close a session (OCPP 1.6 StopTransaction); a second stop of the same one changes nothing.
+
+    Readings in `transaction_data` are kept even when the session is unknown, so nothing the
+    station reports is lost. Returns the session, or None when the station named no known one.
+    """
+    with db_transaction.atomic():
+        tx = (
+            Transaction.objects.select_for_update()
+            .select_related("connector")
+            .filter(station_id=station_id, transaction_id=transaction_id)
+            .first()
+        )
+        if tx is not None and tx.stopped_at is None:
+            tx.meter_stop_wh = meter_stop_wh
+            tx.stopped_at = stopped_at
+            tx.stop_reason = reason or "Local"
+            tx.stop_id_tag = id_tag
+            tx.save(
+                update_fields=[
+                    "meter_stop_wh",
+                    "stopped_at",
+                    "stop_reason",
+                    "stop_id_tag",
+                    "updated_at",
+                ]
+            )
+        connector_id = tx.connector.connector_id if tx is not None and tx.connector else 0
+        _store_samples(station_id, connector_id, tx, transaction_data or [])
+    return tx
+
+
+def meter_values_record(
+    *,
+    station_id: int,
+    connector_id: int,
+    transaction_id: str | None,
+    samples: list[SampledValue],
+) -> None:
+    """Store sampled values (OCPP MeterValues); a replayed reading is not stored twice."""
+    with db_transaction.atomic():
+        tx = None
+        if transaction_id is not None:
+            tx = Transaction.objects.filter(
+                station_id=station_id, transaction_id=transaction_id
+            ).first()
+        _store_samples(station_id, connector_id, tx, samples)
+
+
+def _store_samples(
+    station_id: int, connector_id: int, tx: Transaction | None, samples: list[SampledValue]
+) -> None:
+    if not samples:
+        return
+    rows = []
+    for sample in samples:
+        measurand = sample.measurand or "Energy.Active.Import.Register"
+        value, unit = normalize(measurand, sample.unit, sample.value, sample.format)
+        rows.append(
+            MeterValue(
+                station_id=station_id,
+                connector_id=connector_id,
+                transaction=tx,
+                timestamp=sample.timestamp,
+                measurand=measurand,
+                phase=sample.phase,
+                unit=sample.unit,
+                context=sample.context,
+                location=sample.location,
+                format=sample.format,
+                value=sample.value,
+                normalized_value=value,
+                normalized_unit=unit,
+            )
+        )
+    # The unique sample constraint turns a replayed reading into a no-op.
+    MeterValue.objects.bulk_create(rows, ignore_conflicts=True)
