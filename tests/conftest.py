@@ -46,7 +46,10 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
         db = settings.DATABASES["default"]
         psycopg.connect(
-            host=db["HOST"], port=db["PORT"] or 5432, user=db["USER"], dbname="postgres",
+            host=db["HOST"],
+            port=db["PORT"] or 5432,
+            user=db["USER"],
+            dbname="postgres",
             connect_timeout=3,
         ).close()
 

@@ -4,8 +4,9 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
+from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
 from apps.chargers.models import (
@@ -17,6 +18,7 @@ from apps.chargers.models import (
     StatusEvent,
 )
 from apps.chargers.services import station_set_registration
+from apps.ocpp.selectors import message_log_recent
 
 
 class ConnectorInline(admin.TabularInline):
@@ -67,27 +69,90 @@ class ChargingStationAdmin(admin.ModelAdmin):
         "message_log_link",
     ]
     fieldsets = [
-        (None, {"fields": ["charger_id", "name", "registration_status", "free_charging",
-                           "preferred_ocpp_version"]}),
-        (_("Identity"), {"fields": ["ocpp_version", "vendor", "model", "serial_number",
-                                    "charge_box_serial_number", "firmware_version", "iccid",
-                                    "imsi", "meter_type", "meter_serial_number"]}),
-        (_("Connection"), {"fields": ["is_connected", "connected_at", "disconnected_at",
-                                      "last_boot_at", "last_heartbeat_at", "last_seen_at",
-                                      "message_log_link"]}),
-        (_("Firmware and diagnostics"), {"fields": ["firmware_status", "firmware_status_at",
-                                                    "diagnostics_status",
-                                                    "diagnostics_status_at", "created_at"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "charger_id",
+                    "name",
+                    "registration_status",
+                    "free_charging",
+                    "preferred_ocpp_version",
+                ]
+            },
+        ),
+        (
+            _("Identity"),
+            {
+                "fields": [
+                    "ocpp_version",
+                    "vendor",
+                    "model",
+                    "serial_number",
+                    "charge_box_serial_number",
+                    "firmware_version",
+                    "iccid",
+                    "imsi",
+                    "meter_type",
+                    "meter_serial_number",
+                ]
+            },
+        ),
+        (
+            _("Connection"),
+            {
+                "fields": [
+                    "is_connected",
+                    "connected_at",
+                    "disconnected_at",
+                    "last_boot_at",
+                    "last_heartbeat_at",
+                    "last_seen_at",
+                    "message_log_link",
+                ]
+            },
+        ),
+        (
+            _("Firmware and diagnostics"),
+            {
+                "fields": [
+                    "firmware_status",
+                    "firmware_status_at",
+                    "diagnostics_status",
+                    "diagnostics_status_at",
+                    "created_at",
+                ]
+            },
+        ),
     ]
     inlines = [ConnectorInline]
     actions = ["approve", "reject"]
 
     @admin.display(description=_("message log"))
     def message_log_link(self, obj: ChargingStation) -> str:
-        url = reverse("admin:ocpp_messagelog_changelist") + "?" + urlencode(
-            {"charger_id": obj.charger_id}
+        url = (
+            reverse("admin:ocpp_messagelog_changelist")
+            + "?"
+            + urlencode({"charger_id": obj.charger_id})
         )
-        return format_html('<a href="{}">{}</a>', url, _("Frames in and out"))
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
+            (
+                (
+                    entry.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+                    entry.get_direction_display(),
+                    Truncator(entry.frame).chars(160),
+                )
+                for entry in message_log_recent(charger_id=obj.charger_id, limit=20)
+            ),
+        )
+        return format_html(
+            '<a href="{}">{}</a><table class="message-log">{}</table>',
+            url,
+            _("All frames in and out"),
+            rows,
+        )
 
     @admin.action(description=_("Approve selected stations (Accepted at next boot)"))
     def approve(self, request: HttpRequest, queryset: QuerySet[ChargingStation]) -> None:
@@ -103,15 +168,24 @@ class ChargingStationAdmin(admin.ModelAdmin):
         for station in queryset:
             station_set_registration(station=station, status=status)
         self.message_user(
-            request, _("%(count)d station(s) set to %(status)s.") % {
-                "count": queryset.count(), "status": status}, messages.SUCCESS
+            request,
+            _("%(count)d station(s) set to %(status)s.")
+            % {"count": queryset.count(), "status": status},
+            messages.SUCCESS,
         )
 
 
 @admin.register(StatusEvent)
 class StatusEventAdmin(admin.ModelAdmin):
-    list_display = ["station", "connector_id", "status", "error_code", "info", "timestamp",
-                    "received_at"]
+    list_display = [
+        "station",
+        "connector_id",
+        "status",
+        "error_code",
+        "info",
+        "timestamp",
+        "received_at",
+    ]
     list_filter = ["status", "error_code"]
     list_select_related = ["station"]
     search_fields = ["station__charger_id"]

@@ -86,9 +86,7 @@ def station_boot(*, station_id: int, identity: StationIdentity) -> ChargingStati
 
 def station_heartbeat(*, station_id: int) -> datetime:
     now = utcnow()
-    ChargingStation.objects.filter(pk=station_id).update(
-        last_heartbeat_at=now, last_seen_at=now
-    )
+    ChargingStation.objects.filter(pk=station_id).update(last_heartbeat_at=now, last_seen_at=now)
     return now
 
 
@@ -134,9 +132,7 @@ def connector_status_update(*, station_id: int, report: ConnectorStatus) -> Conn
 
 
 def connector_get_or_create(*, station_id: int, connector_id: int) -> Connector:
-    connector, _ = Connector.objects.get_or_create(
-        station_id=station_id, connector_id=connector_id
-    )
+    connector, _ = Connector.objects.get_or_create(station_id=station_id, connector_id=connector_id)
     return connector
 
 

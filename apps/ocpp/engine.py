@@ -117,9 +117,7 @@ class Engine:
             )
         handler = self.registry.get(action)
         if handler is None:
-            raise OcppError(
-                ErrorCode.NOT_SUPPORTED, f"{action} is not supported by this CSMS"
-            )
+            raise OcppError(ErrorCode.NOT_SUPPORTED, f"{action} is not supported by this CSMS")
         if not context.accepted and action not in ALLOWED_BEFORE_ACCEPTED:
             raise OcppError(
                 ErrorCode.SECURITY_ERROR,
@@ -139,8 +137,12 @@ class Engine:
         try:
             schemas.validate_response(self.version, action, response)
         except OcppError as exc:
-            logger.error("%s: our %s response breaks the schema: %s", context.charger_id,
-                         action, exc.description)
+            logger.error(
+                "%s: our %s response breaks the schema: %s",
+                context.charger_id,
+                action,
+                exc.description,
+            )
             raise OcppError(
                 ErrorCode.INTERNAL_ERROR, f"{action} response could not be built"
             ) from exc

@@ -40,9 +40,7 @@ class ErrorCode(StrEnum):
 class OcppError(Exception):
     """A problem to answer with a CALLERROR."""
 
-    def __init__(
-        self, code: ErrorCode, description: str, details: dict | None = None
-    ) -> None:
+    def __init__(self, code: ErrorCode, description: str, details: dict | None = None) -> None:
         super().__init__(description)
         self.code = code
         self.description = description

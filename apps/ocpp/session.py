@@ -101,8 +101,9 @@ class ChargerSession:
         logger.warning("%s: %s", self.charger_id, description)
         if message_id is None:
             return Outcome(None, [])
-        reply = frames.encode_error(message_id, ErrorCode.FORMAT_VIOLATION, description,
-                                    self.version)
+        reply = frames.encode_error(
+            message_id, ErrorCode.FORMAT_VIOLATION, description, self.version
+        )
         return Outcome(None, [reply])
 
     def _log(self, text: str, outcome: Outcome, received_at: datetime) -> None:

@@ -9,19 +9,36 @@ from apps.transactions.models import MeterValue, Transaction
 class MeterValueInline(admin.TabularInline):
     model = MeterValue
     extra = 0
-    fields = ["timestamp", "measurand", "phase", "value", "unit", "normalized_value",
-              "normalized_unit", "context", "location"]
+    fields = [
+        "timestamp",
+        "measurand",
+        "phase",
+        "value",
+        "unit",
+        "normalized_value",
+        "normalized_unit",
+        "context",
+        "location",
+    ]
     readonly_fields = fields
     can_delete = False
 
-    def has_add_permission(self, request, obj=None) -> bool:  # noqa: ANN001
+    def has_add_permission(self, request, obj=None) -> bool:
         return False
 
 
 @admin.register(Transaction)
 class TransactionAdmin(admin.ModelAdmin):
-    list_display = ["transaction_id", "station", "connector", "id_tag", "started_at",
-                    "stopped_at", "energy_display", "stop_reason"]
+    list_display = [
+        "transaction_id",
+        "station",
+        "connector",
+        "id_tag",
+        "started_at",
+        "stopped_at",
+        "energy_display",
+        "stop_reason",
+    ]
     list_filter = ["stop_reason", "station"]
     list_select_related = ["station", "connector"]
     search_fields = ["transaction_id", "id_tag", "station__charger_id"]
@@ -36,8 +53,17 @@ class TransactionAdmin(admin.ModelAdmin):
 
 @admin.register(MeterValue)
 class MeterValueAdmin(admin.ModelAdmin):
-    list_display = ["station", "connector_id", "transaction", "timestamp", "measurand",
-                    "value", "unit", "normalized_value", "normalized_unit"]
+    list_display = [
+        "station",
+        "connector_id",
+        "transaction",
+        "timestamp",
+        "measurand",
+        "value",
+        "unit",
+        "normalized_value",
+        "normalized_unit",
+    ]
     list_filter = ["measurand", "context"]
     list_select_related = ["station", "transaction"]
     raw_id_fields = ["station", "transaction"]
