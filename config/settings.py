@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "apps.chargers",
     "apps.rfid",
     "apps.transactions",
+    "apps.commands",
     "apps.ocpp",
 ]
 
@@ -161,6 +162,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "apps.ocpp.tasks.purge_message_log",
         "schedule": 3600.0,
     },
+    "expire-stale-commands": {
+        "task": "apps.commands.tasks.expire_stale_commands",
+        "schedule": 60.0,
+    },
 }
 
 # --- Auth, i18n, static ---------------------------------------------------------------------
@@ -205,6 +210,15 @@ OCPP_HEARTBEAT_INTERVAL = env.int("OCPP_HEARTBEAT_INTERVAL", default=300)
 OCPP_BOOT_RETRY_INTERVAL = env.int("OCPP_BOOT_RETRY_INTERVAL", default=60)
 OCPP_MAX_FRAME_BYTES = env.int("OCPP_MAX_FRAME_BYTES", default=64 * 1024)
 OCPP_MESSAGE_LOG_RETENTION_DAYS = env.int("OCPP_MESSAGE_LOG_RETENTION_DAYS", default=30)
+# Seconds a command waits for the charger's answer before it is timed out.
+OCPP_COMMAND_TIMEOUT = env.float("OCPP_COMMAND_TIMEOUT", default=30.0)
+# Keep commands for an offline charger pending until it reconnects (else: offline at once).
+OCPP_QUEUE_OFFLINE_COMMANDS = env.bool("OCPP_QUEUE_OFFLINE_COMMANDS", default=False)
+# How long a queued command for an offline charger may wait, in seconds.
+OCPP_QUEUED_COMMAND_TTL = env.int("OCPP_QUEUED_COMMAND_TTL", default=24 * 3600)
+# Each server process also looks for pending commands of its chargers this often (seconds);
+# the channel layer delivers them at once, this catches any that were lost. 0 turns it off.
+OCPP_COMMAND_POLL_INTERVAL = env.float("OCPP_COMMAND_POLL_INTERVAL", default=2.0)
 # Vendor ids whose DataTransfer we accept; others are kept and answered UnknownVendorId.
 OCPP_DATA_TRANSFER_VENDORS = env.list("OCPP_DATA_TRANSFER_VENDORS", default=[])
 

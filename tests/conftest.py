@@ -7,9 +7,12 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 import pytest
+
+T = TypeVar("T")
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
@@ -76,7 +79,22 @@ class LiveServer:
         self.thread = threading.Thread(target=self._run, name="live-asgi", daemon=True)
 
     def _run(self) -> None:
-        asyncio.run(self.server.serve())
+        self.loop = asyncio.new_event_loop()
+        self.loop.run_until_complete(self.server.serve())
+        self.loop.close()
+
+    async def run(self, func: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """Run blocking `func` as the server's own views do: on its event loop's executor.
+
+        With the in-memory channel layer, code that talks to chargers (send_command) must run
+        in the server process and loop, as the admin and the API do in production.
+        """
+        from asgiref.sync import sync_to_async
+
+        future = asyncio.run_coroutine_threadsafe(
+            sync_to_async(func, thread_sensitive=False)(*args, **kwargs), self.loop
+        )
+        return await asyncio.wrap_future(future)
 
     def start(self) -> None:
         self.thread.start()

@@ -66,6 +66,12 @@ class ChargingStation(models.Model):
     firmware_status_at = models.DateTimeField(null=True, blank=True)
     diagnostics_status = models.CharField(_("diagnostics status"), max_length=32, blank=True)
     diagnostics_status_at = models.DateTimeField(null=True, blank=True)
+    local_list_version = models.IntegerField(
+        _("local list version"),
+        null=True,
+        blank=True,
+        help_text=_("Version of the local authorization list the station holds, as last seen."),
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:
@@ -97,6 +103,17 @@ class Connector(models.Model):
     vendor_id = models.CharField(_("vendor id"), max_length=255, blank=True)
     vendor_error_code = models.CharField(_("vendor error code"), max_length=50, blank=True)
     status_at = models.DateTimeField(_("status time"), null=True, blank=True)
+    availability = models.CharField(
+        _("availability"),
+        max_length=16,
+        default="Operative",
+        help_text=_("Operative or Inoperative, as last set with ChangeAvailability."),
+    )
+    availability_scheduled = models.BooleanField(
+        _("availability change scheduled"),
+        default=False,
+        help_text=_("The station accepted the change for after the running transaction."),
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -168,6 +185,9 @@ class DataTransfer(models.Model):
     message_id = models.CharField(max_length=50, blank=True)
     data = models.TextField(blank=True)
     status = models.CharField(max_length=32, blank=True)
+    response_data = models.TextField(
+        blank=True, help_text=_("Data the station answered to a DataTransfer we sent.")
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -175,3 +195,30 @@ class DataTransfer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.vendor_id}/{self.message_id}"
+
+
+class ConfigurationKey(models.Model):
+    """A configuration key (1.6) of a station, as last read or set."""
+
+    station = models.ForeignKey(
+        ChargingStation, on_delete=models.CASCADE, related_name="configuration"
+    )
+    key = models.CharField(_("key"), max_length=100)
+    value = models.TextField(_("value"), blank=True, null=True)
+    readonly = models.BooleanField(_("read-only"), default=False)
+    known = models.BooleanField(
+        _("known to the station"),
+        default=True,
+        help_text=_("False when the station reported the key as unknown."),
+    )
+    last_change_status = models.CharField(_("last change status"), max_length=32, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["station", "key"]
+        constraints = [
+            models.UniqueConstraint(fields=["station", "key"], name="configuration_key_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key}={self.value}"

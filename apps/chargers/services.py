@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+import orjson
 from django.conf import settings
 from django.db import transaction
 
 from apps.chargers.models import (
     ChargingStation,
+    ConfigurationKey,
     Connector,
     DataTransfer,
     RegistrationStatus,
@@ -147,8 +150,79 @@ def station_report_add(*, station_id: int, kind: str, status: str) -> StationRep
     return report
 
 
+def connector_set_availability(
+    *, station_id: int, connector_id: int, availability: str, scheduled: bool
+) -> None:
+    """Record an accepted ChangeAvailability; connector 0 means the whole station."""
+    connector_get_or_create(station_id=station_id, connector_id=connector_id)
+    targets = Connector.objects.filter(station_id=station_id)
+    if connector_id != 0:
+        targets = targets.filter(connector_id=connector_id)
+    targets.update(availability=availability, availability_scheduled=scheduled)
+
+
+def configuration_key_changed(*, station_id: int, key: str, value: str, status: str) -> None:
+    """Record a ChangeConfiguration answer; the value is kept when the station took it."""
+    row, _ = ConfigurationKey.objects.get_or_create(station_id=station_id, key=key)
+    row.last_change_status = status
+    if status in ("Accepted", "RebootRequired"):
+        row.value = value
+        row.known = True
+    elif status == "NotSupported":
+        row.known = False
+    row.save()
+
+
+def configuration_store(*, station_id: int, keys: list[dict[str, Any]], unknown: list[str]) -> None:
+    """Store a GetConfiguration answer: every key with value and read-only flag."""
+    for item in keys:
+        ConfigurationKey.objects.update_or_create(
+            station_id=station_id,
+            key=item["key"],
+            defaults={
+                "value": item.get("value"),
+                "readonly": item["readonly"],
+                "known": True,
+            },
+        )
+    for key in unknown:
+        ConfigurationKey.objects.update_or_create(
+            station_id=station_id, key=key, defaults={"known": False}
+        )
+
+
+def station_set_local_list_version(*, station_id: int, version: int) -> None:
+    ChargingStation.objects.filter(pk=station_id).update(local_list_version=version)
+
+
+def data_transfer_sent(
+    *,
+    station_id: int,
+    vendor_id: str,
+    message_id: str,
+    data: Any,
+    status: str,
+    response_data: Any = None,
+) -> DataTransfer:
+    """Keep a DataTransfer we sent with the station's answer."""
+    return DataTransfer.objects.create(
+        station_id=station_id,
+        direction=DataTransfer.Direction.TO_STATION,
+        vendor_id=vendor_id,
+        message_id=message_id,
+        data=as_text(data),
+        status=status,
+        response_data="" if response_data is None else as_text(response_data),
+    )
+
+
+def as_text(data: Any) -> str:
+    """Return DataTransfer data as stored: strings as they are, anything else as JSON."""
+    return data if isinstance(data, str) else orjson.dumps(data).decode()
+
+
 def data_transfer_receive(
-    *, station_id: int, vendor_id: str, message_id: str, data: str
+    *, station_id: int, vendor_id: str, message_id: str, data: Any
 ) -> DataTransfer:
     """Keep a vendor DataTransfer; vendors not listed in OCPP_DATA_TRANSFER_VENDORS are unknown."""
     known = vendor_id in settings.OCPP_DATA_TRANSFER_VENDORS
@@ -157,6 +231,6 @@ def data_transfer_receive(
         direction=DataTransfer.Direction.FROM_STATION,
         vendor_id=vendor_id,
         message_id=message_id,
-        data=data,
+        data=as_text(data),
         status="Accepted" if known else "UnknownVendorId",
     )

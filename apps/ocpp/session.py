@@ -18,8 +18,10 @@ from apps.chargers.services import (
     station_get_or_register,
     station_touch,
 )
+from apps.commands.models import ChargerCommand
+from apps.commands.services import command_claim, command_complete, command_time_out
 from apps.core.timeutil import utcnow
-from apps.ocpp import frames
+from apps.ocpp import calls, frames
 from apps.ocpp.engine import Engine, HandlerContext, Outcome
 from apps.ocpp.errors import ErrorCode
 from apps.ocpp.handlers import registry_for
@@ -46,6 +48,8 @@ class ChargerSession:
     context: HandlerContext = field(init=False)
     engine: Engine = field(init=False)
     _touched_at: datetime | None = None
+    # message id → action of our CALLs awaiting an answer (one at a time in practice).
+    calls_in_flight: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.context = HandlerContext(
@@ -84,6 +88,33 @@ class ChargerSession:
                 logger.exception("%s: could not record last seen", self.charger_id)
         return outcome
 
+    def claim_command(self, command_id: int) -> tuple[ChargerCommand, str] | None:
+        """Take a pending command for sending; return it with its CALL frame, or None."""
+        message_id = calls.new_message_id()
+        command = command_claim(command_id=command_id, message_id=message_id)
+        if command is None:
+            return None
+        text = frames.encode_call(message_id, command.action, command.payload)
+        self.calls_in_flight[message_id] = command.action
+        self._write_log(
+            [self._entry(MessageLog.Direction.OUT, frames.CALL, message_id, command.action, text)]
+        )
+        return command, text
+
+    def finish_command(self, command: ChargerCommand, frame: frames.Frame | None) -> None:
+        """Store the answer to a command (None: it timed out) with its side effects."""
+        self.calls_in_flight.pop(command.message_id, None)
+        if frame is None:
+            command_time_out(command=command)
+            return
+        answer = calls.judge_answer(self.version, command.action, frame)
+        command_complete(
+            command=command,
+            response=answer.payload,
+            error_code=answer.error_code,
+            error_description=answer.error_description,
+        )
+
     def failure_replies(self, text: str) -> list[str]:
         """Replies for a frame whose processing failed outside the engine (database down)."""
         message_id = frames.sniff_call_id(text)
@@ -106,32 +137,49 @@ class ChargerSession:
         )
         return Outcome(None, [reply])
 
+    def _entry(
+        self,
+        direction: str,
+        message_type: int | None,
+        message_id: str,
+        action: str,
+        text: str,
+        at: datetime | None = None,
+    ) -> MessageLog:
+        return MessageLog(
+            charger_id=self.charger_id,
+            direction=direction,
+            message_type=message_type,
+            message_id=message_id[:64],
+            action=action,
+            frame=text[: self.max_frame_bytes],
+            created_at=at or utcnow(),
+        )
+
     def _log(self, text: str, outcome: Outcome, received_at: datetime) -> None:
         frame = outcome.frame
+        message_id = getattr(frame, "message_id", "")
+        action = outcome.action
+        if isinstance(frame, frames.CallResult | frames.CallError):
+            action = self.calls_in_flight.get(message_id, "")
         entries = [
-            MessageLog(
-                charger_id=self.charger_id,
-                direction=MessageLog.Direction.IN,
-                message_type=getattr(frame, "message_type", None),
-                message_id=getattr(frame, "message_id", "")[:64],
-                action=outcome.action,
-                frame=text[: self.max_frame_bytes],
-                created_at=received_at,
+            self._entry(
+                MessageLog.Direction.IN,
+                getattr(frame, "message_type", None),
+                message_id,
+                action,
+                text,
+                received_at,
             )
         ]
-        sent_at = utcnow()
+        reply_type = frames.CALLERROR if outcome.error else frames.CALLRESULT
         for reply in outcome.replies:
             entries.append(
-                MessageLog(
-                    charger_id=self.charger_id,
-                    direction=MessageLog.Direction.OUT,
-                    message_type=frames.CALLERROR if outcome.error else frames.CALLRESULT,
-                    message_id=getattr(frame, "message_id", "")[:64],
-                    action=outcome.action,
-                    frame=reply,
-                    created_at=sent_at,
-                )
+                self._entry(MessageLog.Direction.OUT, reply_type, message_id, action, reply)
             )
+        self._write_log(entries)
+
+    def _write_log(self, entries: list[MessageLog]) -> None:
         try:
             message_log_write(entries=entries)
         except Exception:

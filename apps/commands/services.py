@@ -1,0 +1,226 @@
+"""The one command path to chargers (admin, API, CLI, Celery all come through here).
+
+`send_command` stores a ChargerCommand and tells the charger's channel-layer group; the
+process holding that charger's socket sends the CALL, and `command_complete` stores the
+outcome with its side effects. The database row is the source of truth: a server process
+also picks up pending commands of its chargers from the database every
+OCPP_COMMAND_POLL_INTERVAL seconds, so a lost channel-layer message only delays a command.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import timedelta
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import transaction
+
+from apps.chargers.models import ChargingStation
+from apps.commands import effects
+from apps.commands.models import FINAL_STATUSES, ChargerCommand, CommandStatus
+from apps.core.timeutil import utcnow
+from apps.ocpp import schemas
+from apps.ocpp.errors import OcppError
+from apps.ocpp.versions import BY_SUBPROTOCOL, V16
+
+logger = logging.getLogger(__name__)
+
+# Statuses a charger answers with that mean "no": everything else in a `status` is a yes.
+NEGATIVE_STATUSES = frozenset(
+    {
+        "Rejected",
+        "Failed",
+        "NotSupported",
+        "NotImplemented",
+        "UnknownVendorId",
+        "UnknownMessageId",
+        "UnlockFailed",
+        "OngoingAuthorizedTransaction",
+        "UnknownConnector",
+        "Faulted",
+        "Occupied",
+        "Unavailable",
+        "VersionMismatch",
+        "NotFound",
+        "InvalidCertificate",
+        "RevokedCertificate",
+    }
+)
+
+
+class CommandError(ValueError):
+    """The command cannot be sent as asked (unknown action, payload breaks the schema)."""
+
+
+def station_group(station_id: int) -> str:
+    """Return the channel-layer group of the connection serving the station."""
+    return f"charger.{station_id}"
+
+
+def _version_of(station: ChargingStation):
+    return BY_SUBPROTOCOL.get(station.ocpp_version, V16)
+
+
+def send_command(
+    *,
+    station: ChargingStation,
+    action: str,
+    payload: dict[str, Any],
+    timeout: float | None = None,
+    requested_by: Any = None,
+    source: str = "api",
+) -> ChargerCommand:
+    """Store a command for `station` and route it to the process holding its socket.
+
+    Raise CommandError when `action` is not a command of the station's OCPP version or the
+    payload breaks its schema. A station that is not connected gets status offline at once
+    unless OCPP_QUEUE_OFFLINE_COMMANDS keeps it pending until the station reconnects.
+    """
+    version = _version_of(station)
+    if action not in schemas.actions(version):
+        raise CommandError(f"{action} is not an OCPP {version} action")
+    try:
+        schemas.validate_request(version, action, payload)
+    except OcppError as exc:
+        raise CommandError(f"invalid payload: {exc.description}") from exc
+    timeout_s = float(timeout if timeout is not None else settings.OCPP_COMMAND_TIMEOUT)
+    user = requested_by if getattr(requested_by, "is_authenticated", False) else None
+    command = ChargerCommand.objects.create(
+        station=station,
+        action=action,
+        payload=payload,
+        timeout_s=timeout_s,
+        requested_by=user,
+        source=source,
+    )
+    station.refresh_from_db(fields=["is_connected"])
+    if not station.is_connected and not settings.OCPP_QUEUE_OFFLINE_COMMANDS:
+        command_finish(
+            command=command,
+            status=CommandStatus.OFFLINE,
+            error_description="the charger is not connected",
+        )
+        return command
+    transaction.on_commit(lambda: _notify(station.pk, command.pk))
+    return command
+
+
+def _notify(station_id: int, command_id: int) -> None:
+    layer = get_channel_layer()
+    try:
+        async_to_sync(layer.group_send)(
+            station_group(station_id), {"type": "ocpp.command", "command_id": command_id}
+        )
+    except Exception:
+        # The row is stored; the server's database poll will still deliver it.
+        logger.warning("command %s: channel layer unavailable", command_id, exc_info=True)
+
+
+def command_claim(*, command_id: int, message_id: str) -> ChargerCommand | None:
+    """Mark a pending command sent; return it, or None if another process took it first."""
+    now = utcnow()
+    claimed = ChargerCommand.objects.filter(pk=command_id, status=CommandStatus.PENDING).update(
+        status=CommandStatus.SENT, sent_at=now, message_id=message_id
+    )
+    if not claimed:
+        return None
+    return ChargerCommand.objects.select_related("station").get(pk=command_id)
+
+
+def command_finish(
+    *,
+    command: ChargerCommand,
+    status: str,
+    response: dict | None = None,
+    error_code: str = "",
+    error_description: str = "",
+) -> ChargerCommand:
+    command.status = status
+    command.response = response
+    command.error_code = error_code
+    command.error_description = error_description
+    command.completed_at = utcnow()
+    command.save(
+        update_fields=["status", "response", "error_code", "error_description", "completed_at"]
+    )
+    return command
+
+
+def command_complete(
+    *,
+    command: ChargerCommand,
+    response: dict | None = None,
+    error_code: str = "",
+    error_description: str = "",
+) -> ChargerCommand:
+    """Store the charger's answer (CALLRESULT payload, or CALLERROR code) and its effects."""
+    with transaction.atomic():
+        if error_code:
+            return command_finish(
+                command=command,
+                status=CommandStatus.ERROR,
+                error_code=error_code,
+                error_description=error_description,
+            )
+        assert response is not None
+        answer = response.get("status")
+        if isinstance(answer, str) and answer in NEGATIVE_STATUSES:
+            status = CommandStatus.REJECTED
+        else:
+            status = CommandStatus.ACCEPTED
+        command_finish(command=command, status=status, response=response)
+        effects.apply(command=command, response=response)
+    return command
+
+
+def command_time_out(*, command: ChargerCommand) -> ChargerCommand:
+    return command_finish(
+        command=command,
+        status=CommandStatus.TIMEOUT,
+        error_description=f"no answer within {command.timeout_s:g} s",
+    )
+
+
+def commands_expire_stale(*, grace_s: float = 30.0) -> int:
+    """Time out commands left pending or sent past their timeout (their process died)."""
+    now = utcnow()
+    expired = 0
+    open_commands = ChargerCommand.objects.filter(
+        status__in=[CommandStatus.PENDING, CommandStatus.SENT]
+    )
+    for command in open_commands:
+        started = command.sent_at or command.created_at
+        limit = command.timeout_s + grace_s
+        if command.status == CommandStatus.PENDING and settings.OCPP_QUEUE_OFFLINE_COMMANDS:
+            limit = max(limit, settings.OCPP_QUEUED_COMMAND_TTL)
+        if started + timedelta(seconds=limit) < now:
+            updated = ChargerCommand.objects.filter(pk=command.pk, status=command.status).update(
+                status=CommandStatus.TIMEOUT,
+                completed_at=now,
+                error_description="no outcome: the connection serving it went away",
+            )
+            expired += updated
+    return expired
+
+
+def pending_command_ids(*, station_ids: list[int]) -> list[tuple[int, int]]:
+    """Return (station id, command id) of pending commands, oldest first."""
+    return list(
+        ChargerCommand.objects.filter(station_id__in=station_ids, status=CommandStatus.PENDING)
+        .order_by("created_at", "id")
+        .values_list("station_id", "id")
+    )
+
+
+def command_wait(*, command: ChargerCommand, wait_s: float, poll_s: float = 0.1) -> ChargerCommand:
+    """Return the command once it has an outcome, or as it is after `wait_s` seconds."""
+    deadline = time.monotonic() + max(0.0, wait_s)
+    while True:
+        command.refresh_from_db()
+        if command.status in FINAL_STATUSES or time.monotonic() >= deadline:
+            return command
+        time.sleep(poll_s)

@@ -1,0 +1,37 @@
+"""Outgoing CALLs (CSMS → charger): build them and judge the charger's answers. Sans-I/O."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from apps.ocpp import frames, schemas
+from apps.ocpp.errors import OcppError
+from apps.ocpp.versions import OcppVersion
+
+
+def new_message_id() -> str:
+    return str(uuid.uuid4())
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A charger's answer to one of our CALLs: a valid payload, or an error code."""
+
+    payload: dict[str, Any] | None
+    error_code: str = ""
+    error_description: str = ""
+
+
+def judge_answer(version: OcppVersion, action: str, frame: frames.Frame) -> Answer:
+    """Turn a CALLRESULT / CALLERROR into an Answer; a result breaking the schema is an error."""
+    if isinstance(frame, frames.CallError):
+        return Answer(None, frame.error_code, frame.description)
+    if not isinstance(frame, frames.CallResult):
+        return Answer(None, "ProtocolError", f"unexpected message type {frame.message_type}")
+    try:
+        schemas.validate_response(version, action, frame.payload)
+    except OcppError as exc:
+        return Answer(None, exc.code.spell(version), f"invalid response: {exc.description}")
+    return Answer(frame.payload)
