@@ -73,6 +73,8 @@ INSTALLED_APPS = [
     "apps.rfid",
     "apps.transactions",
     "apps.commands",
+    "apps.reservations",
+    "apps.maintenance",
     "apps.ocpp",
 ]
 
@@ -231,6 +233,14 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"daphne": {"level": "WARNING"}},
 }
+
+# Base URL chargers use to reach this server over HTTP (firmware downloads, diagnostics
+# uploads). Empty: taken from the operator's request, else http://localhost:8000.
+PUBLIC_URL = env.str("PUBLIC_URL", default="")
+# Seconds a firmware download link stays valid.
+FIRMWARE_URL_TTL = env.int("FIRMWARE_URL_TTL", default=7 * 24 * 3600)
+# Seconds a diagnostics/log upload link stays valid.
+UPLOAD_URL_TTL = env.int("UPLOAD_URL_TTL", default=7 * 24 * 3600)
 
 ADMIN_USERNAME = env.str("ADMIN_USERNAME", default="")
 ADMIN_PASSWORD = env.str("ADMIN_PASSWORD", default="")

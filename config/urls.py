@@ -8,5 +8,7 @@ from apps.core.views import healthz
 urlpatterns = [
     path("admindocs/", include("django.contrib.admindocs.urls")),
     path("admin/", admin.site.urls),
+    path("api/", include("config.api")),
+    path("files/", include("apps.maintenance.urls")),
     path("healthz", healthz, name="healthz"),
 ]
