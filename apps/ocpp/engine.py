@@ -100,17 +100,31 @@ class Engine:
         return Outcome(frame, [])
 
     def _receive_call(self, frame: frames.Call | frames.Send, context: HandlerContext) -> Outcome:
+        answer = isinstance(frame, frames.Call)
         try:
-            payload = self.dispatch(frame.action, frame.payload, context)
+            payload = self.dispatch(frame.action, frame.payload, context, answer=answer)
         except OcppError as exc:
             reply = frames.encode_error(
                 frame.message_id, exc.code, exc.description, self.version, exc.details or None
             )
             return Outcome(frame, [reply], frame.action, exc)
+        if not answer:
+            return Outcome(frame, [], frame.action)
         return Outcome(frame, [frames.encode_result(frame.message_id, payload)], frame.action)
 
-    def dispatch(self, action: str, payload: dict[str, Any], context: HandlerContext) -> dict:
-        """Run the handler of `action` and return its validated response payload."""
+    def dispatch(
+        self,
+        action: str,
+        payload: dict[str, Any],
+        context: HandlerContext,
+        *,
+        answer: bool = True,
+    ) -> dict:
+        """Run the handler of `action` and return its validated response payload.
+
+        With `answer=False` (a SEND) the handler's return value is not validated: SEND
+        messages have no response schema and nobody receives a response.
+        """
         if action not in schemas.actions(self.version):
             raise OcppError(
                 ErrorCode.NOT_IMPLEMENTED, f"{action} is not an OCPP {self.version} action"
@@ -134,14 +148,15 @@ class Engine:
             raise OcppError(
                 ErrorCode.INTERNAL_ERROR, f"{action} could not be processed: {type(exc).__name__}"
             ) from exc
+        if not answer:
+            return response
         try:
             schemas.validate_response(self.version, action, response)
-        except OcppError as exc:
+        except Exception as exc:
+            # OcppError for a schema breach; ValueError for values that are not JSON at all
+            # (an unformatted datetime), which the validator refuses to look at.
             logger.error(
-                "%s: our %s response breaks the schema: %s",
-                context.charger_id,
-                action,
-                exc.description,
+                "%s: our %s response breaks the schema: %s", context.charger_id, action, exc
             )
             raise OcppError(
                 ErrorCode.INTERNAL_ERROR, f"{action} response could not be built"

@@ -68,6 +68,10 @@ def _supported_types(version: OcppVersion) -> frozenset[int]:
     return frozenset({CALL, CALLRESULT, CALLERROR})
 
 
+def _response_types(version: OcppVersion) -> frozenset[int]:
+    return _supported_types(version) - {CALL, SEND}
+
+
 _MESSAGE_ID_PREFIX = re.compile(rb'^\s*\[\s*2\s*,\s*"([^"\\]{1,36})"')
 
 
@@ -98,10 +102,11 @@ def decode(text: str | bytes, version: OcppVersion) -> Frame:
     message_type = message[0]
     message_id = message[1] if len(message) > 1 else None
     if not isinstance(message_id, str) or not 0 < len(message_id) <= MAX_MESSAGE_ID_LENGTH:
-        raise FrameError(
-            ErrorCode.RPC_FRAMEWORK_ERROR,
-            f"message id must be a string of 1 to {MAX_MESSAGE_ID_LENGTH} characters",
-        )
+        description = f"message id must be a string of 1 to {MAX_MESSAGE_ID_LENGTH} characters"
+        if type(message_type) is int and message_type in _response_types(version):
+            # Still an answer to one of our CALLs: OCPP-J never answers it with a CALLERROR.
+            raise _unanswerable(description, None)
+        raise FrameError(ErrorCode.RPC_FRAMEWORK_ERROR, description)
     if type(message_type) is not int:
         raise FrameError(
             ErrorCode.RPC_FRAMEWORK_ERROR,
@@ -148,7 +153,7 @@ def _decode_call(message: list, message_id: str, message_type: int) -> Call | Se
     return Call(message_id, action, payload)
 
 
-def _unanswerable(description: str, message_id: str) -> FrameError:
+def _unanswerable(description: str, message_id: str | None) -> FrameError:
     return FrameError(
         ErrorCode.RPC_FRAMEWORK_ERROR,
         description,

@@ -33,12 +33,8 @@ def actions(version: OcppVersion) -> frozenset[str]:
         name = entry.name
         if not name.endswith(".json") or name.endswith("Response.json"):
             continue
-        stem = name.removesuffix(".json")
-        if version.request_suffix:
-            if not stem.endswith(version.request_suffix):
-                continue
-            stem = stem.removesuffix(version.request_suffix)
-        names.add(stem)
+        # 2.1's SEND-only messages (NotifyPeriodicEventStream) carry no "Request" suffix.
+        names.add(name.removesuffix(".json").removesuffix(version.request_suffix))
     return frozenset(names)
 
 
@@ -49,7 +45,10 @@ def _validator(version: OcppVersion, filename: str) -> jsonschema_rs.Validator:
 
 
 def request_validator(version: OcppVersion, action: str) -> jsonschema_rs.Validator:
-    return _validator(version, f"{action}{version.request_suffix}.json")
+    filename = f"{action}{version.request_suffix}.json"
+    if not (_schema_dir(version) / filename).is_file():
+        filename = f"{action}.json"  # a SEND-only message of 2.1
+    return _validator(version, filename)
 
 
 def response_validator(version: OcppVersion, action: str) -> jsonschema_rs.Validator:

@@ -1,0 +1,357 @@
+"""Bad frames over a real socket: each is answered with the right CALLERROR and the charger
+stays connected; bad connections are closed with a code and a reason.
+
+A raw `websockets` client stands in for the charger so that it can send what no OCPP library
+would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+from collections.abc import AsyncIterator
+
+import pytest
+import websockets
+from asgiref.sync import sync_to_async
+from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed
+
+from apps.chargers.models import ChargingStation
+from apps.ocpp.models import MessageLog
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+TIMEOUT = 10
+NOW = "2024-01-02T03:04:05.000Z"
+BOOT = {"chargePointVendor": "V", "chargePointModel": "M"}
+START = {"connectorId": 1, "idTag": "TAG", "meterStart": 0, "timestamp": NOW}
+STATUS = {"connectorId": 1, "errorCode": "NoError", "status": "Available"}
+
+_ids = itertools.count(1)
+
+
+@contextlib.asynccontextmanager
+async def connect(
+    ws_url: str, charger_id: str, subprotocols: list[str] | None = None
+) -> AsyncIterator[ClientConnection]:
+    """Open a raw websocket as `charger_id`, offering `subprotocols` (default: OCPP 1.6)."""
+    offered = ["ocpp1.6"] if subprotocols is None else subprotocols
+    async with websockets.connect(
+        f"{ws_url}/ocpp/{charger_id}", subprotocols=offered or None, open_timeout=TIMEOUT
+    ) as ws:
+        yield ws
+
+
+async def exchange(ws: ClientConnection, frame: str | bytes | list) -> list:
+    """Send one frame and return the next frame received, decoded."""
+    await ws.send(json.dumps(frame) if isinstance(frame, list) else frame)
+    return json.loads(await asyncio.wait_for(ws.recv(), TIMEOUT))
+
+
+async def assert_heartbeat_answered(ws: ClientConnection) -> None:
+    message_id = f"hb-{next(_ids)}"
+
+    reply = await exchange(ws, [2, message_id, "Heartbeat", {}])
+
+    assert reply[:2] == [3, message_id]
+    assert set(reply[2]) == {"currentTime"}
+
+
+async def closed_with(ws: ClientConnection) -> tuple[int, str]:
+    """Wait for the server to close the connection; return its close code and reason."""
+    with pytest.raises(ConnectionClosed) as caught:
+        await asyncio.wait_for(ws.recv(), TIMEOUT)
+    assert caught.value.rcvd is not None
+    return caught.value.rcvd.code, caught.value.rcvd.reason
+
+
+def call(message_id: str, action: str, payload: object) -> str:
+    return json.dumps([2, message_id, action, payload])
+
+
+# (frame, the message id of the answer, its error code on OCPP 1.6)
+BAD_FRAMES = [
+    pytest.param('[2,"bad-json","Heartbeat",{', "bad-json", "FormatViolation", id="json-call"),
+    pytest.param("hello, charger", "-1", "FormatViolation", id="json-garbage"),
+    pytest.param('{"a": 1}', "-1", "ProtocolError", id="not-an-array"),
+    pytest.param("[]", "-1", "ProtocolError", id="empty-array"),
+    pytest.param('[9,"x","Heartbeat",{}]', "x", "ProtocolError", id="message-type-9"),
+    pytest.param('[6,"send","Heartbeat",{}]', "send", "ProtocolError", id="send-on-16"),
+    pytest.param('["2","st","Heartbeat",{}]', "st", "ProtocolError", id="message-type-string"),
+    pytest.param('[2,"short","Heartbeat"]', "short", "ProtocolError", id="three-elements"),
+    pytest.param('[2,17,"Heartbeat",{}]', "-1", "ProtocolError", id="message-id-int"),
+    pytest.param(call("x" * 37, "Heartbeat", {}), "-1", "ProtocolError", id="message-id-37"),
+    pytest.param(call("pl", "Heartbeat", []), "pl", "FormatViolation", id="payload-array"),
+    pytest.param(call("ua", "FlyToTheMoon", {}), "ua", "NotImplemented", id="unknown-action"),
+    pytest.param(call("ns", "Reset", {"type": "Soft"}), "ns", "NotSupported", id="unhandled"),
+    pytest.param(
+        call("req", "BootNotification", {"chargePointVendor": "V"}),
+        "req",
+        "OccurenceConstraintViolation",
+        id="missing-required",
+    ),
+    pytest.param(
+        call("typ", "StartTransaction", {**START, "connectorId": "one"}),
+        "typ",
+        "TypeConstraintViolation",
+        id="wrong-type",
+    ),
+    pytest.param(
+        call("len", "BootNotification", {**BOOT, "chargePointModel": "M" * 21}),
+        "len",
+        "PropertyConstraintViolation",
+        id="too-long",
+    ),
+    pytest.param(
+        call("enum", "StatusNotification", {**STATUS, "status": "Sleeping"}),
+        "enum",
+        "PropertyConstraintViolation",
+        id="bad-enum",
+    ),
+    pytest.param(
+        call("date", "StartTransaction", {**START, "timestamp": "yesterday"}),
+        "date",
+        "PropertyConstraintViolation",
+        id="bad-date-time",
+    ),
+    pytest.param(
+        call("extra", "BootNotification", {**BOOT, "colour": "red"}),
+        "extra",
+        "FormatViolation",
+        id="extra-property",
+    ),
+]
+
+
+@pytest.mark.parametrize(("frame", "message_id", "code"), BAD_FRAMES)
+async def test_it_answers_a_bad_frame_and_keeps_the_connection(
+    asgi_server, settings, frame: str, message_id: str, code: str
+) -> None:
+    settings.OCPP_UNKNOWN_STATIONS = "accept"
+    async with connect(asgi_server.ws_url, "CP-BAD") as ws:
+        assert ws.subprotocol == "ocpp1.6"
+
+        reply = await exchange(ws, frame)
+
+        assert reply[:3] == [4, message_id, code]
+        assert len(reply) == 5
+        assert isinstance(reply[3], str) and reply[3]
+        assert isinstance(reply[4], dict)
+        await assert_heartbeat_answered(ws)
+
+
+async def test_it_answers_bad_frames_one_after_another_on_one_connection(
+    asgi_server, settings
+) -> None:
+    settings.OCPP_UNKNOWN_STATIONS = "accept"
+    async with connect(asgi_server.ws_url, "CP-MANY") as ws:
+        for param in BAD_FRAMES:
+            frame, message_id, code = param.values
+
+            assert (await exchange(ws, frame))[:3] == [4, message_id, code], param.id
+
+        await assert_heartbeat_answered(ws)
+
+
+async def test_it_names_the_schema_keyword_in_the_error_details(asgi_server, settings) -> None:
+    settings.OCPP_UNKNOWN_STATIONS = "accept"
+    async with connect(asgi_server.ws_url, "CP-DETAILS") as ws:
+        reply = await exchange(ws, call("m-1", "StatusNotification", {**STATUS, "status": "x"}))
+
+    assert reply == [
+        4,
+        "m-1",
+        "PropertyConstraintViolation",
+        reply[3],
+        {"keyword": "enum"},
+    ]
+    assert reply[3].startswith("StatusNotification: status: ")
+
+
+async def test_it_refuses_calls_before_acceptance_but_lets_the_station_boot(
+    asgi_server, settings
+) -> None:
+    settings.OCPP_UNKNOWN_STATIONS = "pending"
+    async with connect(asgi_server.ws_url, "CP-PENDING") as ws:
+        refused = await exchange(ws, [2, "hb-1", "Heartbeat", {}])
+        boot = await exchange(ws, [2, "boot-1", "BootNotification", BOOT])
+        refused_again = await exchange(ws, [2, "hb-2", "Heartbeat", {}])
+        booted_again = await exchange(ws, [2, "boot-2", "BootNotification", BOOT])
+
+    assert refused[:3] == [4, "hb-1", "SecurityError"]
+    assert boot[:2] == [3, "boot-1"]
+    assert boot[2]["status"] == "Pending"
+    # Pending after the boot too: still not accepted, and still connected.
+    assert refused_again[:3] == [4, "hb-2", "SecurityError"]
+    assert booted_again[:2] == [3, "boot-2"]
+
+
+@pytest.mark.parametrize(
+    ("payload", "message_id"),
+    [
+        pytest.param({"vendorId": "V", "data": "a" * 3000}, "big", id="ascii"),
+        # 1100 characters are 2200 bytes: the limit counts bytes.
+        pytest.param({"vendorId": "V", "data": "é" * 1100}, "big-utf8", id="utf8"),
+    ],
+)
+async def test_it_answers_an_oversized_frame_and_keeps_the_connection(
+    asgi_server, settings, payload: dict, message_id: str
+) -> None:
+    settings.OCPP_UNKNOWN_STATIONS = "accept"
+    settings.OCPP_MAX_FRAME_BYTES = 2048
+    async with connect(asgi_server.ws_url, "CP-BIG") as ws:
+        frame = json.dumps([2, message_id, "DataTransfer", payload], ensure_ascii=False)
+        assert len(frame.encode()) > 2048
+
+        reply = await exchange(ws, frame)
+
+        assert reply[:3] == [4, message_id, "FormatViolation"]
+        assert "2048" in reply[3]
+        await assert_heartbeat_answered(ws)
+
+
+async def test_it_processes_a_frame_at_the_size_limit(asgi_server, settings) -> None:
+    settings.OCPP_UNKNOWN_STATIONS = "accept"
+    settings.OCPP_MAX_FRAME_BYTES = 2048
+    async with connect(asgi_server.ws_url, "CP-LIMIT") as ws:
+        frame = call("fits", "DataTransfer", {"vendorId": "V", "data": ""})
+        frame = call("fits", "DataTransfer", {"vendorId": "V", "data": "a" * (2048 - len(frame))})
+        assert len(frame.encode()) == 2048
+
+        reply = await exchange(ws, frame)
+
+    assert reply[:2] == [3, "fits"]
+
+
+async def test_it_drops_an_oversized_frame_without_a_readable_id_and_stays_connected(
+    asgi_server, settings
+) -> None:
+    settings.OCPP_UNKNOWN_STATIONS = "accept"
+    settings.OCPP_MAX_FRAME_BYTES = 2048
+    async with connect(asgi_server.ws_url, "CP-BIG-NOID") as ws:
+        await ws.send(json.dumps({"junk": "a" * 3000}))
+
+        # Replies come in order: the next one is the heartbeat's, nothing came for the junk.
+        await assert_heartbeat_answered(ws)
+
+
+async def test_it_answers_a_binary_frame(asgi_server, settings) -> None:
+    settings.OCPP_UNKNOWN_STATIONS = "accept"
+    async with connect(asgi_server.ws_url, "CP-BINARY") as ws:
+        reply = await exchange(ws, b'[2,"bin-1","Heartbeat",{}]')
+        bad = await exchange(ws, b'[2,"bin-2","FlyToTheMoon",{}]')
+        not_utf8 = await exchange(ws, b"\xff\xfe garbage")
+
+    assert reply[:2] == [3, "bin-1"]
+    assert bad[:3] == [4, "bin-2", "NotImplemented"]
+    assert not_utf8[:3] == [4, "-1", "FormatViolation"]
+
+
+async def test_it_logs_the_bad_frame_and_the_callerror(asgi_server, settings) -> None:
+    settings.OCPP_UNKNOWN_STATIONS = "accept"
+    bad_json = '[2,"log-1","Heartbeat",{'
+    bad_schema = call("log-2", "BootNotification", {"chargePointVendor": "V"})
+    async with connect(asgi_server.ws_url, "CP-LOG") as ws:
+        await ws.send(bad_json)
+        json_reply = await asyncio.wait_for(ws.recv(), TIMEOUT)
+        await ws.send(bad_schema)
+        schema_reply = await asyncio.wait_for(ws.recv(), TIMEOUT)
+
+    rows = await sync_to_async(list)(
+        MessageLog.objects.filter(charger_id="CP-LOG")
+        .order_by("id")
+        .values_list("direction", "message_type", "message_id", "action", "frame")
+    )
+    assert rows == [
+        ("in", None, "", "", bad_json),
+        ("out", 4, "", "", json_reply),
+        ("in", 2, "log-2", "BootNotification", bad_schema),
+        ("out", 4, "log-2", "BootNotification", schema_reply),
+    ]
+    assert json.loads(json_reply)[:3] == [4, "log-1", "FormatViolation"]
+    assert json.loads(schema_reply)[:3] == [4, "log-2", "OccurenceConstraintViolation"]
+
+
+# --- connections refused -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "charger_id",
+    [
+        pytest.param("C" * 49, id="49-chars"),
+        pytest.param("CP:1", id="colon"),
+        pytest.param("CP%3A1", id="encoded-colon"),
+        pytest.param("CP%FF", id="not-utf8"),
+    ],
+)
+async def test_it_closes_a_connection_with_an_invalid_charger_id(
+    asgi_server, settings, charger_id: str
+) -> None:
+    settings.OCPP_UNKNOWN_STATIONS = "accept"
+    async with connect(asgi_server.ws_url, charger_id) as ws:
+        code, reason = await closed_with(ws)
+
+    assert code == 1008
+    assert "charger id" in reason
+    assert not await sync_to_async(ChargingStation.objects.exists)()
+
+
+async def test_it_accepts_a_48_character_charger_id(asgi_server, settings) -> None:
+    settings.OCPP_UNKNOWN_STATIONS = "accept"
+    async with connect(asgi_server.ws_url, "C" * 48) as ws:
+        await assert_heartbeat_answered(ws)
+
+
+@pytest.mark.parametrize(
+    "offered",
+    [
+        pytest.param(["ocpp9.9"], id="unknown"),
+        pytest.param(["OCPP1.6", "ocpp1.5"], id="near-misses"),
+        pytest.param(["ocpp2.1"], id="not-served"),
+    ],
+)
+async def test_it_closes_a_connection_offering_no_served_subprotocol(
+    asgi_server, settings, offered: list[str]
+) -> None:
+    settings.OCPP_UNKNOWN_STATIONS = "accept"
+    async with connect(asgi_server.ws_url, "CP-PROTO", offered) as ws:
+        code, reason = await closed_with(ws)
+
+    assert code == 1002
+    assert "subprotocol" in reason
+    assert "ocpp1.6" in reason
+
+
+async def test_it_picks_ocpp16_among_other_offers(asgi_server, settings) -> None:
+    settings.OCPP_UNKNOWN_STATIONS = "accept"
+    async with connect(asgi_server.ws_url, "CP-MIXED", ["ocpp9.9", "ocpp1.6"]) as ws:
+        assert ws.subprotocol == "ocpp1.6"
+        await assert_heartbeat_answered(ws)
+
+
+async def test_it_speaks_ocpp16_to_a_client_offering_no_subprotocol(asgi_server, settings) -> None:
+    settings.OCPP_UNKNOWN_STATIONS = "accept"
+    settings.OCPP_REQUIRE_SUBPROTOCOL = False
+    async with connect(asgi_server.ws_url, "CP-NOPROTO", []) as ws:
+        assert ws.subprotocol is None
+        await assert_heartbeat_answered(ws)
+        # Spelled the 1.6 way: 2.x would say MessageTypeNotSupported.
+        assert (await exchange(ws, '[9,"x","Heartbeat",{}]'))[:3] == [4, "x", "ProtocolError"]
+
+    station = await sync_to_async(ChargingStation.objects.get)(charger_id="CP-NOPROTO")
+    assert station.ocpp_version == "ocpp1.6"
+
+
+async def test_it_closes_a_client_offering_no_subprotocol_when_one_is_required(
+    asgi_server, settings
+) -> None:
+    settings.OCPP_UNKNOWN_STATIONS = "accept"
+    settings.OCPP_REQUIRE_SUBPROTOCOL = True
+    async with connect(asgi_server.ws_url, "CP-NOPROTO", []) as ws:
+        code, reason = await closed_with(ws)
+
+    assert code == 1002
+    assert "subprotocol" in reason
