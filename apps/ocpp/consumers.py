@@ -25,6 +25,8 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 MAX_CHARGER_ID_LENGTH = 48
+# `/ocpp/` and `/ws/` name the endpoint, not a charger.
+ENDPOINT_PREFIXES = frozenset({"ocpp", "ws"})
 # Close codes (RFC 6455): 1002 protocol error, 1008 policy violation, 1011 server error.
 CLOSE_PROTOCOL_ERROR = 1002
 CLOSE_POLICY_VIOLATION = 1008
@@ -40,8 +42,11 @@ def charger_id_from_path(raw_path: bytes | str) -> str:
     """Return the charger id: the last path segment, URL-decoded; raise ValueError if unfit."""
     if isinstance(raw_path, bytes):
         raw_path = raw_path.decode("latin-1")
-    segment = raw_path.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
-    charger_id = unquote(segment, errors="strict")
+    path = raw_path.split("?", 1)[0]
+    segments = [part for part in path.split("/") if part]
+    if len(segments) == 1 and segments[0] in ENDPOINT_PREFIXES and path.endswith("/"):
+        raise ValueError("no charger id after the endpoint path")
+    charger_id = unquote(segments[-1] if segments else "", errors="strict")
     if not 1 <= len(charger_id) <= MAX_CHARGER_ID_LENGTH:
         raise ValueError(f"charger id must be 1 to {MAX_CHARGER_ID_LENGTH} characters")
     if ":" in charger_id:

@@ -530,6 +530,8 @@ def test_it_reads_the_charger_id_from_the_last_path_segment(
         "/",
         "",
         "/?id=CP-1",
+        "/ocpp/",
+        "/ws/",
         "/ocpp/" + "x" * 49,
         "/ocpp/" + "%41" * 49,
         "/ocpp/CP:1",
