@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "apps.core",
     "apps.chargers",
     "apps.rfid",
@@ -75,6 +76,8 @@ INSTALLED_APPS = [
     "apps.commands",
     "apps.reservations",
     "apps.maintenance",
+    "apps.security",
+    "apps.devicemodel",
     "apps.ocpp",
 ]
 
@@ -200,7 +203,16 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.DjangoModelPermissions"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
-SPECTACULAR_SETTINGS = {"TITLE": "Constellation API", "VERSION": "0.1.0"}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Constellation API",
+    "VERSION": "0.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI and Redoc come from drf-spectacular-sidecar's static files, not a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {"OcppVersionEnum": "apps.chargers.models.OcppVersion"},
+}
 
 # --- OCPP -----------------------------------------------------------------------------------
 # What happens to a charger id we have never seen: pending (operator approves), accept, reject.

@@ -59,6 +59,7 @@ class ChargingStation(models.Model):
     connected_at = models.DateTimeField(_("connected at"), null=True, blank=True)
     disconnected_at = models.DateTimeField(_("disconnected at"), null=True, blank=True)
     last_boot_at = models.DateTimeField(_("last boot"), null=True, blank=True)
+    last_boot_reason = models.CharField(_("last boot reason"), max_length=32, blank=True)
     last_heartbeat_at = models.DateTimeField(_("last heartbeat"), null=True, blank=True)
     last_seen_at = models.DateTimeField(_("last seen"), null=True, blank=True)
     # Progress of uploads/updates the station reports.
@@ -96,7 +97,14 @@ class Connector(models.Model):
     station = models.ForeignKey(
         ChargingStation, on_delete=models.CASCADE, related_name="connectors"
     )
+    # OCPP 1.6 connector id, or the OCPP 2.x EVSE id (the unit a driver uses in both).
     connector_id = models.PositiveIntegerField(_("connector id"))
+    evse_connector_id = models.PositiveIntegerField(
+        _("2.x connector id"),
+        null=True,
+        blank=True,
+        help_text=_("OCPP 2.x: the connector of the EVSE that reported last."),
+    )
     status = models.CharField(_("status"), max_length=32, blank=True)
     error_code = models.CharField(_("error code"), max_length=50, blank=True)
     info = models.CharField(_("info"), max_length=50, blank=True)

@@ -74,13 +74,16 @@ class StationIdentity:
     meter_serial_number: str = ""
 
 
-def station_boot(*, station_id: int, identity: StationIdentity) -> ChargingStation:
+def station_boot(
+    *, station_id: int, identity: StationIdentity, reason: str = ""
+) -> ChargingStation:
     """Store what the station says of itself in BootNotification; return it with its status."""
     with transaction.atomic():
         station = ChargingStation.objects.select_for_update().get(pk=station_id)
         for name, value in identity.__dict__.items():
             setattr(station, name, value)
         now = utcnow()
+        station.last_boot_reason = reason
         station.last_boot_at = now
         station.last_seen_at = now
         station.save()
@@ -109,6 +112,7 @@ class ConnectorStatus:
     vendor_id: str = ""
     vendor_error_code: str = ""
     timestamp: datetime | None = None
+    evse_connector_id: int | None = None
 
 
 def connector_status_update(*, station_id: int, report: ConnectorStatus) -> Connector:
@@ -118,7 +122,8 @@ def connector_status_update(*, station_id: int, report: ConnectorStatus) -> Conn
     the history but does not overwrite the current status.
     """
     with transaction.atomic():
-        StatusEvent.objects.create(station_id=station_id, **report.__dict__)
+        fields = {k: v for k, v in report.__dict__.items() if k != "evse_connector_id"}
+        StatusEvent.objects.create(station_id=station_id, **fields)
         connector, _ = Connector.objects.select_for_update().get_or_create(
             station_id=station_id, connector_id=report.connector_id
         )
@@ -130,6 +135,8 @@ def connector_status_update(*, station_id: int, report: ConnectorStatus) -> Conn
             connector.vendor_id = report.vendor_id
             connector.vendor_error_code = report.vendor_error_code
             connector.status_at = reported_at
+            if report.evse_connector_id is not None:
+                connector.evse_connector_id = report.evse_connector_id
             connector.save()
     return connector
 

@@ -31,6 +31,13 @@ class Transaction(models.Model):
     stopped_at = models.DateTimeField(_("stopped"), null=True, blank=True)
     stop_reason = models.CharField(_("stop reason"), max_length=32, blank=True)
     stop_id_tag = models.CharField(_("stopped by id tag"), max_length=36, blank=True)
+    # OCPP 2.x TransactionEvent state.
+    charging_state = models.CharField(_("charging state"), max_length=20, blank=True)
+    remote_start_id = models.IntegerField(_("remote start id"), null=True, blank=True)
+    offline = models.BooleanField(
+        _("offline events"), default=False, help_text=_("Some events were sent after the fact.")
+    )
+    last_seq_no = models.IntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -54,11 +61,44 @@ class Transaction(models.Model):
         return self.stopped_at is None
 
     @property
+    def seq_gaps(self) -> list[int]:
+        """Return the sequence numbers missing between the events received (OCPP 2.x)."""
+        seen = sorted(self.events.values_list("seq_no", flat=True))
+        if not seen:
+            return []
+        return sorted(set(range(seen[0], seen[-1] + 1)) - set(seen))
+
+    @property
     def energy_wh(self) -> int | None:
         """Return the energy delivered, from the meter readings at start and stop."""
         if self.meter_start_wh is None or self.meter_stop_wh is None:
             return None
         return self.meter_stop_wh - self.meter_start_wh
+
+
+class TransactionEvent(models.Model):
+    """One OCPP 2.x TransactionEvent as received, kept once per sequence number."""
+
+    transaction = models.ForeignKey(Transaction, on_delete=models.CASCADE, related_name="events")
+    seq_no = models.IntegerField()
+    event_type = models.CharField(max_length=8)
+    trigger_reason = models.CharField(max_length=32)
+    timestamp = models.DateTimeField()
+    offline = models.BooleanField(default=False)
+    charging_state = models.CharField(max_length=20, blank=True)
+    payload = models.JSONField()
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["seq_no"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["transaction", "seq_no"], name="transaction_event_unique_seq"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} #{self.seq_no}"
 
 
 class MeterValue(models.Model):
@@ -79,6 +119,9 @@ class MeterValue(models.Model):
     location = models.CharField(max_length=16, blank=True)
     format = models.CharField(max_length=16, blank=True)
     value = models.TextField()
+    multiplier = models.SmallIntegerField(
+        default=0, help_text=_("OCPP 2.x: value times 10 to the power n.")
+    )
     normalized_value = models.FloatField(null=True, blank=True)
     normalized_unit = models.CharField(max_length=16, blank=True)
 
