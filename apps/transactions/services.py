@@ -13,8 +13,9 @@ from datetime import datetime
 from django.db import transaction as db_transaction
 
 from apps.chargers.services import connector_get_or_create
+from apps.reservations.services import reservation_use
 from apps.rfid.services import IdTagInfo, id_tag_authorize
-from apps.transactions.models import MeterValue, Transaction
+from apps.transactions.models import MeterValue, Transaction, TransactionEvent
 from apps.transactions.units import normalize
 
 MAX_TRANSACTION_ID = 2**31 - 1
@@ -30,6 +31,7 @@ class SampledValue:
     context: str = ""
     location: str = ""
     format: str = ""
+    multiplier: int = 0
 
 
 def _new_transaction_id(station_id: int) -> str:
@@ -92,6 +94,8 @@ def transaction_start(
             meter_start_wh=meter_start_wh,
             started_at=started_at,
         )
+        if reservation_id is not None:
+            reservation_use(station_id=station_id, reservation_id=reservation_id, transaction=tx)
     return tx, info
 
 
@@ -161,7 +165,9 @@ def _store_samples(
     rows = []
     for sample in samples:
         measurand = sample.measurand or "Energy.Active.Import.Register"
-        value, unit = normalize(measurand, sample.unit, sample.value, sample.format)
+        value, unit = normalize(
+            measurand, sample.unit, sample.value, sample.format, sample.multiplier
+        )
         rows.append(
             MeterValue(
                 station_id=station_id,
@@ -175,9 +181,141 @@ def _store_samples(
                 location=sample.location,
                 format=sample.format,
                 value=sample.value,
+                multiplier=sample.multiplier,
                 normalized_value=value,
                 normalized_unit=unit,
             )
         )
     # The unique sample constraint turns a replayed reading into a no-op.
     MeterValue.objects.bulk_create(rows, ignore_conflicts=True)
+
+
+@dataclass(frozen=True)
+class TransactionEventData:
+    """What an OCPP 2.x TransactionEvent says, version-neutral."""
+
+    event_type: str  # Started, Updated, Ended
+    transaction_id: str
+    seq_no: int
+    timestamp: datetime
+    trigger_reason: str
+    payload: dict
+    offline: bool = False
+    charging_state: str = ""
+    stopped_reason: str = ""
+    remote_start_id: int | None = None
+    reservation_id: int | None = None
+    evse_id: int | None = None
+    connector_id: int | None = None
+    id_token: str = ""
+    id_token_type: str = ""
+    samples: tuple[SampledValue, ...] = ()
+
+
+ENERGY_REGISTER = "Energy.Active.Import.Register"
+
+
+def _energy_reading(samples: tuple[SampledValue, ...], contexts: tuple[str, ...]) -> int | None:
+    for sample in samples:
+        if (sample.measurand or ENERGY_REGISTER) != ENERGY_REGISTER:
+            continue
+        if sample.context not in contexts:
+            continue
+        value, unit = normalize(
+            ENERGY_REGISTER, sample.unit, sample.value, sample.format, sample.multiplier
+        )
+        if value is not None and unit == "Wh":
+            return round(value)
+    return None
+
+
+def transaction_event_record(
+    *, station_id: int, event: TransactionEventData, free_charging: bool = False
+) -> tuple[Transaction, IdTagInfo | None]:
+    """Apply an OCPP 2.x TransactionEvent; return the session and the id token's info.
+
+    Events may arrive out of order or twice (offline queues, reconnects): each sequence
+    number is applied once, the session is created by whichever event comes first, and
+    state (charging state) follows the highest sequence number seen. The id token info is
+    returned whenever the event carries an id token, replay or not.
+    """
+    with db_transaction.atomic():
+        tx = (
+            Transaction.objects.select_for_update()
+            .filter(station_id=station_id, transaction_id=event.transaction_id)
+            .first()
+        )
+        if tx is None:
+            tx = Transaction.objects.create(
+                station_id=station_id,
+                transaction_id=event.transaction_id,
+                started_at=event.timestamp,
+            )
+        _, created = TransactionEvent.objects.get_or_create(
+            transaction=tx,
+            seq_no=event.seq_no,
+            defaults={
+                "event_type": event.event_type,
+                "trigger_reason": event.trigger_reason,
+                "timestamp": event.timestamp,
+                "offline": event.offline,
+                "charging_state": event.charging_state,
+                "payload": event.payload,
+            },
+        )
+        info = None
+        if event.id_token:
+            busy = (
+                event.event_type == "Started"
+                and Transaction.objects.filter(id_tag=event.id_token, stopped_at__isnull=True)
+                .exclude(pk=tx.pk)
+                .exists()
+            )
+            if event.id_token_type == "NoAuthorization":
+                info = IdTagInfo(status="Accepted")
+            else:
+                info = id_tag_authorize(
+                    id_tag=event.id_token,
+                    free_charging=free_charging,
+                    has_active_transaction=busy,
+                )
+        if created:
+            _apply_event(tx, event, info)
+    return tx, info
+
+
+def _apply_event(tx: Transaction, event: TransactionEventData, info: IdTagInfo | None) -> None:
+    if event.evse_id is not None and tx.connector_id is None:
+        tx.connector = connector_get_or_create(station_id=tx.station_id, connector_id=event.evse_id)
+    if event.event_type == "Started" or event.timestamp < tx.started_at:
+        tx.started_at = min(tx.started_at, event.timestamp)
+    if info is not None and event.id_token:
+        if not tx.id_tag:
+            tx.id_tag = event.id_token
+            tx.id_tag_ref = info.tag
+            tx.authorization_status = info.status
+        elif event.event_type == "Ended" and event.id_token != tx.id_tag:
+            tx.stop_id_tag = event.id_token
+    if event.remote_start_id is not None:
+        tx.remote_start_id = event.remote_start_id
+    if event.reservation_id is not None:
+        tx.reservation_id = event.reservation_id
+    tx.offline = tx.offline or event.offline
+    if tx.last_seq_no is None or event.seq_no >= tx.last_seq_no:
+        tx.last_seq_no = event.seq_no
+        if event.charging_state:
+            tx.charging_state = event.charging_state
+    start = _energy_reading(event.samples, ("Transaction.Begin",))
+    if start is not None:
+        tx.meter_start_wh = start
+    if event.event_type == "Ended":
+        tx.stopped_at = event.timestamp
+        tx.stop_reason = event.stopped_reason or "Local"
+        stop = _energy_reading(event.samples, ("Transaction.End", "Sample.Periodic", ""))
+        if stop is not None:
+            tx.meter_stop_wh = stop
+    elif tx.meter_start_wh is None and event.event_type == "Started":
+        tx.meter_start_wh = _energy_reading(event.samples, ("Sample.Periodic", "Trigger", ""))
+    tx.save()
+    connector_id = tx.connector.connector_id if tx.connector else (event.evse_id or 0)
+    _store_samples(tx.station_id, connector_id, tx, list(event.samples))

@@ -50,12 +50,17 @@ def default_unit(measurand: str) -> str:
     return ""
 
 
-def normalize(measurand: str, unit: str, value: str, fmt: str = "") -> tuple[float | None, str]:
-    """Return (value in base unit, base unit); (None, "") for signed or non-numeric values."""
+def normalize(
+    measurand: str, unit: str, value: str, fmt: str = "", multiplier: int = 0
+) -> tuple[float | None, str]:
+    """Return (value in base unit, base unit); (None, "") for signed or non-numeric values.
+
+    `multiplier` is OCPP 2.x's power of ten applied to the value before its unit.
+    """
     if fmt == "SignedData":
         return None, ""
     try:
-        number = float(value)
+        number = float(value) * 10**multiplier
     except (TypeError, ValueError):
         return None, ""
     unit = unit or default_unit(measurand)

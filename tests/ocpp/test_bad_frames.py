@@ -310,7 +310,6 @@ async def test_it_accepts_a_48_character_charger_id(asgi_server, settings) -> No
     [
         pytest.param(["ocpp9.9"], id="unknown"),
         pytest.param(["OCPP1.6", "ocpp1.5"], id="near-misses"),
-        pytest.param(["ocpp2.1"], id="not-served"),
     ],
 )
 async def test_it_closes_a_connection_offering_no_served_subprotocol(
@@ -323,6 +322,31 @@ async def test_it_closes_a_connection_offering_no_served_subprotocol(
     assert code == 1002
     assert "subprotocol" in reason
     assert "ocpp1.6" in reason
+
+
+@pytest.mark.parametrize(
+    ("offered", "chosen"),
+    [
+        (["ocpp1.6", "ocpp2.0.1"], "ocpp2.0.1"),
+        (["ocpp2.1", "ocpp1.6", "ocpp2.0.1"], "ocpp2.1"),
+        (["ocpp2.0.1"], "ocpp2.0.1"),
+    ],
+)
+async def test_it_picks_the_newest_version_offered(asgi_server, settings, offered, chosen) -> None:
+    settings.OCPP_UNKNOWN_STATIONS = "accept"
+    async with connect(asgi_server.ws_url, "CP-NEWEST", offered) as ws:
+        assert ws.subprotocol == chosen
+
+
+async def test_it_picks_the_station_preferred_version(asgi_server, settings) -> None:
+    from apps.chargers.models import ChargingStation
+
+    settings.OCPP_UNKNOWN_STATIONS = "accept"
+    await sync_to_async(ChargingStation.objects.create)(
+        charger_id="CP-PREF", preferred_ocpp_version="ocpp1.6"
+    )
+    async with connect(asgi_server.ws_url, "CP-PREF", ["ocpp2.1", "ocpp1.6"]) as ws:
+        assert ws.subprotocol == "ocpp1.6"
 
 
 async def test_it_picks_ocpp16_among_other_offers(asgi_server, settings) -> None:

@@ -1,0 +1,219 @@
+"""OCPP 2.0.1 charging station → CSMS actions (OCPP 2.1 reuses them: same messages)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+
+from apps.chargers import services as chargers
+from apps.chargers.models import RegistrationStatus, StationReport
+from apps.core.timeutil import format_ocpp_datetime, parse_ocpp_datetime, utcnow
+from apps.devicemodel import services as devicemodel
+from apps.ocpp.engine import HandlerContext, HandlerRegistry
+from apps.rfid.services import IdTagInfo, id_tag_authorize
+from apps.security.models import SecurityEvent
+from apps.security.services import security_event_record
+from apps.transactions import services as transactions
+from apps.transactions.services import SampledValue, TransactionEventData
+
+registry = HandlerRegistry()
+
+# 1.6 status names the 2.x Authorize/TransactionEvent answers spell the same way.
+_ID_TOKEN_TYPE_FOR_PARENT = "Central"
+
+
+def id_token_info(info: IdTagInfo) -> dict[str, Any]:
+    result: dict[str, Any] = {"status": info.status}
+    if info.expiry_date is not None:
+        result["cacheExpiryDateTime"] = format_ocpp_datetime(info.expiry_date)
+    if info.parent_id_tag:
+        result["groupIdToken"] = {"idToken": info.parent_id_tag, "type": _ID_TOKEN_TYPE_FOR_PARENT}
+    return result
+
+
+def _authorize_token(context: HandlerContext, id_token: dict[str, Any]) -> IdTagInfo:
+    if id_token["type"] == "NoAuthorization":
+        return IdTagInfo(status="Accepted")
+    return id_tag_authorize(
+        id_tag=id_token["idToken"], free_charging=bool(context.extra.get("free_charging"))
+    )
+
+
+def samples(meter_values: list[dict[str, Any]]) -> tuple[SampledValue, ...]:
+    result = []
+    for meter_value in meter_values:
+        timestamp = parse_ocpp_datetime(meter_value["timestamp"])
+        for sampled in meter_value["sampledValue"]:
+            unit = sampled.get("unitOfMeasure") or {}
+            result.append(
+                SampledValue(
+                    timestamp=timestamp,
+                    value=str(sampled["value"]),
+                    measurand=sampled.get("measurand", ""),
+                    phase=sampled.get("phase", ""),
+                    unit=unit.get("unit", ""),
+                    multiplier=unit.get("multiplier", 0),
+                    context=sampled.get("context", ""),
+                    location=sampled.get("location", ""),
+                )
+            )
+    return tuple(result)
+
+
+@registry.handles("BootNotification")
+def boot_notification(context: HandlerContext, payload: dict[str, Any]) -> dict[str, Any]:
+    info = payload["chargingStation"]
+    modem = info.get("modem") or {}
+    station = chargers.station_boot(
+        station_id=context.station_id,
+        identity=chargers.StationIdentity(
+            vendor=info["vendorName"],
+            model=info["model"],
+            serial_number=info.get("serialNumber", ""),
+            firmware_version=info.get("firmwareVersion", ""),
+            iccid=modem.get("iccid", ""),
+            imsi=modem.get("imsi", ""),
+        ),
+        reason=payload["reason"],
+    )
+    context.accepted = station.registration_status == RegistrationStatus.ACCEPTED
+    context.extra["free_charging"] = station.free_charging
+    interval = (
+        settings.OCPP_HEARTBEAT_INTERVAL if context.accepted else settings.OCPP_BOOT_RETRY_INTERVAL
+    )
+    return {
+        "status": station.registration_status,
+        "currentTime": format_ocpp_datetime(station.last_boot_at or utcnow()),
+        "interval": interval,
+    }
+
+
+@registry.handles("Heartbeat")
+def heartbeat(context: HandlerContext, payload: dict[str, Any]) -> dict[str, Any]:
+    now = chargers.station_heartbeat(station_id=context.station_id)
+    return {"currentTime": format_ocpp_datetime(now)}
+
+
+@registry.handles("Authorize")
+def authorize(context: HandlerContext, payload: dict[str, Any]) -> dict[str, Any]:
+    return {"idTokenInfo": id_token_info(_authorize_token(context, payload["idToken"]))}
+
+
+@registry.handles("StatusNotification")
+def status_notification(context: HandlerContext, payload: dict[str, Any]) -> dict[str, Any]:
+    chargers.connector_status_update(
+        station_id=context.station_id,
+        report=chargers.ConnectorStatus(
+            connector_id=payload["evseId"],
+            evse_connector_id=payload["connectorId"],
+            status=payload["connectorStatus"],
+            timestamp=parse_ocpp_datetime(payload["timestamp"]),
+        ),
+    )
+    return {}
+
+
+@registry.handles("MeterValues")
+def meter_values(context: HandlerContext, payload: dict[str, Any]) -> dict[str, Any]:
+    transactions.meter_values_record(
+        station_id=context.station_id,
+        connector_id=payload["evseId"],
+        transaction_id=None,
+        samples=list(samples(payload["meterValue"])),
+    )
+    return {}
+
+
+@registry.handles("TransactionEvent")
+def transaction_event(context: HandlerContext, payload: dict[str, Any]) -> dict[str, Any]:
+    tx_info = payload["transactionInfo"]
+    evse = payload.get("evse") or {}
+    id_token = payload.get("idToken") or {}
+    _, info = transactions.transaction_event_record(
+        station_id=context.station_id,
+        free_charging=bool(context.extra.get("free_charging")),
+        event=TransactionEventData(
+            event_type=payload["eventType"],
+            transaction_id=tx_info["transactionId"],
+            seq_no=payload["seqNo"],
+            timestamp=parse_ocpp_datetime(payload["timestamp"]),
+            trigger_reason=payload["triggerReason"],
+            payload=payload,
+            offline=payload.get("offline", False),
+            charging_state=tx_info.get("chargingState", ""),
+            stopped_reason=tx_info.get("stoppedReason", ""),
+            remote_start_id=tx_info.get("remoteStartId"),
+            reservation_id=payload.get("reservationId"),
+            evse_id=evse.get("id"),
+            connector_id=evse.get("connectorId"),
+            id_token=id_token.get("idToken", ""),
+            id_token_type=id_token.get("type", ""),
+            samples=samples(payload.get("meterValue", [])),
+        ),
+    )
+    return {"idTokenInfo": id_token_info(info)} if info is not None else {}
+
+
+@registry.handles("DataTransfer")
+def data_transfer(context: HandlerContext, payload: dict[str, Any]) -> dict[str, Any]:
+    record = chargers.data_transfer_receive(
+        station_id=context.station_id,
+        vendor_id=payload["vendorId"],
+        message_id=payload.get("messageId", ""),
+        data=payload.get("data", ""),
+    )
+    return {"status": record.status}
+
+
+@registry.handles("FirmwareStatusNotification")
+def firmware_status_notification(
+    context: HandlerContext, payload: dict[str, Any]
+) -> dict[str, Any]:
+    chargers.station_report_add(
+        station_id=context.station_id, kind=StationReport.Kind.FIRMWARE, status=payload["status"]
+    )
+    return {}
+
+
+@registry.handles("LogStatusNotification")
+def log_status_notification(context: HandlerContext, payload: dict[str, Any]) -> dict[str, Any]:
+    # Logs (GetLog) are 2.x's diagnostics: one progress field on the station for both.
+    chargers.station_report_add(
+        station_id=context.station_id,
+        kind=StationReport.Kind.DIAGNOSTICS,
+        status=payload["status"],
+    )
+    return {}
+
+
+@registry.handles("SecurityEventNotification")
+def security_event_notification(context: HandlerContext, payload: dict[str, Any]) -> dict[str, Any]:
+    security_event_record(
+        source=SecurityEvent.Source.STATION,
+        event_type=payload["type"],
+        charger_id=context.charger_id,
+        station_id=context.station_id,
+        tech_info=payload.get("techInfo", ""),
+        occurred_at=parse_ocpp_datetime(payload["timestamp"]),
+    )
+    return {}
+
+
+@registry.handles("NotifyReport")
+def notify_report(context: HandlerContext, payload: dict[str, Any]) -> dict[str, Any]:
+    devicemodel.device_report_part_record(
+        station_id=context.station_id,
+        request_id=payload["requestId"],
+        generated_at=parse_ocpp_datetime(payload["generatedAt"]),
+        seq_no=payload["seqNo"],
+        tbc=payload.get("tbc", False),
+        report_data=payload.get("reportData", []),
+    )
+    return {}
+
+
+@registry.handles("NotifyEvent")
+def notify_event(context: HandlerContext, payload: dict[str, Any]) -> dict[str, Any]:
+    devicemodel.device_events_record(station_id=context.station_id, event_data=payload["eventData"])
+    return {}
