@@ -1,5 +1,45 @@
-"""REST API routes (filled in by the API work)."""
+"""REST API routes, mounted at /api/: resources, token login, OpenAPI schema and docs."""
 
 from __future__ import annotations
 
-urlpatterns: list = []
+from django.urls import include, path
+from drf_spectacular.views import (
+    SpectacularAPIView,
+    SpectacularRedocView,
+    SpectacularSwaggerView,
+)
+from rest_framework.authtoken.views import obtain_auth_token
+from rest_framework.routers import DefaultRouter
+
+from apps.chargers.api import ChargerViewSet, ConnectorViewSet
+from apps.commands.api import CommandViewSet
+from apps.rfid.api import IdTagViewSet
+from apps.transactions.api import TransactionViewSet
+
+try:  # The reservations API lands separately; this guard goes once it has.
+    from apps.reservations.api import ReservationViewSet
+except ImportError:
+    ReservationViewSet = None
+
+
+class Router(DefaultRouter):
+    # No ".json" suffix routes: charger ids and id tags may themselves contain dots.
+    include_format_suffixes = False
+
+
+router = Router()
+router.register("chargers", ChargerViewSet, basename="charger")
+router.register("connectors", ConnectorViewSet, basename="connector")
+router.register("transactions", TransactionViewSet, basename="transaction")
+router.register("id-tags", IdTagViewSet, basename="id-tag")
+router.register("commands", CommandViewSet, basename="command")
+if ReservationViewSet is not None:
+    router.register("reservations", ReservationViewSet, basename="reservation")
+
+urlpatterns = [
+    path("auth/token/", obtain_auth_token, name="api-token"),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    path("", include(router.urls)),
+]

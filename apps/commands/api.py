@@ -1,0 +1,159 @@
+"""REST API of commands to chargers: send one (optionally waiting for its outcome), list, poll."""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.parsers import JSONParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from apps.chargers.models import ChargingStation
+from apps.commands.models import ChargerCommand
+from apps.commands.services import CommandError, command_wait, send_command
+from apps.core.api import ApiModelSerializer, ApiViewMixin, QueryFilter
+
+MAX_WAIT_S = 60.0
+
+WAIT_PARAMETER = OpenApiParameter(
+    "wait",
+    OpenApiTypes.FLOAT,
+    OpenApiParameter.QUERY,
+    description=(
+        f"Seconds (0 < wait <= {MAX_WAIT_S:g}) to wait for the charger's answer before "
+        "replying; the command is returned as it is then, final or not."
+    ),
+)
+
+
+class CommandSerializer(ApiModelSerializer):
+    """A command sent to a charger and, once final, its outcome."""
+
+    charger = serializers.CharField(source="station.charger_id", read_only=True)
+    timeout = serializers.FloatField(source="timeout_s", read_only=True)
+    requested_by = serializers.CharField(
+        source="requested_by.username", read_only=True, allow_null=True
+    )
+    is_final = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = ChargerCommand
+        fields = [
+            "id",
+            "charger",
+            "action",
+            "payload",
+            "status",
+            "is_final",
+            "response",
+            "error_code",
+            "error_description",
+            "timeout",
+            "source",
+            "requested_by",
+            "message_id",
+            "created_at",
+            "sent_at",
+            "completed_at",
+        ]
+        read_only_fields = fields
+
+
+class CommandRequestSerializer(serializers.Serializer):
+    """What to send: the charger, the OCPP action and its payload (camelCase, as in OCPP)."""
+
+    charger = serializers.SlugRelatedField(
+        slug_field="charger_id",
+        queryset=ChargingStation.objects.all(),
+        help_text="Charger id of the station.",
+        error_messages={"does_not_exist": "No charger with id {value!r}."},
+    )
+    action = serializers.CharField(max_length=64, help_text="OCPP action, e.g. Reset.")
+    payload = serializers.DictField(
+        required=False,
+        default=dict,
+        help_text='The OCPP request payload, e.g. {"type": "Soft"}.',
+    )
+    timeout = serializers.FloatField(
+        required=False,
+        allow_null=True,
+        min_value=0.1,
+        max_value=3600,
+        help_text="Seconds to wait for the charger's answer (default OCPP_COMMAND_TIMEOUT).",
+    )
+
+
+def _wait_seconds(request: Request) -> float:
+    """Return `?wait=` in seconds, 0 when absent; a value outside (0, 60] is a 400."""
+    raw = request.query_params.get("wait")
+    if raw is None or raw == "":
+        return 0.0
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value <= MAX_WAIT_S:  # also refuses nan
+        raise serializers.ValidationError(
+            {"wait": [f"Must be a number of seconds, 0 < wait <= {MAX_WAIT_S:g}."]}
+        )
+    return value
+
+
+class CommandViewSet(
+    ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """Commands sent to chargers, newest first; POST sends one."""
+
+    queryset = ChargerCommand.objects.select_related("station", "requested_by")
+    parser_classes = [JSONParser]  # payload is a JSON object: forms cannot carry it
+    query_filters = {
+        "station": QueryFilter("station__charger_id", description="Charger id of the station"),
+        "status": QueryFilter(
+            "status", description="pending, sent, accepted, rejected, error, timeout, offline"
+        ),
+        "action": QueryFilter("action", description="OCPP action, e.g. Reset"),
+    }
+
+    def get_serializer_class(self) -> type[serializers.Serializer]:
+        return CommandRequestSerializer if self.action == "create" else CommandSerializer
+
+    @extend_schema(
+        request=CommandRequestSerializer,
+        parameters=[WAIT_PARAMETER],
+        responses={
+            201: CommandSerializer,
+            400: OpenApiResponse(
+                response=OpenApiTypes.OBJECT,
+                description="Unknown charger or action, payload that breaks the OCPP schema.",
+            ),
+        },
+    )
+    def create(self, request: Request) -> Response:
+        """Send a command to a charger; an offline charger gets status offline at once."""
+        wait_s = _wait_seconds(request)
+        given = CommandRequestSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        try:
+            command = send_command(
+                station=given.validated_data["charger"],
+                action=given.validated_data["action"],
+                payload=given.validated_data["payload"],
+                timeout=given.validated_data.get("timeout"),
+                requested_by=request.user,
+                source="api",
+            )
+        except CommandError as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+        if wait_s:
+            command = command_wait(command=command, wait_s=wait_s)
+        return Response(CommandSerializer(command).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(parameters=[WAIT_PARAMETER])
+    def retrieve(self, request: Request, pk: str) -> Response:
+        """Return the command; with `?wait=N`, once it has an outcome or N seconds have passed."""
+        wait_s = _wait_seconds(request)
+        command = self.get_object()
+        if wait_s and not command.is_final:
+            command = command_wait(command=command, wait_s=wait_s)
+        return Response(CommandSerializer(command).data)
