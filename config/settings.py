@@ -171,6 +171,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "apps.commands.tasks.expire_stale_commands",
         "schedule": 60.0,
     },
+    "expire-reservations": {
+        "task": "apps.reservations.tasks.expire_reservations",
+        "schedule": 60.0,
+    },
 }
 
 # --- Auth, i18n, static ---------------------------------------------------------------------

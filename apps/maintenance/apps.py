@@ -6,3 +6,7 @@ from django.apps import AppConfig
 class MaintenanceConfig(AppConfig):
     name = "apps.maintenance"
     verbose_name = "Firmware and diagnostics"
+
+    def ready(self) -> None:
+        # Registers the GetDiagnostics answer effect.
+        from apps.maintenance import effects  # noqa: F401

@@ -48,3 +48,32 @@ class IdTag(models.Model):
 
     def __str__(self) -> str:
         return self.label or self.id_tag
+
+
+class LocalListEntry(models.Model):
+    """An id tag as the station holds it in its local authorization list (OCPP 1.6).
+
+    The snapshot of what the station accepted last, kept so a Differential SendLocalList
+    sends only what changed since.
+    """
+
+    station = models.ForeignKey(
+        "chargers.ChargingStation", on_delete=models.CASCADE, related_name="local_list"
+    )
+    id_tag = models.CharField(_("id tag"), max_length=36)
+    status = models.CharField(_("status"), max_length=16)
+    expiry_date = models.DateTimeField(_("expiry date"), null=True, blank=True)
+    parent_id_tag = models.CharField(_("parent id tag"), max_length=36, blank=True)
+    version = models.IntegerField(_("list version"), help_text=_("List version that sent it."))
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["station", "id_tag"]
+        constraints = [
+            models.UniqueConstraint(fields=["station", "id_tag"], name="local_list_entry_unique")
+        ]
+        verbose_name = _("local list entry")
+        verbose_name_plural = _("local list entries")
+
+    def __str__(self) -> str:
+        return f"{self.id_tag} ({self.status})"

@@ -9,6 +9,7 @@ from django.conf import settings
 from apps.chargers import services as chargers
 from apps.chargers.models import RegistrationStatus, StationReport
 from apps.core.timeutil import format_ocpp_datetime, parse_ocpp_datetime, utcnow
+from apps.maintenance.services import diagnostics_status_update
 from apps.ocpp.engine import HandlerContext, HandlerRegistry
 from apps.rfid.services import IdTagInfo, id_tag_authorize
 from apps.transactions import services as transactions
@@ -172,6 +173,7 @@ def diagnostics_status_notification(
         kind=StationReport.Kind.DIAGNOSTICS,
         status=payload["status"],
     )
+    diagnostics_status_update(station_id=context.station_id, status=payload["status"])
     return {}
 
 

@@ -1,0 +1,265 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.admin.widgets import AdminSplitDateTime
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from apps.chargers.models import ChargingStation
+from apps.commands.models import ChargerCommand, CommandStatus
+from apps.maintenance.models import DiagnosticsRequest, FirmwareFile, FirmwareUpdate
+from apps.maintenance.selectors import firmware_updates_with_status
+from apps.maintenance.services import (
+    MaintenanceError,
+    diagnostics_request_send,
+    firmware_update_send,
+    public_base_url,
+)
+from apps.maintenance.views import file_response
+
+
+class SendThroughServiceAdmin(admin.ModelAdmin):
+    """An admin whose "add" sends a command through a service instead of saving a bare row."""
+
+    add_form_class: type[forms.Form]
+    add_title = ""
+
+    def send(self, request: HttpRequest, data: dict[str, Any]) -> ChargerCommand:
+        raise NotImplementedError
+
+    def add_view(
+        self, request: HttpRequest, form_url: str = "", extra_context: dict | None = None
+    ) -> HttpResponse:
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = self.add_form_class(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                command = self.send(request, form.cleaned_data)
+            except MaintenanceError as exc:
+                form.add_error(None, str(exc))
+            else:
+                level = messages.ERROR if command.status == CommandStatus.OFFLINE else messages.INFO
+                self.message_user(
+                    request,
+                    _("%(action)s to %(station)s: %(status)s. %(detail)s")
+                    % {
+                        "action": command.action,
+                        "station": command.station,
+                        "status": command.status,
+                        "detail": command.error_description,
+                    },
+                    level,
+                )
+                opts = self.opts
+                return redirect(reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": self.add_title,
+            "subtitle": None,
+            "adminform": helpers.AdminForm(form, [(None, {"fields": list(form.fields)})], {}),
+            "errors": helpers.AdminErrorList(form, []),
+            "inline_admin_formsets": [],
+            "media": self.media + form.media,
+            "object_id": None,
+            "original": None,
+            "is_popup": False,
+            "to_field": None,
+            "show_save_and_add_another": False,
+            "show_save_and_continue": False,
+            **(extra_context or {}),
+        }
+        return self.render_change_form(request, context, add=True, form_url=form_url)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Rows change only through services (the station's answers and uploads).
+        return False
+
+
+@admin.register(FirmwareFile)
+class FirmwareFileAdmin(admin.ModelAdmin):
+    list_display = ["name", "version", "filename", "size", "sha256", "uploaded_at"]
+    search_fields = ["name", "version", "sha256"]
+    readonly_fields = ["sha256", "size", "uploaded_at", "download_link"]
+    fields = ["name", "version", "file", "download_link", "sha256", "size", "uploaded_at"]
+
+    def get_urls(self) -> list[URLPattern]:
+        return [
+            path(
+                "<path:object_id>/download/",
+                self.admin_site.admin_view(self.download_view),
+                name="maintenance_firmwarefile_download",
+            ),
+            *super().get_urls(),
+        ]
+
+    def download_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        firmware = self.get_object(request, object_id)
+        if firmware is None:
+            raise Http404
+        if not self.has_view_permission(request, firmware):
+            raise PermissionDenied
+        return file_response(firmware.file, firmware.filename)
+
+    @admin.display(description=_("download"))
+    def download_link(self, obj: FirmwareFile) -> str:
+        if not obj.pk:
+            return "-"
+        url = reverse("admin:maintenance_firmwarefile_download", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, obj.filename)
+
+
+class FirmwareUpdateForm(forms.Form):
+    station = forms.ModelChoiceField(queryset=ChargingStation.objects.all())
+    firmware = forms.ModelChoiceField(queryset=FirmwareFile.objects.all())
+    retrieve_at = forms.SplitDateTimeField(
+        label=_("retrieve at"),
+        widget=AdminSplitDateTime,
+        required=False,
+        help_text=_("Blank: now."),
+    )
+    retries = forms.IntegerField(min_value=0, required=False)
+    retry_interval = forms.IntegerField(label=_("retry interval (s)"), min_value=0, required=False)
+
+
+@admin.register(FirmwareUpdate)
+class FirmwareUpdateAdmin(SendThroughServiceAdmin):
+    add_form_class = FirmwareUpdateForm
+    add_title = _("Send a firmware update")
+    list_display = [
+        "created_at",
+        "station",
+        "firmware",
+        "retrieve_at",
+        "command_status",
+        "reported_status",
+        "reported_at",
+        "requested_by",
+    ]
+    list_filter = ["station", "firmware", "created_at"]
+    list_select_related = ["station", "firmware", "command", "requested_by"]
+    search_fields = ["station__charger_id", "firmware__name", "firmware__version"]
+    readonly_fields = [
+        "station",
+        "firmware",
+        "command",
+        "retrieve_at",
+        "requested_by",
+        "created_at",
+        "reported_status",
+        "reported_at",
+    ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[FirmwareUpdate]:
+        return firmware_updates_with_status(super().get_queryset(request))
+
+    def send(self, request: HttpRequest, data: dict[str, Any]) -> ChargerCommand:
+        return firmware_update_send(
+            station=data["station"],
+            firmware=data["firmware"],
+            base_url=public_base_url(request=request),
+            retrieve_at=data["retrieve_at"],
+            retries=data["retries"],
+            retry_interval=data["retry_interval"],
+            requested_by=request.user,
+            source="admin",
+        )
+
+    @admin.display(description=_("UpdateFirmware"), ordering="command__status")
+    def command_status(self, obj: FirmwareUpdate) -> str:
+        return obj.command.status if obj.command else "-"
+
+    @admin.display(description=_("station reports"), ordering="reported_status")
+    def reported_status(self, obj: FirmwareUpdate) -> str:
+        return obj.reported_status or "-"
+
+    @admin.display(description=_("reported at"), ordering="reported_at")
+    def reported_at(self, obj: FirmwareUpdate) -> Any:
+        return obj.reported_at
+
+
+class DiagnosticsRequestForm(forms.Form):
+    station = forms.ModelChoiceField(queryset=ChargingStation.objects.all())
+    start_time = forms.SplitDateTimeField(
+        label=_("from"), widget=AdminSplitDateTime, required=False
+    )
+    stop_time = forms.SplitDateTimeField(label=_("to"), widget=AdminSplitDateTime, required=False)
+    retries = forms.IntegerField(min_value=0, required=False)
+    retry_interval = forms.IntegerField(label=_("retry interval (s)"), min_value=0, required=False)
+
+
+@admin.register(DiagnosticsRequest)
+class DiagnosticsRequestAdmin(SendThroughServiceAdmin):
+    add_form_class = DiagnosticsRequestForm
+    add_title = _("Request diagnostics")
+    list_display = [
+        "created_at",
+        "station",
+        "status",
+        "file_name",
+        "download_link",
+        "size",
+        "uploaded_at",
+        "requested_by",
+    ]
+    list_filter = ["status", "station", "created_at"]
+    list_select_related = ["station", "requested_by"]
+    search_fields = ["station__charger_id", "file_name"]
+    readonly_fields = [
+        "station",
+        "command",
+        "status",
+        "file_name",
+        "download_link",
+        "size",
+        "uploaded_at",
+        "requested_by",
+        "created_at",
+    ]
+    fields = readonly_fields
+
+    def get_urls(self) -> list[URLPattern]:
+        return [
+            path(
+                "<path:object_id>/download/",
+                self.admin_site.admin_view(self.download_view),
+                name="maintenance_diagnosticsrequest_download",
+            ),
+            *super().get_urls(),
+        ]
+
+    def download_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        diagnostics = self.get_object(request, object_id)
+        if diagnostics is None or not diagnostics.file:
+            raise Http404
+        if not self.has_view_permission(request, diagnostics):
+            raise PermissionDenied
+        return file_response(diagnostics.file, diagnostics.file.name.rsplit("/", 1)[-1])
+
+    def send(self, request: HttpRequest, data: dict[str, Any]) -> ChargerCommand:
+        return diagnostics_request_send(
+            station=data["station"],
+            base_url=public_base_url(request=request),
+            start_time=data["start_time"],
+            stop_time=data["stop_time"],
+            retries=data["retries"],
+            retry_interval=data["retry_interval"],
+            requested_by=request.user,
+            source="admin",
+        )
+
+    @admin.display(description=_("file"))
+    def download_link(self, obj: DiagnosticsRequest) -> str:
+        if not obj.file:
+            return "-"
+        url = reverse("admin:maintenance_diagnosticsrequest_download", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, obj.file.name.rsplit("/", 1)[-1])

@@ -1,0 +1,122 @@
+from __future__ import annotations
+
+import hashlib
+import posixpath
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from apps.chargers.models import ChargingStation
+from apps.commands.models import ChargerCommand
+
+
+class FirmwareFile(models.Model):
+    """A firmware image operators upload and chargers download (UpdateFirmware)."""
+
+    name = models.CharField(_("name"), max_length=100)
+    version = models.CharField(_("version"), max_length=50, blank=True)
+    file = models.FileField(_("file"), upload_to="firmware/", max_length=255)
+    sha256 = models.CharField(_("SHA-256"), max_length=64, blank=True, editable=False)
+    size = models.BigIntegerField(_("size (bytes)"), null=True, blank=True, editable=False)
+    uploaded_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-uploaded_at", "-id"]
+        verbose_name = _("firmware file")
+        verbose_name_plural = _("firmware files")
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.version}".strip()
+
+    def save(self, *args, **kwargs) -> None:
+        if self.file and not self.file._committed:
+            # A newly uploaded file: fingerprint it before it is stored.
+            digest = hashlib.sha256()
+            for chunk in self.file.chunks():
+                digest.update(chunk)
+            self.sha256 = digest.hexdigest()
+            self.size = self.file.size
+            update_fields = kwargs.get("update_fields")
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "sha256", "size"}
+        super().save(*args, **kwargs)
+
+    @property
+    def filename(self) -> str:
+        return posixpath.basename(self.file.name)
+
+
+class FirmwareUpdate(models.Model):
+    """An UpdateFirmware sent to a station; its progress comes in FirmwareStatusNotification."""
+
+    station = models.ForeignKey(
+        ChargingStation, on_delete=models.CASCADE, related_name="firmware_updates"
+    )
+    firmware = models.ForeignKey(FirmwareFile, on_delete=models.PROTECT, related_name="updates")
+    command = models.ForeignKey(
+        ChargerCommand, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    retrieve_at = models.DateTimeField(_("retrieve at"))
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("firmware update")
+        verbose_name_plural = _("firmware updates")
+
+    def __str__(self) -> str:
+        return f"{self.firmware} → {self.station}"
+
+
+def _diagnostics_path(instance: DiagnosticsRequest, filename: str) -> str:
+    # By station pk: a charger id may hold characters unfit for a path.
+    return f"diagnostics/{instance.station_id}/{filename}"
+
+
+class DiagnosticsRequest(models.Model):
+    """A GetDiagnostics sent to a station, and the file it uploaded to its one-off link."""
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", _("Requested")
+        UPLOADING = "uploading", _("Uploading")
+        UPLOADED = "uploaded", _("Uploaded")
+        FAILED = "failed", _("Failed")
+
+    station = models.ForeignKey(
+        ChargingStation, on_delete=models.CASCADE, related_name="diagnostics_requests"
+    )
+    command = models.ForeignKey(
+        ChargerCommand, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # The secret part of the upload link; the link is the only credential the station has.
+    token = models.CharField(max_length=64, unique=True, editable=False)
+    file = models.FileField(
+        _("file"), upload_to=_diagnostics_path, max_length=255, null=True, blank=True
+    )
+    file_name = models.CharField(
+        _("file name"),
+        max_length=255,
+        blank=True,
+        help_text=_("The name the station gave in its answer to GetDiagnostics."),
+    )
+    size = models.BigIntegerField(_("size (bytes)"), null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.REQUESTED
+    )
+    uploaded_at = models.DateTimeField(_("uploaded"), null=True, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("diagnostics request")
+        verbose_name_plural = _("diagnostics requests")
+
+    def __str__(self) -> str:
+        return f"diagnostics of {self.station} ({self.status})"
