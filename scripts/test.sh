@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The one test command: prepare .venv (requirements-dev.txt), lint, check formatting, run pytest.
+# Arguments go to pytest, e.g. scripts/test.sh tests/core -k healthz
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
+cd "$ROOT"
+
+# shellcheck source=scripts/_venv.sh
+. scripts/_venv.sh
+venv_ensure requirements-dev.txt
+
+failed=()
+
+echo "== ruff check"
+"$VENV_PYTHON" -m ruff check . || failed+=("ruff check")
+
+echo "== ruff format --check"
+"$VENV_PYTHON" -m ruff format --check . || failed+=("ruff format --check")
+
+echo "== pytest $*"
+status=0
+"$VENV_PYTHON" -m pytest "$@" || status=$?
+if [ "$status" -eq 5 ]; then
+    echo "pytest collected no tests: that is a failure here" >&2
+fi
+[ "$status" -eq 0 ] || failed+=("pytest (exit $status)")
+
+if [ ${#failed[@]} -gt 0 ]; then
+    printf -v joined '%s, ' "${failed[@]}"
+    echo "FAILED: ${joined%, }" >&2
+    exit 1
+fi
+echo "all passed"

@@ -1,0 +1,218 @@
+#!/usr/bin/env bash
+# Start Constellation: prepare .venv, migrate, collect static files, create the admin user, then
+# serve config.asgi:application with daphne and run a Celery worker with embedded beat.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
+cd "$ROOT"
+
+usage() {
+    cat <<'USAGE'
+Usage: ./start.sh [--port N] [--bind ADDR] [--foreground] [--no-celery]
+
+Creates .venv with Python 3.11 if missing (set PYTHON to choose the interpreter), installs
+requirements.txt when it changed, applies migrations, collects static files and creates the
+admin user from ADMIN_USERNAME / ADMIN_PASSWORD. Then it starts daphne and a Celery worker with
+embedded beat in the background, waits until /healthz answers and prints the admin URL.
+
+  --port N       port to listen on (default 8000)
+  --bind ADDR    address to listen on (default 0.0.0.0)
+  --foreground   run daphne in the foreground (exec; for service managers such as systemd).
+                 Celery still starts in the background with its pid file, unless --no-celery.
+  --no-celery    do not start Celery (run `celery -A config worker -B` as its own service)
+  -h, --help     show this help
+
+The database, logs (DATA_DIR/logs) and pid files (DATA_DIR/run) live in DATA_DIR, by default
+~/.local/share/constellation. Settings come from the environment or .env (see .env.example).
+Stop with ./stop.sh.
+USAGE
+}
+
+die() {
+    echo "error: $*" >&2
+    exit 1
+}
+
+PORT=8000
+BIND=0.0.0.0
+FOREGROUND=0
+CELERY=1
+while [ $# -gt 0 ]; do
+    case $1 in
+    --port)
+        [ $# -ge 2 ] || die "--port needs a value"
+        PORT=$2
+        shift 2
+        ;;
+    --port=*)
+        PORT=${1#--port=}
+        shift
+        ;;
+    --bind)
+        [ $# -ge 2 ] || die "--bind needs a value"
+        BIND=$2
+        shift 2
+        ;;
+    --bind=*)
+        BIND=${1#--bind=}
+        shift
+        ;;
+    --foreground)
+        FOREGROUND=1
+        shift
+        ;;
+    --no-celery)
+        CELERY=0
+        shift
+        ;;
+    -h | --help)
+        usage
+        exit 0
+        ;;
+    *)
+        usage >&2
+        die "unknown argument: $1"
+        ;;
+    esac
+done
+if ! [[ $PORT =~ ^[0-9]+$ ]] || [ "$PORT" -lt 1 ] || [ "$PORT" -gt 65535 ]; then
+    die "--port must be a number from 1 to 65535, not '$PORT'"
+fi
+[ -n "$BIND" ] || die "--bind needs an address"
+
+# shellcheck source=scripts/_venv.sh
+. scripts/_venv.sh
+# shellcheck source=scripts/_procs.sh
+. scripts/_procs.sh
+
+venv_ensure requirements.txt
+PY=$ROOT/$VENV_PYTHON
+export DJANGO_SETTINGS_MODULE=${DJANGO_SETTINGS_MODULE:-config.settings}
+
+DATA_DIR=$(procs_data_dir) || die "could not read the settings (see the error above)"
+[ -n "$DATA_DIR" ] || die "the settings gave no DATA_DIR"
+# Children use the very folder the pid files are in.
+export DATA_DIR
+RUN_DIR=$DATA_DIR/run
+LOG_DIR=$DATA_DIR/logs
+mkdir -p "$RUN_DIR" "$LOG_DIR"
+
+DAPHNE_MARK="-m daphne"
+CELERY_MARK="-m celery -A config"
+running=""
+if pid=$(procs_running_pid daphne "$DAPHNE_MARK"); then
+    running="daphne pid $pid; "
+fi
+if pid=$(procs_running_pid celery "$CELERY_MARK"); then
+    running="${running}celery pid $pid; "
+fi
+if [ -n "$running" ]; then
+    die "Constellation is already running (${running}pid files in $RUN_DIR)." \
+        "Stop it with ./stop.sh first."
+fi
+
+case $BIND in
+0.0.0.0 | 127.*) PROBE_HOST=127.0.0.1 URL_HOST=localhost ;;
+:: | ::1 | "[::]" | "[::1]") PROBE_HOST=::1 URL_HOST=localhost ;;
+*) PROBE_HOST=$BIND URL_HOST=$BIND ;;
+esac
+if [[ $PROBE_HOST == *:* ]]; then
+    PROBE_URL="http://[$PROBE_HOST]:$PORT/healthz"
+else
+    PROBE_URL="http://$PROBE_HOST:$PORT/healthz"
+fi
+
+# Another server on the port would answer /healthz in our place: make sure the port is free.
+BIND_CHECK_PY='
+import socket, sys
+host, port = sys.argv[1].strip("[]"), int(sys.argv[2])
+family = socket.AF_INET6 if ":" in host else socket.AF_INET
+with socket.socket(family) as sock:
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as daphne (Twisted) does
+    try:
+        sock.bind((host, port))
+    except OSError as error:
+        sys.exit(str(error))
+'
+"$PY" -c "$BIND_CHECK_PY" "$BIND" "$PORT" || die "cannot listen on $BIND port $PORT (see above)"
+
+"$PY" manage.py migrate --noinput
+"$PY" manage.py collectstatic --noinput --verbosity 0
+"$PY" manage.py ensure_admin
+
+CELERY_LOG=$LOG_DIR/celery.log
+DAPHNE_LOG=$LOG_DIR/daphne.log
+ADMIN_URL="http://$URL_HOST:$PORT/admin/"
+
+start_celery() {
+    echo "=== start.sh $(date -u +%Y-%m-%dT%H:%M:%SZ)" >>"$CELERY_LOG"
+    procs_start celery "$CELERY_LOG" "$PY" -m celery -A config worker -B \
+        --scheduler django_celery_beat.schedulers:DatabaseScheduler --loglevel=INFO
+    echo "celery worker + beat started (pid $(cat "$RUN_DIR/celery.pid")), log: $CELERY_LOG"
+}
+
+if [ "$FOREGROUND" = 1 ]; then
+    if [ "$CELERY" = 1 ]; then
+        start_celery
+    fi
+    echo "serving on $BIND:$PORT in the foreground; admin: $ADMIN_URL"
+    # exec keeps this pid, so stop.sh and service managers see daphne itself.
+    echo $$ >"$RUN_DIR/daphne.pid"
+    exec "$PY" -m daphne -b "$BIND" -p "$PORT" config.asgi:application
+fi
+
+# Stop what this run started, print the logs' tails and fail.
+fail_start() {
+    echo "error: $*" >&2
+    local logs=("$DAPHNE_LOG")
+    [ "$CELERY" = 0 ] || logs+=("$CELERY_LOG")
+    for log in "${logs[@]}"; do
+        if [ -f "$log" ]; then
+            echo "--- last lines of $log ---" >&2
+            tail -n 40 "$log" >&2
+        fi
+    done
+    procs_stop daphne "$DAPHNE_MARK" >&2 || true
+    procs_stop celery "$CELERY_MARK" >&2 || true
+    exit 1
+}
+
+echo "=== start.sh $(date -u +%Y-%m-%dT%H:%M:%SZ)" >>"$DAPHNE_LOG"
+procs_start daphne "$DAPHNE_LOG" "$PY" -m daphne -b "$BIND" -p "$PORT" config.asgi:application
+DAPHNE_PID=$(cat "$RUN_DIR/daphne.pid")
+if [ "$CELERY" = 1 ]; then
+    start_celery
+fi
+
+# Print "STATUS BODY" of a GET; exit 0 only on 200.
+PROBE_PY='
+import sys, urllib.error, urllib.request
+opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never via a proxy
+try:
+    with opener.open(sys.argv[1], timeout=5) as response:
+        print(response.status, response.read().decode())
+except urllib.error.HTTPError as error:
+    print(error.code, error.read().decode())
+    sys.exit(1)
+except OSError as error:
+    print(error)
+    sys.exit(1)
+'
+
+echo "waiting for $PROBE_URL ..."
+deadline=$((SECONDS + 60))
+until health=$("$PY" -c "$PROBE_PY" "$PROBE_URL" 2>&1); do
+    procs_alive "$DAPHNE_PID" || fail_start "daphne exited before answering /healthz"
+    [ "$SECONDS" -lt "$deadline" ] ||
+        fail_start "/healthz did not answer 200 within 60 s; last answer: $health"
+    sleep 0.5
+done
+if [ "$CELERY" = 1 ] && ! procs_alive "$(cat "$RUN_DIR/celery.pid")"; then
+    fail_start "the Celery worker exited"
+fi
+
+echo "daphne started (pid $DAPHNE_PID) on $BIND:$PORT, log: $DAPHNE_LOG"
+echo "health: $health"
+echo
+echo "Constellation is running. Admin: $ADMIN_URL"
+echo "Logs: $LOG_DIR   Stop with: ./stop.sh"

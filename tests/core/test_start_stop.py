@@ -1,0 +1,208 @@
+"""start.sh and stop.sh, run for real on a copy of the project with a fresh data folder."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+REPO = Path(__file__).resolve().parents[2]
+ADMIN_USERNAME = "ops"
+ADMIN_PASSWORD = "start-stop-test-password-42"
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(sys.platform != "linux", reason="start.sh/stop.sh target Linux"),
+]
+
+
+def copy_project(dest: Path) -> None:
+    """Copy the project's files (tracked, and new ones git does not ignore) into dest."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO,
+        capture_output=True,
+        check=True,
+    ).stdout
+    for name in filter(None, listed.split(b"\0")):
+        source = REPO / os.fsdecode(name)
+        if not source.is_file():  # deleted in the work tree, or a submodule
+            continue
+        target = dest / os.fsdecode(name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, target)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def is_running(pid: int) -> bool:
+    """True when pid exists and is not a zombie."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
+    return state != "Z"
+
+
+def processes_mentioning(text: str) -> list[str]:
+    """Return "pid: cmdline" of every live process whose command line contains text."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if text in cmdline and is_running(int(entry.name)):
+            found.append(f"{entry.name}: {cmdline}")
+    return found
+
+
+def wait_for(condition: Callable[[], bool], timeout: float) -> bool:
+    """Poll condition until it holds or timeout seconds pass."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return condition()
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Iterator[dict]:
+    """A copy of the project sharing this test run's venv, and the environment to start it."""
+    assert sys.prefix != sys.base_prefix, "run the tests from the project's venv"
+    root = tmp_path / "project"
+    copy_project(root)
+    # The copy reuses this venv: start.sh finds its install stamp and installs nothing.
+    (root / ".venv").symlink_to(Path(sys.prefix))
+    data_dir = tmp_path / "data"
+    env = {
+        **os.environ,
+        "DATA_DIR": str(data_dir),
+        "ADMIN_USERNAME": ADMIN_USERNAME,
+        "ADMIN_PASSWORD": ADMIN_PASSWORD,
+    }
+    env.pop("SECRET_KEY", None)
+    yield {"root": root, "data_dir": data_dir, "env": env}
+    # Whatever the test's outcome, nothing of the copy may outlive it.
+    subprocess.run(
+        [str(root / "stop.sh")], cwd=root, env=env, capture_output=True, timeout=60, check=False
+    )
+    for pid_file in (data_dir / "run").glob("*.pid"):
+        pid = int(pid_file.read_text().strip() or 0)
+        if pid and is_running(pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)
+
+
+def run_script(project: dict, *args: str, timeout: float = 240) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(project["root"] / args[0]), *args[1:]],
+        cwd=project["root"],
+        env=project["env"],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def log_in(base_url: str) -> requests.Response:
+    session = requests.Session()
+    session.trust_env = False  # straight to loopback, never through a proxy
+    login_url = f"{base_url}/admin/login/"
+    session.get(login_url, timeout=10).raise_for_status()
+    return session.post(
+        login_url,
+        data={
+            "username": ADMIN_USERNAME,
+            "password": ADMIN_PASSWORD,
+            "csrfmiddlewaretoken": session.cookies["csrftoken"],
+            "next": "/admin/",
+        },
+        headers={"Referer": login_url},
+        timeout=10,
+    )
+
+
+def test_it_starts_serves_and_stops_everything(project: dict) -> None:
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    run_dir = project["data_dir"] / "run"
+    no_proxy = {"http": "", "https": ""}
+
+    started = run_script(project, "start.sh", "--port", str(port))
+    assert started.returncode == 0, started.stdout + started.stderr
+    assert f"http://localhost:{port}/admin/" in started.stdout
+    daphne_pid = int((run_dir / "daphne.pid").read_text())
+    celery_pid = int((run_dir / "celery.pid").read_text())
+
+    health = requests.get(f"{base_url}/healthz", timeout=10, proxies=no_proxy)
+    assert health.status_code == 200, health.text
+    assert health.json()["status"] == "ok"
+    login_page = requests.get(f"{base_url}/admin/login/", timeout=10, proxies=no_proxy)
+    assert login_page.status_code == 200
+    assert 'name="username"' in login_page.text
+
+    logged_in = log_in(base_url)
+    assert logged_in.status_code == 200
+    assert logged_in.url.endswith("/admin/"), logged_in.url
+    assert 'id="logout-form"' in logged_in.text
+
+    assert is_running(daphne_pid)
+    assert is_running(celery_pid)
+    celery_log = project["data_dir"] / "logs" / "celery.log"
+    assert wait_for(lambda: "beat: Starting" in celery_log.read_text(), timeout=30), (
+        celery_log.read_text()
+    )
+
+    again = run_script(project, "start.sh", "--port", str(free_port()))
+    assert again.returncode != 0
+    assert "already running" in again.stderr
+    assert "installing" not in again.stdout  # the stamp in .venv says it is up to date
+    assert is_running(daphne_pid)
+
+    stopped = run_script(project, "stop.sh", timeout=60)
+    assert stopped.returncode == 0, stopped.stdout + stopped.stderr
+    assert f"stopped daphne (pid {daphne_pid})" in stopped.stdout
+    assert f"stopped celery (pid {celery_pid})" in stopped.stdout
+    assert not is_running(daphne_pid)
+    assert not is_running(celery_pid)
+    assert processes_mentioning(str(project["root"])) == []
+    assert list(run_dir.glob("*.pid")) == []
+
+    nothing = run_script(project, "stop.sh", timeout=60)
+    assert nothing.returncode == 0
+    assert "nothing running" in nothing.stdout
+
+
+def test_it_fails_loudly_and_leaves_nothing_running_when_the_server_cannot_start(
+    project: dict,
+) -> None:
+    (project["root"] / "config" / "asgi.py").write_text(
+        'raise RuntimeError("the ASGI application is broken on purpose")\n'
+    )
+
+    started = run_script(project, "start.sh", "--port", str(free_port()))
+
+    assert started.returncode != 0
+    assert "daphne exited before answering /healthz" in started.stderr
+    assert "the ASGI application is broken on purpose" in started.stderr  # the log's tail
+    assert list((project["data_dir"] / "run").glob("*.pid")) == []
+    assert processes_mentioning(str(project["root"])) == []
