@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from apps.chargers import services as chargers
+from apps.devicemodel import services as devicemodel
 
 if TYPE_CHECKING:
     from apps.commands.models import ChargerCommand
@@ -34,13 +35,20 @@ def apply(*, command: ChargerCommand, response: dict[str, Any]) -> None:
 @on("ChangeAvailability")
 def _change_availability(command: ChargerCommand, response: dict[str, Any]) -> None:
     status = response["status"]
-    if status in ("Accepted", "Scheduled"):
-        chargers.connector_set_availability(
-            station_id=command.station_id,
-            connector_id=command.payload["connectorId"],
-            availability=command.payload["type"],
-            scheduled=status == "Scheduled",
-        )
+    if status not in ("Accepted", "Scheduled"):
+        return
+    payload = command.payload
+    if "operationalStatus" in payload:  # OCPP 2.x: an EVSE, or the whole station
+        connector_id = (payload.get("evse") or {}).get("id", 0)
+        availability = payload["operationalStatus"]
+    else:
+        connector_id, availability = payload["connectorId"], payload["type"]
+    chargers.connector_set_availability(
+        station_id=command.station_id,
+        connector_id=connector_id,
+        availability=availability,
+        scheduled=status == "Scheduled",
+    )
 
 
 @on("ChangeConfiguration")
@@ -64,17 +72,17 @@ def _get_configuration(command: ChargerCommand, response: dict[str, Any]) -> Non
 
 @on("GetLocalListVersion")
 def _get_local_list_version(command: ChargerCommand, response: dict[str, Any]) -> None:
-    chargers.station_set_local_list_version(
-        station_id=command.station_id, version=response["listVersion"]
-    )
+    # 1.6 says listVersion, 2.x versionNumber.
+    version = response.get("listVersion", response.get("versionNumber"))
+    chargers.station_set_local_list_version(station_id=command.station_id, version=version)
 
 
 @on("SendLocalList")
 def _send_local_list(command: ChargerCommand, response: dict[str, Any]) -> None:
     if response["status"] == "Accepted":
-        chargers.station_set_local_list_version(
-            station_id=command.station_id, version=command.payload["listVersion"]
-        )
+        payload = command.payload
+        version = payload.get("listVersion", payload.get("versionNumber"))
+        chargers.station_set_local_list_version(station_id=command.station_id, version=version)
 
 
 @on("DataTransfer")
@@ -86,4 +94,20 @@ def _data_transfer(command: ChargerCommand, response: dict[str, Any]) -> None:
         data=command.payload.get("data", ""),
         status=response["status"],
         response_data=response.get("data"),
+    )
+
+
+@on("GetVariables")
+def _get_variables(command: ChargerCommand, response: dict[str, Any]) -> None:
+    devicemodel.device_variables_from_get(
+        station_id=command.station_id, results=response["getVariableResult"]
+    )
+
+
+@on("SetVariables")
+def _set_variables(command: ChargerCommand, response: dict[str, Any]) -> None:
+    devicemodel.device_variables_from_set(
+        station_id=command.station_id,
+        requested=command.payload["setVariableData"],
+        results=response["setVariableResult"],
     )

@@ -24,6 +24,7 @@ from apps.commands import effects
 from apps.commands.models import FINAL_STATUSES, ChargerCommand, CommandStatus
 from apps.core.timeutil import utcnow
 from apps.ocpp import schemas
+from apps.ocpp.directions import csms_initiated
 from apps.ocpp.errors import OcppError
 from apps.ocpp.versions import BY_SUBPROTOCOL, V16
 
@@ -83,6 +84,8 @@ def send_command(
     version = _version_of(station)
     if action not in schemas.actions(version):
         raise CommandError(f"{action} is not an OCPP {version} action")
+    if action not in csms_initiated(version):
+        raise CommandError(f"{action} is sent by chargers, not to them")
     try:
         schemas.validate_request(version, action, payload)
     except OcppError as exc:

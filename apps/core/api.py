@@ -13,21 +13,14 @@ from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 from rest_framework.filters import BaseFilterBackend
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.permissions import BasePermission, DjangoModelPermissions
+from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from apps.core.permissions import DjangoModelPermissionsWithView
 from apps.core.timeutil import format_ocpp_datetime
 
-
-class DjangoModelPermissionsWithView(DjangoModelPermissions):
-    """Model permissions where reading also needs a permission: `<app>.view_<model>`."""
-
-    perms_map = {
-        **DjangoModelPermissions.perms_map,
-        "GET": ["%(app_label)s.view_%(model_name)s"],
-        "HEAD": ["%(app_label)s.view_%(model_name)s"],
-    }
+__all__ = ["DjangoModelPermissionsWithView"]
 
 
 def require_perms(*perms: str) -> type[BasePermission]:

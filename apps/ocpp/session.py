@@ -18,8 +18,13 @@ from apps.chargers.services import (
     station_get_or_register,
     station_touch,
 )
-from apps.commands.models import ChargerCommand
-from apps.commands.services import command_claim, command_complete, command_time_out
+from apps.commands.models import ChargerCommand, CommandStatus
+from apps.commands.services import (
+    command_claim,
+    command_complete,
+    command_finish,
+    command_time_out,
+)
 from apps.core.timeutil import utcnow
 from apps.ocpp import calls, frames
 from apps.ocpp.engine import Engine, HandlerContext, Outcome
@@ -108,12 +113,23 @@ class ChargerSession:
             command_time_out(command=command)
             return
         answer = calls.judge_answer(self.version, command.action, frame)
-        command_complete(
-            command=command,
-            response=answer.payload,
-            error_code=answer.error_code,
-            error_description=answer.error_description,
-        )
+        try:
+            command_complete(
+                command=command,
+                response=answer.payload,
+                error_code=answer.error_code,
+                error_description=answer.error_description,
+            )
+        except Exception as exc:
+            # Never leave a command "sent": keep the answer and say what went wrong.
+            logger.exception("%s: storing the answer to %s failed", self.charger_id, command)
+            command_finish(
+                command=command,
+                status=CommandStatus.ERROR,
+                response=answer.payload,
+                error_code="InternalError",
+                error_description=f"answer received, storing its effects failed: {exc!r}",
+            )
 
     def failure_replies(self, text: str) -> list[str]:
         """Replies for a frame whose processing failed outside the engine (database down)."""

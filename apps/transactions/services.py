@@ -116,7 +116,8 @@ def transaction_stop(
     """
     with db_transaction.atomic():
         tx = (
-            Transaction.objects.select_for_update()
+            # of=self: PostgreSQL refuses to lock the nullable side of the connector join.
+            Transaction.objects.select_for_update(of=("self",))
             .select_related("connector")
             .filter(station_id=station_id, transaction_id=transaction_id)
             .first()

@@ -168,6 +168,8 @@ async def test_payloads_are_checked_before_anything_is_sent(asgi_server):
         await db(send_command, station=station, action="Reset", payload={"type": "Sideways"})
     with pytest.raises(CommandError, match=r"not an OCPP 1\.6 action"):
         await db(send_command, station=station, action="Explode", payload={})
+    with pytest.raises(CommandError, match="sent by chargers"):
+        await db(send_command, station=station, action="Heartbeat", payload={})
     assert await db(ChargerCommand.objects.count) == 0
 
 
