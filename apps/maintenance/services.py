@@ -17,7 +17,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.urls import reverse
 
-from apps.chargers.models import ChargingStation
+from apps.chargers.models import ChargingStation, OcppVersion
 from apps.commands.models import ChargerCommand, CommandStatus
 from apps.commands.services import CommandError, send_command
 from apps.core.timeutil import format_ocpp_datetime, utcnow
@@ -63,6 +63,12 @@ def _optional(payload: dict[str, Any], **fields: Any) -> dict[str, Any]:
 
 
 def _send(**kwargs: Any) -> ChargerCommand:
+    station = kwargs["station"]
+    if station.ocpp_version and station.ocpp_version != OcppVersion.V16:
+        raise MaintenanceError(
+            f"{station.charger_id} speaks {station.ocpp_version}; {kwargs['action']} here "
+            "is the OCPP 1.6 message"
+        )
     try:
         return send_command(**kwargs)
     except CommandError as exc:

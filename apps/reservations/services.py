@@ -13,7 +13,7 @@ from typing import Any
 
 from django.db import transaction as db_transaction
 
-from apps.chargers.models import ChargingStation
+from apps.chargers.models import ChargingStation, OcppVersion
 from apps.chargers.services import connector_get_or_create
 from apps.commands.models import ChargerCommand, CommandStatus
 from apps.commands.services import CommandError, send_command
@@ -39,6 +39,14 @@ RESERVE_NOW_ANSWERS = {
 
 class ReservationError(ValueError):
     """The reservation cannot be made or cancelled as asked."""
+
+
+def _check_version(station: ChargingStation) -> None:
+    if station.ocpp_version and station.ocpp_version != OcppVersion.V16:
+        raise ReservationError(
+            f"{station.charger_id} speaks {station.ocpp_version}; reservations are sent "
+            "as OCPP 1.6 ReserveNow / CancelReservation"
+        )
 
 
 def _user(requested_by: Any) -> Any:
@@ -74,6 +82,7 @@ def reservation_create(
     Locking: the station row is locked while a connector is picked, so two concurrent
     requests cannot pick the same connector.
     """
+    _check_version(station)
     id_tag = id_tag.strip()
     if not id_tag:
         raise ReservationError("an id tag is required")
@@ -158,6 +167,7 @@ def reservation_cancel(
     Raise ReservationError when the reservation is no longer pending or accepted.
     """
     reservation.refresh_from_db(fields=["status"])
+    _check_version(reservation.station)
     if reservation.status not in ACTIVE_STATUSES:
         raise ReservationError(
             f"reservation {reservation.reservation_id} is {reservation.status}: "

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.db import transaction
 
-from apps.chargers.models import ChargingStation
+from apps.chargers.models import ChargingStation, OcppVersion
 from apps.commands.effects import on
 from apps.commands.models import ChargerCommand, CommandStatus
 from apps.commands.services import CommandError, send_command
@@ -135,6 +135,10 @@ def local_list_send(
     """
     if update_type not in ("Full", "Differential"):
         raise LocalListError("update type is Full or Differential")
+    if station.ocpp_version and station.ocpp_version != OcppVersion.V16:
+        raise LocalListError(
+            f"{station.charger_id} speaks {station.ocpp_version}; this list is OCPP 1.6"
+        )
     station.refresh_from_db(fields=["local_list_version"])
     current = station.local_list_version or 0
     wanted = _local_list_wanted()
@@ -202,5 +206,6 @@ def local_list_store_accepted(*, command: ChargerCommand) -> None:
 
 @on("SendLocalList")
 def _send_local_list_answered(command: ChargerCommand, response: dict[str, Any]) -> None:
-    if response["status"] == "Accepted":
+    # Only the OCPP 1.6 list (listVersion, idTag) is mirrored; 2.x lists carry idToken objects.
+    if response["status"] == "Accepted" and "listVersion" in command.payload:
         local_list_store_accepted(command=command)
