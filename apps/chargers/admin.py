@@ -1,9 +1,16 @@
 from __future__ import annotations
 
+import json
+from typing import Any
+
+from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest
-from django.urls import reverse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 from django.utils.text import Truncator
@@ -11,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.chargers.models import (
     ChargingStation,
+    ConfigurationKey,
     Connector,
     DataTransfer,
     RegistrationStatus,
@@ -18,7 +26,50 @@ from apps.chargers.models import (
     StatusEvent,
 )
 from apps.chargers.services import station_set_registration
+from apps.commands.forms import COMMAND_FORMS, CommandForm, RawPayloadForm
+from apps.commands.models import ChargerCommand, CommandStatus
+from apps.commands.services import command_wait
 from apps.ocpp.selectors import message_log_recent
+
+# How many of the station's latest commands its page lists.
+COMMAND_HISTORY_LENGTH = 20
+
+
+def command_outcome(command: ChargerCommand) -> tuple[int, str]:
+    """Return the message level and text that tell an operator how a command went."""
+    details = ""
+    if command.response is not None:
+        details = json.dumps(command.response, ensure_ascii=False)
+    elif command.error_code or command.error_description:
+        details = " ".join(part for part in (command.error_code, command.error_description) if part)
+    texts = {
+        CommandStatus.ACCEPTED: _("%(action)s accepted by %(station)s: %(details)s"),
+        CommandStatus.REJECTED: _("%(action)s rejected by %(station)s: %(details)s"),
+        CommandStatus.ERROR: _("%(action)s failed on %(station)s: %(details)s"),
+        CommandStatus.TIMEOUT: _("%(action)s timed out on %(station)s: %(details)s"),
+        CommandStatus.OFFLINE: _("%(action)s not sent, %(station)s is offline: %(details)s"),
+        CommandStatus.PENDING: _(
+            "%(action)s is queued for %(station)s; it is sent when the station connects."
+        ),
+        CommandStatus.SENT: _(
+            "%(action)s sent to %(station)s, no answer yet; the command history shows it."
+        ),
+    }
+    status = command.status
+    if status == CommandStatus.PENDING and command.station.is_connected:
+        status = CommandStatus.SENT  # on its way to a connected station, not waiting for one
+    text = texts[status] % {
+        "action": command.action,
+        "station": command.station.charger_id,
+        "details": details or "-",
+    }
+    level = {
+        CommandStatus.ACCEPTED: messages.SUCCESS,
+        CommandStatus.REJECTED: messages.WARNING,
+        CommandStatus.PENDING: messages.INFO,
+        CommandStatus.SENT: messages.INFO,
+    }.get(command.status, messages.ERROR)
+    return level, text
 
 
 class ConnectorInline(admin.TabularInline):
@@ -127,6 +178,118 @@ class ChargingStationAdmin(admin.ModelAdmin):
     ]
     inlines = [ConnectorInline]
     actions = ["approve", "reject"]
+    change_form_template = "admin/chargers/chargingstation/change_form.html"
+    command_form_template = "admin/chargers/chargingstation/command_form.html"
+    # Seconds the admin waits for a connected station's answer before showing the page.
+    command_wait_s = 5.0
+
+    def get_urls(self) -> list[URLPattern]:
+        urls = [
+            path(
+                "<path:object_id>/command/<str:action>/",
+                self.admin_site.admin_view(self.command_view),
+                name="chargers_chargingstation_command",
+            )
+        ]
+        return urls + super().get_urls()
+
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: ChargingStation | None = None,
+    ) -> HttpResponse:
+        if obj is not None:
+            context.update(self._station_panels(request, obj))
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def _station_panels(self, request: HttpRequest, station: ChargingStation) -> dict[str, Any]:
+        command_links = []
+        if self._can_command(request, station):
+            command_links = [
+                (
+                    action,
+                    reverse("admin:chargers_chargingstation_command", args=[station.pk, action]),
+                )
+                for action in COMMAND_FORMS
+            ]
+        return {
+            "command_links": command_links,
+            "command_history": list(
+                ChargerCommand.objects.filter(station=station)
+                .select_related("requested_by")
+                .order_by("-created_at", "-id")[:COMMAND_HISTORY_LENGTH]
+            ),
+            "command_history_url": reverse("admin:commands_chargercommand_changelist")
+            + "?"
+            + urlencode({"station__id__exact": station.pk}),
+            "configuration_keys": list(ConfigurationKey.objects.filter(station=station)),
+            "queue_offline_commands": settings.OCPP_QUEUE_OFFLINE_COMMANDS,
+        }
+
+    def command_view(self, request: HttpRequest, object_id: str, action: str) -> HttpResponse:
+        """Show the form of one OCPP command for a station and send it."""
+        station = self.get_object(request, unquote(object_id))
+        if station is None:
+            raise Http404(_("No charging station with id %(id)s.") % {"id": object_id})
+        if not self._can_command(request, station):
+            raise PermissionDenied
+        form_class = COMMAND_FORMS.get(action)
+        if form_class is None:
+            raise Http404(_("%(action)s is not an OCPP 1.6 command.") % {"action": action})
+        raw = request.method == "POST" and "_raw" in request.POST
+        data = request.POST if request.method == "POST" else None
+        form = form_class(None if raw else data, station=station, initial=request.GET.dict())
+        raw_form = RawPayloadForm(data if raw else None, station=station, action=action)
+        chosen: CommandForm | RawPayloadForm = raw_form if raw else form
+        if data is not None and chosen.is_valid():
+            try:
+                command = chosen.submit(requested_by=request.user, base_url=self._base_url(request))
+            except (ValidationError, ValueError) as exc:  # CommandError and the apps' errors
+                message = "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+                chosen.add_error(None, message)
+            else:
+                self._report(request, station, command)
+                return HttpResponseRedirect(
+                    reverse("admin:chargers_chargingstation_change", args=[station.pk])
+                )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("%(action)s to %(station)s") % {"action": action, "station": station},
+            "subtitle": station.charger_id,
+            "opts": self.opts,
+            "original": station,
+            "action": action,
+            "form": form,
+            "raw_form": raw_form,
+            "raw_open": raw,
+            "media": self.media + form.media,
+            "has_view_permission": self.has_view_permission(request, station),
+            "queue_offline_commands": settings.OCPP_QUEUE_OFFLINE_COMMANDS,
+        }
+        return TemplateResponse(request, self.command_form_template, context)
+
+    def _can_command(self, request: HttpRequest, station: ChargingStation) -> bool:
+        # The same permission the API asks for sending a command, on a station one may change.
+        return self.has_change_permission(request, station) and request.user.has_perm(
+            "commands.add_chargercommand"
+        )
+
+    @staticmethod
+    def _base_url(request: HttpRequest) -> str:
+        return (settings.PUBLIC_URL or request.build_absolute_uri("/")).rstrip("/")
+
+    def _report(
+        self, request: HttpRequest, station: ChargingStation, command: ChargerCommand
+    ) -> None:
+        station.refresh_from_db(fields=["is_connected"])
+        if not command.is_final and station.is_connected:
+            command = command_wait(command=command, wait_s=self.command_wait_s)
+        level, text = command_outcome(command)
+        self.message_user(request, text, level)
 
     @admin.display(description=_("message log"))
     def message_log_link(self, obj: ChargingStation) -> str:
