@@ -123,3 +123,60 @@ def asgi_server(django_db_setup: None, django_db_blocker: object) -> Iterator[Li
     server.start()
     yield server
     server.stop()
+
+
+# --- OCPP coverage record -----------------------------------------------------------------
+# Every exchange the server completes during the run is recorded; `manage.py ocpp_coverage`
+# turns the record into docs/ocpp-coverage.*, and a whole-suite run checks that every action
+# the committed report calls tested was tested in this run too.
+
+from apps.ocpp.observers import Exchange  # noqa: E402
+
+_EXERCISED: set[tuple[str, str, str]] = set()
+
+
+def _record(exchange: Exchange) -> None:
+    if exchange.ok:
+        _EXERCISED.add((exchange.version, exchange.direction, exchange.action))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    from apps.ocpp import observers
+
+    observers.add(_record)
+
+
+def _whole_suite(session: pytest.Session) -> bool:
+    config = session.config
+    args = [arg for arg in config.args if arg not in ("tests", "tests/", "./tests")]
+    return not args and not config.option.keyword and not config.option.markexpr
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    import json
+    from pathlib import Path
+
+    target = os.environ.get("OCPP_COVERAGE_FILE")
+    if target:
+        Path(target).write_text(json.dumps(sorted(_EXERCISED)))
+    if exitstatus != 0 or not _whole_suite(session) or session.testscollected == 0:
+        return
+    committed = Path(__file__).resolve().parent.parent / "docs" / "ocpp-coverage.json"
+    if not committed.exists():
+        return
+    claimed = {
+        (f"ocpp{label}", row["direction"], row["action"])
+        for label, rows in json.loads(committed.read_text()).items()
+        for row in rows
+        if row["exercised"]
+    }
+    missing = sorted(claimed - _EXERCISED)
+    if missing:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(
+                "docs/ocpp-coverage.json claims exchanges this run did not complete "
+                f"(regenerate with manage.py ocpp_coverage): {missing}",
+                red=True,
+            )
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -26,7 +26,7 @@ from apps.commands.services import (
     command_time_out,
 )
 from apps.core.timeutil import utcnow
-from apps.ocpp import calls, frames
+from apps.ocpp import calls, frames, observers
 from apps.ocpp.engine import Engine, HandlerContext, Outcome
 from apps.ocpp.errors import ErrorCode
 from apps.ocpp.handlers import registry_for
@@ -85,6 +85,12 @@ class ChargerSession:
         else:
             outcome = self.engine.receive(text, self.context)
         self._log(text, outcome, received_at)
+        if isinstance(outcome.frame, frames.Call) and outcome.action:
+            observers.notify(
+                observers.Exchange(
+                    self.version.subprotocol, "in", outcome.action, outcome.error is None
+                )
+            )
         if self._touched_at is None or received_at - self._touched_at > TOUCH_EVERY:
             self._touched_at = received_at
             try:
@@ -113,6 +119,11 @@ class ChargerSession:
             command_time_out(command=command)
             return
         answer = calls.judge_answer(self.version, command.action, frame)
+        observers.notify(
+            observers.Exchange(
+                self.version.subprotocol, "out", command.action, answer.payload is not None
+            )
+        )
         try:
             command_complete(
                 command=command,

@@ -1,0 +1,60 @@
+"""The commands this CSMS supports per OCPP version: forms, effects and tests back each one.
+
+Other CSMS-initiated actions of a version can still be sent raw through send_command; only
+these are claimed as supported.
+"""
+
+from __future__ import annotations
+
+from apps.ocpp.versions import V16, V21, V201, OcppVersion
+
+_V16 = frozenset(
+    {
+        "CancelReservation",
+        "ChangeAvailability",
+        "ChangeConfiguration",
+        "ClearCache",
+        "DataTransfer",
+        "GetConfiguration",
+        "GetDiagnostics",
+        "GetLocalListVersion",
+        "RemoteStartTransaction",
+        "RemoteStopTransaction",
+        "ReserveNow",
+        "Reset",
+        "SendLocalList",
+        "TriggerMessage",
+        "UnlockConnector",
+        "UpdateFirmware",
+    }
+)
+
+_V2 = frozenset(
+    {
+        "CancelReservation",
+        "ChangeAvailability",
+        "ClearCache",
+        "DataTransfer",
+        "GetBaseReport",
+        "GetLocalListVersion",
+        "GetLog",
+        "GetReport",
+        "GetTransactionStatus",
+        "GetVariables",
+        "RequestStartTransaction",
+        "RequestStopTransaction",
+        "ReserveNow",
+        "Reset",
+        "SendLocalList",
+        "SetVariables",
+        "TriggerMessage",
+        "UnlockConnector",
+        "UpdateFirmware",
+    }
+)
+
+_SUPPORTED = {V16: _V16, V201: _V2, V21: _V2}
+
+
+def supported_commands(version: OcppVersion) -> frozenset[str]:
+    return _SUPPORTED[version]
