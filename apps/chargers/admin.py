@@ -18,18 +18,21 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.chargers.models import (
     ChargingStation,
-    ConfigurationKey,
     Connector,
     DataTransfer,
     RegistrationStatus,
     StationReport,
     StatusEvent,
 )
+from apps.chargers.selectors import station_configuration
 from apps.chargers.services import station_set_registration
+from apps.commands.catalog import supported_commands
 from apps.commands.forms import COMMAND_FORMS, CommandForm, RawPayloadForm
 from apps.commands.models import ChargerCommand, CommandStatus
+from apps.commands.operation_forms import OPERATION_FORMS
 from apps.commands.services import command_wait
 from apps.ocpp.selectors import message_log_recent
+from apps.ocpp.versions import BY_SUBPROTOCOL, V16
 
 # How many of the station's latest commands its page lists.
 COMMAND_HISTORY_LENGTH = 20
@@ -70,6 +73,27 @@ def command_outcome(command: ChargerCommand) -> tuple[int, str]:
         CommandStatus.SENT: messages.INFO,
     }.get(command.status, messages.ERROR)
     return level, text
+
+
+def station_commands(station: ChargingStation) -> list[str]:
+    """Commands with a button on the station page: the supported ones of its version."""
+    version = BY_SUBPROTOCOL.get(station.ocpp_version, V16)
+    return sorted(supported_commands(version))
+
+
+def command_form_for(station: ChargingStation, name: str) -> type[CommandForm] | None:
+    """Return the form of an operation or command; 2.x commands get the JSON payload form."""
+    if name in OPERATION_FORMS:
+        return OPERATION_FORMS[name]
+    if name not in station_commands(station):
+        return None
+    if BY_SUBPROTOCOL.get(station.ocpp_version, V16) is V16:
+        return COMMAND_FORMS[name]
+    return type(
+        f"{name}Form",
+        (CommandForm,),
+        {"action": name, "help_text": _("Write the OCPP 2.x payload in the JSON field below.")},
+    )
 
 
 class ConnectorInline(admin.TabularInline):
@@ -207,17 +231,20 @@ class ChargingStationAdmin(admin.ModelAdmin):
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def _station_panels(self, request: HttpRequest, station: ChargingStation) -> dict[str, Any]:
-        command_links = []
+        command_links, operation_links = [], []
         if self._can_command(request, station):
-            command_links = [
-                (
-                    action,
-                    reverse("admin:chargers_chargingstation_command", args=[station.pk, action]),
-                )
-                for action in COMMAND_FORMS
+
+            def link(name: str) -> str:
+                return reverse("admin:chargers_chargingstation_command", args=[station.pk, name])
+
+            command_links = [(action, link(action)) for action in station_commands(station)]
+            operation_links = [
+                (form.help_text, name.replace("_", " "), link(name))
+                for name, form in OPERATION_FORMS.items()
             ]
         return {
             "command_links": command_links,
+            "operation_links": operation_links,
             "command_history": list(
                 ChargerCommand.objects.filter(station=station)
                 .select_related("requested_by")
@@ -226,7 +253,7 @@ class ChargingStationAdmin(admin.ModelAdmin):
             "command_history_url": reverse("admin:commands_chargercommand_changelist")
             + "?"
             + urlencode({"station__id__exact": station.pk}),
-            "configuration_keys": list(ConfigurationKey.objects.filter(station=station)),
+            "configuration_keys": station_configuration(station=station),
             "queue_offline_commands": settings.OCPP_QUEUE_OFFLINE_COMMANDS,
         }
 
@@ -237,9 +264,9 @@ class ChargingStationAdmin(admin.ModelAdmin):
             raise Http404(_("No charging station with id %(id)s.") % {"id": object_id})
         if not self._can_command(request, station):
             raise PermissionDenied
-        form_class = COMMAND_FORMS.get(action)
+        form_class = command_form_for(station, action)
         if form_class is None:
-            raise Http404(_("%(action)s is not an OCPP 1.6 command.") % {"action": action})
+            raise Http404(_("%(action)s is not a command for this station.") % {"action": action})
         raw = request.method == "POST" and "_raw" in request.POST
         data = request.POST if request.method == "POST" else None
         form = form_class(None if raw else data, station=station, initial=request.GET.dict())

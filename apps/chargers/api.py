@@ -9,7 +9,8 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.chargers.models import ChargingStation, ConfigurationKey, Connector, RegistrationStatus
+from apps.chargers.models import ChargingStation, Connector, RegistrationStatus
+from apps.chargers.selectors import station_configuration
 from apps.chargers.services import station_set_registration
 from apps.core.api import ApiModelSerializer, ApiViewMixin, QueryFilter, require_perms
 
@@ -50,13 +51,16 @@ class NestedConnectorSerializer(ConnectorSerializer):
         read_only_fields = fields
 
 
-class ConfigurationKeySerializer(ApiModelSerializer):
-    """A configuration key of a station, as last read or set."""
+class ConfigurationEntrySerializer(serializers.Serializer):
+    """A configuration value: a 1.6 key or a 2.x variable (`Component/Variable`)."""
 
-    class Meta:
-        model = ConfigurationKey
-        fields = ["key", "value", "readonly", "known", "last_change_status", "updated_at"]
-        read_only_fields = fields
+    key = serializers.CharField()
+    value = serializers.CharField(allow_null=True)
+    readonly = serializers.BooleanField()
+    known = serializers.BooleanField()
+    status = serializers.CharField(help_text="Answer to the last read or change of it.")
+    source = serializers.CharField(help_text='"1.6 key" or "2.x variable"')
+    updated_at = serializers.DateTimeField()
 
 
 class ChargerSerializer(ApiModelSerializer):
@@ -160,13 +164,12 @@ class ChargerViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
         station = self.get_object()
         return Response(NestedConnectorSerializer(station.connectors.all(), many=True).data)
 
-    @extend_schema(responses=ConfigurationKeySerializer(many=True))
+    @extend_schema(responses=ConfigurationEntrySerializer(many=True))
     @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def configuration(self, request: Request, charger_id: str) -> Response:
-        """List the station's configuration keys as last read (GetConfiguration) or set."""
-        station = self.get_object()
-        keys = ConfigurationKey.objects.filter(station=station)
-        return Response(ConfigurationKeySerializer(keys, many=True).data)
+        """List the station's configuration: 1.6 keys and 2.x variables, as last read or set."""
+        entries = station_configuration(station=self.get_object())
+        return Response(ConfigurationEntrySerializer(entries, many=True).data)
 
 
 class ConnectorViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):

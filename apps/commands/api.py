@@ -5,12 +5,14 @@ from __future__ import annotations
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.chargers.models import ChargingStation
 from apps.commands.models import ChargerCommand
+from apps.commands.operations import OPERATIONS, run_operation
 from apps.commands.services import CommandError, command_wait, send_command
 from apps.core.api import ApiModelSerializer, ApiViewMixin, QueryFilter
 
@@ -84,6 +86,24 @@ class CommandRequestSerializer(serializers.Serializer):
     )
 
 
+class OperationRequestSerializer(serializers.Serializer):
+    """A version-neutral operation for a charger (see apps/commands/operations.py)."""
+
+    charger = serializers.SlugRelatedField(
+        slug_field="charger_id", queryset=ChargingStation.objects.all()
+    )
+    operation = serializers.ChoiceField(choices=OPERATIONS)
+    arguments = serializers.DictField(
+        default=dict,
+        help_text=(
+            "remote_start: id_tag, connector_id?; remote_stop: transaction_id; "
+            "change_availability: connector_id, operative; reset: hard?; unlock: connector_id; "
+            "set_configuration: key, value; get_configuration: keys?"
+        ),
+    )
+    timeout = serializers.FloatField(required=False, min_value=0.1, max_value=600)
+
+
 def _wait_seconds(request: Request) -> float:
     """Return `?wait=` in seconds, 0 when absent; a value outside (0, 60] is a 400."""
     raw = request.query_params.get("wait")
@@ -139,6 +159,32 @@ class CommandViewSet(
                 station=given.validated_data["charger"],
                 action=given.validated_data["action"],
                 payload=given.validated_data["payload"],
+                timeout=given.validated_data.get("timeout"),
+                requested_by=request.user,
+                source="api",
+            )
+        except CommandError as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+        if wait_s:
+            command = command_wait(command=command, wait_s=wait_s)
+        return Response(CommandSerializer(command).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=OperationRequestSerializer,
+        parameters=[WAIT_PARAMETER],
+        responses={201: CommandSerializer, 400: OpenApiTypes.OBJECT},
+    )
+    @action(detail=False, methods=["post"], url_path="operations")
+    def operations(self, request: Request) -> Response:
+        """Run a version-neutral operation: the right action and payload for the charger."""
+        wait_s = _wait_seconds(request)
+        given = OperationRequestSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        try:
+            command = run_operation(
+                station=given.validated_data["charger"],
+                operation=given.validated_data["operation"],
+                arguments=given.validated_data["arguments"],
                 timeout=given.validated_data.get("timeout"),
                 requested_by=request.user,
                 source="api",

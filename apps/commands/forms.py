@@ -470,7 +470,7 @@ class RawPayloadForm(forms.Form):
         label=_("payload (JSON)"),
         initial=dict,
         widget=forms.Textarea(attrs={"rows": 8, "class": "vLargeTextField"}),
-        help_text=_("Sent as it is; it must satisfy the OCPP 1.6 schema of the action."),
+        help_text=_("Sent as it is; it must satisfy the OCPP schema of the action."),
     )
 
     def __init__(self, *args: Any, station: ChargingStation, action: str, **kwargs: Any) -> None:

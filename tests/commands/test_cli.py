@@ -123,3 +123,40 @@ async def test_it_sends_a_command_over_a_real_socket_and_waits_for_the_answer(
     assert cp.received["ChangeConfiguration"] == [{"key": "HeartbeatInterval", "value": "60"}]
     command = await sync_to_async(ChargerCommand.objects.get)(pk=sent["command"])
     assert (command.status, command.source) == (CommandStatus.ACCEPTED, "cli")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("version", "action", "payload"),
+    [
+        ("ocpp1.6", "ChangeConfiguration", {"key": "HeartbeatInterval", "value": "60"}),
+        (
+            "ocpp2.1",
+            "SetVariables",
+            {
+                "setVariableData": [
+                    {
+                        "attributeValue": "60",
+                        "component": {"name": "OCPPCommCtrlr"},
+                        "variable": {"name": "HeartbeatInterval"},
+                    }
+                ]
+            },
+        ),
+    ],
+)
+def test_an_operation_picks_the_station_s_action(settings, version, action, payload):
+    settings.OCPP_QUEUE_OFFLINE_COMMANDS = True
+    ChargingStation.objects.create(charger_id="CP-OP", ocpp_version=version)
+    out, _ = run("CP-OP", "set_configuration", '{"key": "HeartbeatInterval", "value": "60"}')
+    command = ChargerCommand.objects.get(pk=lines(out)[0]["command"])
+    assert (command.action, command.payload, command.source) == (action, payload, "cli")
+
+
+@pytest.mark.django_db
+def test_an_operation_with_wrong_arguments_exits_2(station):
+    with pytest.raises(CommandError) as error:
+        run("CP-CLI", "reset", '{"sideways": true}')
+    assert error.value.returncode == 2
+    assert "sideways" in str(error.value)
+    assert not ChargerCommand.objects.exists()

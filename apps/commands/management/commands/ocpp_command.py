@@ -1,6 +1,11 @@
 """Send an OCPP command to a charger from the command line, through the one command path.
 
     manage.py ocpp_command CP-1 Reset '{"type": "Soft"}' --wait 10
+    manage.py ocpp_command CP-1 reset '{"hard": true}' --wait 10      # any OCPP version
+
+An OCPP action sends that action with the payload as given; a version-neutral operation
+(remote_start, remote_stop, change_availability, reset, unlock, set_configuration,
+get_configuration) takes its arguments as the JSON object and picks the station's action.
 
 Prints one JSON line with the stored command, and with --wait a second one with its outcome.
 Exit status: 0 accepted (or, without --wait, on its way); 1 rejected, error, timeout, offline,
@@ -19,6 +24,7 @@ from django.core.management.base import BaseCommand, CommandError
 from apps.chargers.models import ChargingStation
 from apps.commands import services
 from apps.commands.models import ChargerCommand, CommandStatus
+from apps.commands.operations import OPERATIONS, run_operation
 
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
@@ -45,7 +51,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("charger_id", help="The charger's id (the last part of its URL).")
-        parser.add_argument("action", help="The OCPP action, e.g. Reset, ChangeConfiguration.")
+        parser.add_argument(
+            "action",
+            help="An OCPP action (Reset, ChangeConfiguration, ...) or an operation "
+            f"({', '.join(OPERATIONS)}).",
+        )
         parser.add_argument(
             "payload",
             nargs="?",
@@ -80,13 +90,22 @@ class Command(BaseCommand):
                 f"unknown charger {options['charger_id']!r}", returncode=EXIT_BAD_INPUT
             ) from None
         try:
-            command = services.send_command(
-                station=station,
-                action=options["action"],
-                payload=payload,
-                timeout=options["timeout"],
-                source="cli",
-            )
+            if options["action"] in OPERATIONS:
+                command = run_operation(
+                    station=station,
+                    operation=options["action"],
+                    arguments=payload,
+                    timeout=options["timeout"],
+                    source="cli",
+                )
+            else:
+                command = services.send_command(
+                    station=station,
+                    action=options["action"],
+                    payload=payload,
+                    timeout=options["timeout"],
+                    source="cli",
+                )
         except services.CommandError as exc:
             raise CommandError(str(exc), returncode=EXIT_BAD_INPUT) from exc
         self.stdout.write(_line(command, outcome=False))
