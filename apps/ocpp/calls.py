@@ -22,6 +22,8 @@ class Answer:
     payload: dict[str, Any] | None
     error_code: str = ""
     error_description: str = ""
+    # Set when the charger's CALLRESULT broke the schema (OCPP 2.1 answers it: CALLRESULTERROR).
+    invalid_result: OcppError | None = None
 
 
 def judge_answer(version: OcppVersion, action: str, frame: frames.Frame) -> Answer:
@@ -33,5 +35,5 @@ def judge_answer(version: OcppVersion, action: str, frame: frames.Frame) -> Answ
     try:
         schemas.validate_response(version, action, frame.payload)
     except OcppError as exc:
-        return Answer(None, exc.code.spell(version), f"invalid response: {exc.description}")
+        return Answer(None, exc.code.spell(version), f"invalid response: {exc.description}", exc)
     return Answer(frame.payload)

@@ -189,7 +189,8 @@ class OcppConsumer(AsyncWebsocketConsumer):
             frame = frames.CallError(command.message_id, "GenericError", str(exc))
         finally:
             self._answers.pop(command.message_id, None)
-        await run_sync(session.finish_command, command, frame)
+        for reply in await run_sync(session.finish_command, command, frame):
+            await self.send(text_data=reply)
 
     async def _refuse(self, code: int, reason: str) -> None:
         """Refuse with a reason the client can read: accept, then close with it."""
@@ -218,7 +219,15 @@ class OcppConsumer(AsyncWebsocketConsumer):
 
     def _resolve(self, frame: frames.CallResult | frames.CallError) -> None:
         if frame.message_type == frames.CALLRESULTERROR:
-            return  # about a CALLRESULT we sent, not an answer to a command
+            # About a CALLRESULT we sent, not an answer to a command: logged, nothing to undo.
+            logger.warning(
+                "%s: CALLRESULTERROR for our answer %s: %s %s",
+                self.session.charger_id if self.session else "-",
+                frame.message_id,
+                frame.error_code,
+                frame.description,
+            )
+            return
         answer = self._answers.get(frame.message_id)
         if answer is None or answer.done():
             logger.warning("%s: answer to no CALL of ours: %s", self.session, frame.message_id)

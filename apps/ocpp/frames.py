@@ -174,6 +174,13 @@ def encode_result(message_id: str, payload: dict) -> str:
     return _dumps([CALLRESULT, message_id, payload])
 
 
+def encode_result_error(
+    message_id: str, code: ErrorCode, description: str, version: OcppVersion
+) -> str:
+    """Encode an OCPP 2.1 CALLRESULTERROR: our complaint about a CALLRESULT we received."""
+    return _dumps([CALLRESULTERROR, message_id, code.spell(version), description[:255], {}])
+
+
 def encode_error(
     message_id: str | None,
     code: ErrorCode,

@@ -32,7 +32,7 @@ from apps.ocpp.errors import ErrorCode
 from apps.ocpp.handlers import registry_for
 from apps.ocpp.models import MessageLog
 from apps.ocpp.services import message_log_write
-from apps.ocpp.versions import OcppVersion
+from apps.ocpp.versions import V21, OcppVersion
 
 logger = logging.getLogger(__name__)
 
@@ -112,13 +112,37 @@ class ChargerSession:
         )
         return command, text
 
-    def finish_command(self, command: ChargerCommand, frame: frames.Frame | None) -> None:
-        """Store the answer to a command (None: it timed out) with its side effects."""
+    def finish_command(self, command: ChargerCommand, frame: frames.Frame | None) -> list[str]:
+        """Store the answer to a command (None: it timed out) with its side effects.
+
+        Return the frames to send back: on OCPP 2.1, a CALLRESULTERROR for a CALLRESULT that
+        breaks its schema.
+        """
         self.calls_in_flight.pop(command.message_id, None)
         if frame is None:
             command_time_out(command=command)
-            return
+            return []
         answer = calls.judge_answer(self.version, command.action, frame)
+        replies = []
+        if answer.invalid_result is not None and self.version is V21:
+            reply = frames.encode_result_error(
+                command.message_id,
+                answer.invalid_result.code,
+                answer.invalid_result.description,
+                self.version,
+            )
+            self._write_log(
+                [
+                    self._entry(
+                        MessageLog.Direction.OUT,
+                        frames.CALLRESULTERROR,
+                        command.message_id,
+                        command.action,
+                        reply,
+                    )
+                ]
+            )
+            replies.append(reply)
         observers.notify(
             observers.Exchange(
                 self.version.subprotocol, "out", command.action, answer.payload is not None
@@ -141,6 +165,7 @@ class ChargerSession:
                 error_code="InternalError",
                 error_description=f"answer received, storing its effects failed: {exc!r}",
             )
+        return replies
 
     def failure_replies(self, text: str) -> list[str]:
         """Replies for a frame whose processing failed outside the engine (database down)."""
