@@ -19,9 +19,10 @@ from apps.commands.models import ChargerCommand, CommandStatus
 from apps.maintenance.models import DiagnosticsRequest, FirmwareFile, FirmwareUpdate
 from apps.maintenance.selectors import firmware_updates_with_status
 from apps.maintenance.services import (
+    LOG_TYPES,
     MaintenanceError,
-    diagnostics_request_send,
     firmware_update_send,
+    log_request_send,
     public_base_url,
 )
 from apps.maintenance.views import file_response
@@ -152,6 +153,7 @@ class FirmwareUpdateAdmin(SendThroughServiceAdmin):
         "station",
         "firmware",
         "command",
+        "request_id",
         "retrieve_at",
         "requested_by",
         "created_at",
@@ -189,6 +191,16 @@ class FirmwareUpdateAdmin(SendThroughServiceAdmin):
 
 class DiagnosticsRequestForm(forms.Form):
     station = forms.ModelChoiceField(queryset=ChargingStation.objects.all())
+    log_type = forms.ChoiceField(
+        label=_("log type"),
+        choices=[(t, t) for t in LOG_TYPES],
+        initial=LOG_TYPES[0],
+        required=False,
+        help_text=_(
+            "OCPP 2.x stations get GetLog of this type (DataCollectorLog: 2.1 only); "
+            "OCPP 1.6 stations get GetDiagnostics, which is a DiagnosticsLog."
+        ),
+    )
     start_time = forms.SplitDateTimeField(
         label=_("from"), widget=AdminSplitDateTime, required=False
     )
@@ -200,11 +212,13 @@ class DiagnosticsRequestForm(forms.Form):
 @admin.register(DiagnosticsRequest)
 class DiagnosticsRequestAdmin(SendThroughServiceAdmin):
     add_form_class = DiagnosticsRequestForm
-    add_title = _("Request diagnostics")
+    add_title = _("Request diagnostics or logs")
     list_display = [
         "created_at",
         "station",
+        "kind",
         "status",
+        "reported_status",
         "file_name",
         "download_link",
         "size",
@@ -217,7 +231,10 @@ class DiagnosticsRequestAdmin(SendThroughServiceAdmin):
     readonly_fields = [
         "station",
         "command",
+        "log_type",
+        "request_id",
         "status",
+        "reported_status",
         "file_name",
         "download_link",
         "size",
@@ -246,16 +263,22 @@ class DiagnosticsRequestAdmin(SendThroughServiceAdmin):
         return file_response(diagnostics.file, diagnostics.file.name.rsplit("/", 1)[-1])
 
     def send(self, request: HttpRequest, data: dict[str, Any]) -> ChargerCommand:
-        return diagnostics_request_send(
+        # GetLog for a 2.x station; a 1.6 station's DiagnosticsLog goes as GetDiagnostics.
+        return log_request_send(
             station=data["station"],
             base_url=public_base_url(request=request),
-            start_time=data["start_time"],
-            stop_time=data["stop_time"],
+            log_type=data["log_type"] or LOG_TYPES[0],
+            oldest=data["start_time"],
+            latest=data["stop_time"],
             retries=data["retries"],
             retry_interval=data["retry_interval"],
             requested_by=request.user,
             source="admin",
         )
+
+    @admin.display(description=_("kind"), ordering="log_type")
+    def kind(self, obj: DiagnosticsRequest) -> str:
+        return obj.log_type or "GetDiagnostics"
 
     @admin.display(description=_("file"))
     def download_link(self, obj: DiagnosticsRequest) -> str:

@@ -8,5 +8,5 @@ class MaintenanceConfig(AppConfig):
     verbose_name = "Firmware and diagnostics"
 
     def ready(self) -> None:
-        # Registers the GetDiagnostics answer effect.
+        # Registers the GetDiagnostics and GetLog answer effects.
         from apps.maintenance import effects  # noqa: F401

@@ -58,6 +58,15 @@ class FirmwareUpdate(models.Model):
         ChargerCommand, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     retrieve_at = models.DateTimeField(_("retrieve at"))
+    # OCPP 2.x: the requestId sent in UpdateFirmware, quoted back in each status report.
+    request_id = models.PositiveIntegerField(_("request id"), null=True, blank=True)
+    last_status = models.CharField(
+        _("last status"),
+        max_length=32,
+        blank=True,
+        help_text=_("The last FirmwareStatusNotification naming this update's request id."),
+    )
+    last_status_at = models.DateTimeField(_("last status at"), null=True, blank=True)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
     )
@@ -65,6 +74,13 @@ class FirmwareUpdate(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["station", "request_id"],
+                condition=models.Q(request_id__isnull=False),
+                name="firmware_update_request_id_unique",
+            )
+        ]
         verbose_name = _("firmware update")
         verbose_name_plural = _("firmware updates")
 
@@ -78,13 +94,14 @@ def _diagnostics_path(instance: DiagnosticsRequest, filename: str) -> str:
 
 
 class DiagnosticsRequest(models.Model):
-    """A GetDiagnostics sent to a station, and the file it uploaded to its one-off link."""
+    """A GetDiagnostics (1.6) or GetLog (2.x) sent to a station, and the file it uploaded."""
 
     class Status(models.TextChoices):
         REQUESTED = "requested", _("Requested")
         UPLOADING = "uploading", _("Uploading")
         UPLOADED = "uploaded", _("Uploaded")
         FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled by a later request")
 
     station = models.ForeignKey(
         ChargingStation, on_delete=models.CASCADE, related_name="diagnostics_requests"
@@ -101,11 +118,25 @@ class DiagnosticsRequest(models.Model):
         _("file name"),
         max_length=255,
         blank=True,
-        help_text=_("The name the station gave in its answer to GetDiagnostics."),
+        help_text=_("The name the station gave in its answer to GetDiagnostics or GetLog."),
     )
+    log_type = models.CharField(
+        _("log type"),
+        max_length=32,
+        blank=True,
+        help_text=_("GetLog logType (OCPP 2.x); blank for an OCPP 1.6 GetDiagnostics."),
+    )
+    # OCPP 2.x: the requestId sent in GetLog, quoted back in LogStatusNotification.
+    request_id = models.PositiveIntegerField(_("request id"), null=True, blank=True)
     size = models.BigIntegerField(_("size (bytes)"), null=True, blank=True)
     status = models.CharField(
         _("status"), max_length=16, choices=Status.choices, default=Status.REQUESTED
+    )
+    reported_status = models.CharField(
+        _("station status"),
+        max_length=32,
+        blank=True,
+        help_text=_("The last upload status the station reported for this request."),
     )
     uploaded_at = models.DateTimeField(_("uploaded"), null=True, blank=True)
     requested_by = models.ForeignKey(
@@ -115,8 +146,16 @@ class DiagnosticsRequest(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["station", "request_id"],
+                condition=models.Q(request_id__isnull=False),
+                name="diagnostics_request_request_id_unique",
+            )
+        ]
         verbose_name = _("diagnostics request")
         verbose_name_plural = _("diagnostics requests")
 
     def __str__(self) -> str:
-        return f"diagnostics of {self.station} ({self.status})"
+        what = self.log_type or "diagnostics"
+        return f"{what} of {self.station} ({self.status})"

@@ -6,7 +6,8 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core import signing
-from django.db.models import Exists, OuterRef, QuerySet, Subquery
+from django.db.models import Case, Exists, F, OuterRef, QuerySet, Subquery, Value, When
+from django.db.models.functions import NullIf
 
 from apps.chargers.models import StationReport
 from apps.core.timeutil import utcnow
@@ -56,9 +57,10 @@ def firmware_updates_with_status(
 ) -> QuerySet[FirmwareUpdate]:
     """Annotate each update with the station's latest firmware report that belongs to it.
 
-    A FirmwareStatusNotification belongs to the station's newest update sent before it:
-    `reported_status` / `reported_at` are the last report received after this update and
-    before the station's next one (None when the station has reported nothing since).
+    An OCPP 2.x update (it has a request id) gets the last report quoting its requestId.
+    A 1.6 FirmwareStatusNotification names no update: it belongs to the station's newest
+    update sent before it. `reported_status` / `reported_at` are that report (None when
+    the station has reported nothing for the update).
     """
     queryset = FirmwareUpdate.objects.all() if queryset is None else queryset
     later_update = FirmwareUpdate.objects.filter(
@@ -75,7 +77,11 @@ def firmware_updates_with_status(
         .exclude(Exists(later_update))
         .order_by("-received_at", "-id")
     )
+    linked = When(request_id__isnull=False, then=NullIf(F("last_status"), Value("")))
     return queryset.annotate(
-        reported_status=Subquery(reports.values("status")[:1]),
-        reported_at=Subquery(reports.values("received_at")[:1]),
+        reported_status=Case(linked, default=Subquery(reports.values("status")[:1])),
+        reported_at=Case(
+            When(request_id__isnull=False, then=F("last_status_at")),
+            default=Subquery(reports.values("received_at")[:1]),
+        ),
     )

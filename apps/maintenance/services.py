@@ -1,7 +1,9 @@
-"""Firmware updates and diagnostics uploads: links, commands, and what stations report.
+"""Firmware updates and diagnostics / log uploads: links, commands, what stations report.
 
-Stations fetch firmware and upload diagnostics over plain HTTP to links that carry their
-own credential: a signed, expiring token (firmware) or a random one-off token (uploads).
+Stations fetch firmware and upload diagnostics (1.6 GetDiagnostics) or logs (2.x GetLog)
+over plain HTTP to links that carry their own credential: a signed, expiring token
+(firmware) or a random one-off token (uploads). OCPP 2.x requests carry a requestId the
+station quotes back in its status reports; it is stored on the request's row.
 """
 
 from __future__ import annotations
@@ -29,12 +31,28 @@ logger = logging.getLogger(__name__)
 # Largest diagnostics upload accepted (a proxy in front should refuse bigger bodies first).
 MAX_UPLOAD_BYTES = 100 * 1024 * 1024
 
+MAX_REQUEST_ID = 2**31 - 1
+
 # DiagnosticsStatusNotification status → request status (Idle changes nothing).
 DIAGNOSTICS_STATUSES = {
     "Uploading": DiagnosticsRequest.Status.UPLOADING,
     "Uploaded": DiagnosticsRequest.Status.UPLOADED,
     "UploadFailed": DiagnosticsRequest.Status.FAILED,
 }
+
+# LogStatusNotification (OCPP 2.x) status → request status. Idle (nothing uploading) and
+# AcceptedCanceled (this request accepted, an earlier upload given up) change nothing.
+LOG_STATUSES = {
+    "Uploading": DiagnosticsRequest.Status.UPLOADING,
+    "Uploaded": DiagnosticsRequest.Status.UPLOADED,
+    "UploadFailure": DiagnosticsRequest.Status.FAILED,
+    "BadMessage": DiagnosticsRequest.Status.FAILED,
+    "NotSupportedOperation": DiagnosticsRequest.Status.FAILED,
+    "PermissionDenied": DiagnosticsRequest.Status.FAILED,
+}
+
+# GetLog logType values (DataCollectorLog is OCPP 2.1 only: the 2.0.1 schema refuses it).
+LOG_TYPES = ("DiagnosticsLog", "SecurityLog", "DataCollectorLog")
 
 
 class MaintenanceError(ValueError):
@@ -62,17 +80,23 @@ def _optional(payload: dict[str, Any], **fields: Any) -> dict[str, Any]:
     return payload
 
 
+def _speaks_v2(station: ChargingStation) -> bool:
+    return station.ocpp_version in (OcppVersion.V201, OcppVersion.V21)
+
+
 def _send(**kwargs: Any) -> ChargerCommand:
-    station = kwargs["station"]
-    if station.ocpp_version and station.ocpp_version != OcppVersion.V16:
-        raise MaintenanceError(
-            f"{station.charger_id} speaks {station.ocpp_version}; {kwargs['action']} here "
-            "is the OCPP 1.6 message"
-        )
     try:
         return send_command(**kwargs)
     except CommandError as exc:
         raise MaintenanceError(str(exc)) from exc
+
+
+def _new_request_id(model: type[FirmwareUpdate | DiagnosticsRequest], station_id: int) -> int:
+    """Return a positive 31-bit requestId no row of `model` of the station has yet."""
+    while True:
+        candidate = secrets.randbelow(MAX_REQUEST_ID) + 1
+        if not model.objects.filter(station_id=station_id, request_id=candidate).exists():
+            return candidate
 
 
 def firmware_download_url(*, firmware: FirmwareFile, base_url: str) -> str:
@@ -99,6 +123,8 @@ def firmware_update_send(
 
     The station downloads from `retrieve_at` (default now); the link must still be valid
     then, so a retrieve date beyond FIRMWARE_URL_TTL is refused with MaintenanceError.
+    An OCPP 2.x station gets the 2.x message with a new requestId, kept on the update so
+    the station's FirmwareStatusNotification reports land on it.
     """
     now = utcnow()
     retrieve_at = retrieve_at or now
@@ -109,14 +135,20 @@ def firmware_update_send(
             "the download link would expire before the retrieve date "
             f"(FIRMWARE_URL_TTL is {settings.FIRMWARE_URL_TTL} s)"
         )
-    payload = _optional(
-        {
-            "location": firmware_download_url(firmware=firmware, base_url=base_url),
-            "retrieveDate": format_ocpp_datetime(retrieve_at),
-        },
-        retries=retries,
-        retryInterval=retry_interval,
-    )
+    location = firmware_download_url(firmware=firmware, base_url=base_url)
+    request_id = None
+    if _speaks_v2(station):
+        request_id = _new_request_id(FirmwareUpdate, station.pk)
+        body: dict[str, Any] = {
+            "requestId": request_id,
+            "firmware": {
+                "location": location,
+                "retrieveDateTime": format_ocpp_datetime(retrieve_at),
+            },
+        }
+    else:
+        body = {"location": location, "retrieveDate": format_ocpp_datetime(retrieve_at)}
+    payload = _optional(body, retries=retries, retryInterval=retry_interval)
     with transaction.atomic():
         command = _send(
             station=station,
@@ -130,6 +162,7 @@ def firmware_update_send(
             firmware=firmware,
             command=command,
             retrieve_at=retrieve_at,
+            request_id=request_id,
             requested_by=_user(requested_by),
         )
     logger.info(
@@ -139,6 +172,63 @@ def firmware_update_send(
         firmware.sha256[:12],
         command.pk,
     )
+    return command
+
+
+def firmware_update_status_record(
+    *, station_id: int, request_id: int | None, status: str
+) -> FirmwareUpdate | None:
+    """Keep a 2.x FirmwareStatusNotification on the update whose requestId it quotes.
+
+    A report without a requestId (triggered, no update going on) or naming an update not
+    sent from here changes no update; the station's firmware status is kept either way.
+    """
+    if request_id is None:
+        return None
+    with transaction.atomic():
+        update = (
+            FirmwareUpdate.objects.select_for_update()
+            .filter(station_id=station_id, request_id=request_id)
+            .first()
+        )
+        if update is None:
+            return None
+        update.last_status = status
+        update.last_status_at = utcnow()
+        update.save(update_fields=["last_status", "last_status_at"])
+    return update
+
+
+def _upload_location(base_url: str, token: str) -> str:
+    return base_url.rstrip("/") + reverse("maintenance:diagnostics-upload", kwargs={"token": token})
+
+
+def _upload_request_send(
+    *,
+    station: ChargingStation,
+    token: str,
+    action: str,
+    payload: dict[str, Any],
+    requested_by: Any,
+    source: str,
+    **fields: Any,
+) -> ChargerCommand:
+    """Record a DiagnosticsRequest for the upload link `token` and send `action`."""
+    with transaction.atomic():
+        diagnostics = DiagnosticsRequest.objects.create(
+            station=station, token=token, requested_by=_user(requested_by), **fields
+        )
+        command = _send(
+            station=station,
+            action=action,
+            payload=payload,
+            requested_by=requested_by,
+            source=source,
+        )
+        diagnostics.command = command
+        if command.status == CommandStatus.OFFLINE:
+            diagnostics.status = DiagnosticsRequest.Status.FAILED
+        diagnostics.save(update_fields=["command", "status"])
     return command
 
 
@@ -153,44 +243,104 @@ def diagnostics_request_send(
     requested_by: Any = None,
     source: str = "api",
 ) -> ChargerCommand:
-    """Send GetDiagnostics with a one-off upload link and record a DiagnosticsRequest.
+    """Send OCPP 1.6 GetDiagnostics with a one-off upload link; record a DiagnosticsRequest.
 
     The link (`{base_url}/files/diagnostics/<token>/`) accepts POST or PUT uploads for
     UPLOAD_URL_TTL seconds. The request is failed at once when the station is offline.
+    An OCPP 2.x station is refused with MaintenanceError: its message is GetLog
+    (`log_request_send`).
     """
+    if _speaks_v2(station):
+        raise MaintenanceError(
+            f"{station.charger_id} speaks {station.ocpp_version}: request its logs with "
+            "GetLog (log_request_send); GetDiagnostics is OCPP 1.6"
+        )
     token = secrets.token_urlsafe(32)
-    location = base_url.rstrip("/") + reverse(
-        "maintenance:diagnostics-upload", kwargs={"token": token}
-    )
     payload = _optional(
-        {"location": location},
+        {"location": _upload_location(base_url, token)},
         retries=retries,
         retryInterval=retry_interval,
         startTime=start_time,
         stopTime=stop_time,
     )
-    with transaction.atomic():
-        diagnostics = DiagnosticsRequest.objects.create(
-            station=station, token=token, requested_by=_user(requested_by)
-        )
-        command = _send(
+    return _upload_request_send(
+        station=station,
+        token=token,
+        action="GetDiagnostics",
+        payload=payload,
+        requested_by=requested_by,
+        source=source,
+    )
+
+
+def log_request_send(
+    *,
+    station: ChargingStation,
+    base_url: str,
+    log_type: str = "DiagnosticsLog",
+    oldest: datetime | None = None,
+    latest: datetime | None = None,
+    retries: int | None = None,
+    retry_interval: int | None = None,
+    requested_by: Any = None,
+    source: str = "api",
+) -> ChargerCommand:
+    """Send GetLog with a one-off upload link and a new requestId; record a DiagnosticsRequest.
+
+    The upload link is the one GetDiagnostics uses (same endpoint, same lifetime); the
+    station reports progress with LogStatusNotification quoting the requestId. An OCPP 1.6
+    station has no GetLog: a DiagnosticsLog is asked for with GetDiagnostics instead
+    (`oldest` / `latest` as its start and stop time), any other log type is refused with
+    MaintenanceError.
+    """
+    if log_type not in LOG_TYPES:
+        raise MaintenanceError(f"log type is one of {', '.join(LOG_TYPES)}")
+    if oldest is not None and latest is not None and latest < oldest:
+        raise MaintenanceError("the latest timestamp is before the oldest")
+    if not _speaks_v2(station):
+        if log_type != "DiagnosticsLog":
+            raise MaintenanceError(
+                f"{station.charger_id} speaks OCPP 1.6: only diagnostics can be requested "
+                f"(GetDiagnostics), not a {log_type}"
+            )
+        return diagnostics_request_send(
             station=station,
-            action="GetDiagnostics",
-            payload=payload,
+            base_url=base_url,
+            start_time=oldest,
+            stop_time=latest,
+            retries=retries,
+            retry_interval=retry_interval,
             requested_by=requested_by,
             source=source,
         )
-        diagnostics.command = command
-        if command.status == CommandStatus.OFFLINE:
-            diagnostics.status = DiagnosticsRequest.Status.FAILED
-        diagnostics.save(update_fields=["command", "status"])
-    return command
+    token = secrets.token_urlsafe(32)
+    request_id = _new_request_id(DiagnosticsRequest, station.pk)
+    log = _optional(
+        {"remoteLocation": _upload_location(base_url, token)},
+        oldestTimestamp=oldest,
+        latestTimestamp=latest,
+    )
+    payload = _optional(
+        {"logType": log_type, "requestId": request_id, "log": log},
+        retries=retries,
+        retryInterval=retry_interval,
+    )
+    return _upload_request_send(
+        station=station,
+        token=token,
+        action="GetLog",
+        payload=payload,
+        requested_by=requested_by,
+        source=source,
+        log_type=log_type,
+        request_id=request_id,
+    )
 
 
 def diagnostics_answer_store(
     *, command: ChargerCommand, file_name: str | None
 ) -> DiagnosticsRequest | None:
-    """Keep the file name the station answered to GetDiagnostics.
+    """Keep the file name the station answered to GetDiagnostics (or GetLog).
 
     No file name means the station has no diagnostics to send: the request is failed.
     """
@@ -205,12 +355,47 @@ def diagnostics_answer_store(
     return diagnostics
 
 
+def log_answer_store(
+    *, command: ChargerCommand, status: str, file_name: str | None
+) -> DiagnosticsRequest | None:
+    """Apply the station's answer to GetLog (OCPP 2.x) to its request.
+
+    Rejected, or accepted without a file name (no log available), fails the request.
+    AcceptedCanceled: the station gave up the upload it was busy with for this one, so the
+    station's earlier requests still requested or uploading are cancelled.
+    """
+    if status == "Rejected":
+        file_name = None
+    diagnostics = diagnostics_answer_store(command=command, file_name=file_name)
+    if diagnostics is not None and status == "AcceptedCanceled":
+        DiagnosticsRequest.objects.filter(
+            station_id=diagnostics.station_id,
+            created_at__lte=diagnostics.created_at,
+            status__in=[DiagnosticsRequest.Status.REQUESTED, DiagnosticsRequest.Status.UPLOADING],
+        ).exclude(pk=diagnostics.pk).exclude(log_type="").update(
+            status=DiagnosticsRequest.Status.CANCELLED
+        )
+    return diagnostics
+
+
+def _apply_reported(diagnostics: DiagnosticsRequest, status: str, new_status: str | None) -> None:
+    """Keep the station's report on the request; an uploaded request stays uploaded.
+
+    Uploaded means the file arrived or the station said so: a later report (a retry's
+    Uploading, a confused failure) does not undo that.
+    """
+    diagnostics.reported_status = status
+    if new_status is not None and diagnostics.status != DiagnosticsRequest.Status.UPLOADED:
+        diagnostics.status = new_status
+    diagnostics.save(update_fields=["status", "reported_status"])
+
+
 def diagnostics_status_update(*, station_id: int, status: str) -> DiagnosticsRequest | None:
-    """Apply a DiagnosticsStatusNotification to the station's latest open request.
+    """Apply a DiagnosticsStatusNotification (1.6) to the station's latest open request.
 
     Open: the station took the GetDiagnostics (answered, or answer not stored yet); a
     station works on one diagnostics upload at a time, so it reports on the newest.
-    Idle changes nothing; Uploading does not undo a file already received.
+    Idle changes nothing; an uploaded request stays uploaded.
     """
     new_status = DIAGNOSTICS_STATUSES.get(status)
     if new_status is None:
@@ -220,6 +405,7 @@ def diagnostics_status_update(*, station_id: int, status: str) -> DiagnosticsReq
             DiagnosticsRequest.objects.select_for_update()
             .filter(
                 station_id=station_id,
+                log_type="",
                 command__status__in=[CommandStatus.ACCEPTED, CommandStatus.SENT],
             )
             .order_by("-created_at", "-id")
@@ -227,13 +413,30 @@ def diagnostics_status_update(*, station_id: int, status: str) -> DiagnosticsReq
         )
         if diagnostics is None:
             return None
-        if (
-            new_status == DiagnosticsRequest.Status.UPLOADING
-            and diagnostics.status == DiagnosticsRequest.Status.UPLOADED
-        ):
-            return diagnostics
-        diagnostics.status = new_status
-        diagnostics.save(update_fields=["status"])
+        _apply_reported(diagnostics, status, new_status)
+    return diagnostics
+
+
+def log_status_update(
+    *, station_id: int, request_id: int | None, status: str
+) -> DiagnosticsRequest | None:
+    """Apply a LogStatusNotification (2.x) to the request whose requestId it quotes.
+
+    Without a requestId (a triggered report while nothing uploads) nothing changes. The
+    station's status is kept as it said it (reported_status); see LOG_STATUSES for how it
+    moves the request's own status. An uploaded request stays uploaded.
+    """
+    if request_id is None:
+        return None
+    with transaction.atomic():
+        diagnostics = (
+            DiagnosticsRequest.objects.select_for_update()
+            .filter(station_id=station_id, request_id=request_id)
+            .first()
+        )
+        if diagnostics is None:
+            return None
+        _apply_reported(diagnostics, status, LOG_STATUSES.get(status))
     return diagnostics
 
 

@@ -34,13 +34,14 @@ class ReservationAddForm(forms.Form):
         min_value=0,
         help_text=_(
             "Blank: the first connector reported Available without a reservation. "
-            "0: any connector (if the station supports it)."
+            "0: any connector (if the station supports it). OCPP 2.x: the EVSE id."
         ),
     )
-    id_tag = forms.CharField(label=_("id tag"), max_length=20)
+    # 36: an OCPP 2.x idToken; a 1.6 station refuses more than 20 (the schema check says so).
+    id_tag = forms.CharField(label=_("id tag"), max_length=36)
     parent_id_tag = forms.CharField(
         label=_("parent id tag"),
-        max_length=20,
+        max_length=36,
         required=False,
         help_text=_("Blank: the stored tag's parent, if any."),
     )

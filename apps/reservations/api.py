@@ -65,11 +65,15 @@ class ReservationRequestSerializer(serializers.Serializer):
         required=False,
         allow_null=True,
         min_value=0,
-        help_text="Connector to reserve; omitted: the first free one; 0: any (if supported).",
+        help_text=(
+            "Connector (OCPP 2.x: EVSE) to reserve; omitted: the first free one; "
+            "0: any (if supported)."
+        ),
     )
-    id_tag = serializers.CharField(max_length=20)
+    # 36: an OCPP 2.x idToken; a 1.6 station refuses more than 20 (the schema check says so).
+    id_tag = serializers.CharField(max_length=36)
     parent_id_tag = serializers.CharField(
-        max_length=20, required=False, default="", allow_blank=True
+        max_length=36, required=False, default="", allow_blank=True
     )
     expires_at = serializers.DateTimeField(help_text="ISO 8601 with a time zone.")
 

@@ -26,7 +26,7 @@ ACTIVE_STATUSES = (ReservationStatus.PENDING, ReservationStatus.ACCEPTED)
 
 
 class Reservation(models.Model):
-    """A connector held for one id tag until `expires_at` (OCPP 1.6 ReserveNow)."""
+    """A connector (2.x: an EVSE) held for one id tag until `expires_at` (ReserveNow)."""
 
     station = models.ForeignKey(
         ChargingStation, on_delete=models.CASCADE, related_name="reservations"
@@ -37,9 +37,10 @@ class Reservation(models.Model):
         null=True,
         blank=True,
         related_name="reservations",
-        help_text=_("Connector 0 reserves any connector of the station."),
+        help_text=_("Connector 0 reserves any connector of the station. OCPP 2.x: the EVSE id."),
     )
-    # Sent to the station and quoted back in StartTransaction: unguessable, positive 31-bit.
+    # Sent to the station and quoted back in StartTransaction / TransactionEvent:
+    # unguessable, positive 31-bit.
     reservation_id = models.PositiveIntegerField(_("reservation id"), unique=True)
     id_tag = models.CharField(_("id tag"), max_length=36)
     parent_id_tag = models.CharField(_("parent id tag"), max_length=36, blank=True)

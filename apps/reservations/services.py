@@ -1,7 +1,8 @@
-"""Reservations (OCPP 1.6 ReserveNow / CancelReservation): writes.
+"""Reservations (ReserveNow / CancelReservation, OCPP 1.6 and 2.x): writes.
 
 A reservation is stored first and then sent through the one command path; the station's
-answer is applied by the effects registered in `apps.reservations.effects`.
+answer is applied by the effects registered in `apps.reservations.effects`. A 2.x station
+also reports on its own when a reservation ends (ReservationStatusUpdate).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from apps.core.timeutil import format_ocpp_datetime, utcnow
 from apps.reservations import selectors
 from apps.reservations.models import ACTIVE_STATUSES, Reservation, ReservationStatus
 from apps.rfid.models import IdTag
+from apps.rfid.services import group_id_token, id_token
 from apps.transactions.models import Transaction
 
 logger = logging.getLogger(__name__)
@@ -37,16 +39,47 @@ RESERVE_NOW_ANSWERS = {
 }
 
 
+# ReservationStatusUpdate (OCPP 2.x) → reservation status. 2.1's NoTransaction: the
+# reservation ended without a session, as an expiry does.
+RESERVATION_UPDATES = {
+    "Expired": ReservationStatus.EXPIRED,
+    "Removed": ReservationStatus.CANCELLED,
+    "NoTransaction": ReservationStatus.EXPIRED,
+}
+
+
 class ReservationError(ValueError):
     """The reservation cannot be made or cancelled as asked."""
 
 
-def _check_version(station: ChargingStation) -> None:
-    if station.ocpp_version and station.ocpp_version != OcppVersion.V16:
-        raise ReservationError(
-            f"{station.charger_id} speaks {station.ocpp_version}; reservations are sent "
-            "as OCPP 1.6 ReserveNow / CancelReservation"
-        )
+def _speaks_v2(station: ChargingStation) -> bool:
+    return station.ocpp_version in (OcppVersion.V201, OcppVersion.V21)
+
+
+def _reserve_now_payload(
+    *, station: ChargingStation, reservation: Reservation, connector_id: int, token_type: str
+) -> dict[str, Any]:
+    """Return ReserveNow as the station's OCPP version spells it."""
+    if _speaks_v2(station):
+        payload: dict[str, Any] = {
+            "id": reservation.reservation_id,
+            "expiryDateTime": format_ocpp_datetime(reservation.expires_at),
+            "idToken": id_token(reservation.id_tag, token_type),
+        }
+        if connector_id > 0:  # no evseId: any EVSE of the station
+            payload["evseId"] = connector_id
+        if reservation.parent_id_tag:
+            payload["groupIdToken"] = group_id_token(reservation.parent_id_tag)
+        return payload
+    payload = {
+        "connectorId": connector_id,
+        "expiryDate": format_ocpp_datetime(reservation.expires_at),
+        "idTag": reservation.id_tag,
+        "reservationId": reservation.reservation_id,
+    }
+    if reservation.parent_id_tag:
+        payload["parentIdTag"] = reservation.parent_id_tag
+    return payload
 
 
 def _user(requested_by: Any) -> Any:
@@ -75,14 +108,15 @@ def reservation_create(
 
     Without `connector_id` the lowest connector (id > 0) last reported Available and held by
     no active reservation is taken; connector 0 reserves "any connector" (if the station
-    supports it). `parent_id_tag` defaults to the stored tag's parent. The reservation is
-    pending until the station answers; a station that is offline makes it rejected at once.
+    supports it). For an OCPP 2.x station a connector id is an EVSE id, and the idToken
+    type is the stored tag's (ISO14443 for an unknown tag). `parent_id_tag` defaults to the
+    stored tag's parent (2.x: the groupIdToken). The reservation is pending until the
+    station answers; a station that is offline makes it rejected at once.
     Raise ReservationError when nothing can be reserved or the payload is not valid OCPP.
 
     Locking: the station row is locked while a connector is picked, so two concurrent
     requests cannot pick the same connector.
     """
-    _check_version(station)
     id_tag = id_tag.strip()
     if not id_tag:
         raise ReservationError("an id tag is required")
@@ -93,8 +127,8 @@ def reservation_create(
         raise ReservationError("the expiry time is in the past")
     if connector_id is not None and connector_id < 0:
         raise ReservationError("a connector id is 0 (any) or positive")
+    tag = IdTag.objects.select_related("parent").filter(id_tag=id_tag).first()
     if not parent_id_tag:
-        tag = IdTag.objects.select_related("parent").filter(id_tag=id_tag).first()
         parent_id_tag = tag.parent.id_tag if tag is not None and tag.parent else ""
     with db_transaction.atomic():
         station = ChargingStation.objects.select_for_update().get(pk=station.pk)
@@ -126,14 +160,12 @@ def reservation_create(
             expires_at=expires_at,
             requested_by=_user(requested_by),
         )
-        payload = {
-            "connectorId": connector.connector_id,
-            "expiryDate": format_ocpp_datetime(expires_at),
-            "idTag": id_tag,
-            "reservationId": reservation.reservation_id,
-        }
-        if parent_id_tag:
-            payload["parentIdTag"] = parent_id_tag
+        payload = _reserve_now_payload(
+            station=station,
+            reservation=reservation,
+            connector_id=connector.connector_id,
+            token_type=tag.token_type if tag is not None else "",
+        )
         try:
             command = send_command(
                 station=station,
@@ -164,10 +196,10 @@ def reservation_cancel(
 ) -> ChargerCommand:
     """Send CancelReservation; the reservation becomes cancelled when the station accepts.
 
-    Raise ReservationError when the reservation is no longer pending or accepted.
+    The message is the same in OCPP 1.6 and 2.x. Raise ReservationError when the
+    reservation is no longer pending or accepted.
     """
     reservation.refresh_from_db(fields=["status"])
-    _check_version(reservation.station)
     if reservation.status not in ACTIVE_STATUSES:
         raise ReservationError(
             f"reservation {reservation.reservation_id} is {reservation.status}: "
@@ -191,9 +223,12 @@ def _reservation_of(command: ChargerCommand, link: str) -> Reservation | None:
     rows = Reservation.objects.select_for_update()
     found = rows.filter(**{link: command}).first()
     if found is None:
-        # A command sent by hand (not through these services) still names the reservation.
+        # A command sent by hand (not through these services) still names the reservation:
+        # reservationId (1.6 ReserveNow, CancelReservation) or id (2.x ReserveNow).
+        payload = command.payload
         found = rows.filter(
-            station_id=command.station_id, reservation_id=command.payload.get("reservationId")
+            station_id=command.station_id,
+            reservation_id=payload.get("reservationId", payload.get("id")),
         ).first()
     return found
 
@@ -246,14 +281,46 @@ def reservations_settle_failed() -> int:
     ).update(status=ReservationStatus.REJECTED)
 
 
+def reservation_status_update(
+    *, station_id: int, reservation_id: int, status: str
+) -> Reservation | None:
+    """Apply an OCPP 2.x ReservationStatusUpdate: the station's reservation ended unused.
+
+    Expired (and 2.1's NoTransaction) mark it expired, Removed cancelled. Only a pending or
+    accepted reservation changes: one already used, cancelled or expired keeps its status.
+    An id we never issued is logged and ignored.
+    """
+    new_status = RESERVATION_UPDATES.get(status)
+    with db_transaction.atomic():
+        reservation = (
+            Reservation.objects.select_for_update()
+            .filter(station_id=station_id, reservation_id=reservation_id)
+            .first()
+        )
+        if reservation is None:
+            logger.warning(
+                "station %s: ReservationStatusUpdate %s names unknown reservation %s",
+                station_id,
+                status,
+                reservation_id,
+            )
+            return None
+        if new_status is not None and reservation.status in ACTIVE_STATUSES:
+            reservation.status = new_status
+            reservation.save(update_fields=["status"])
+    return reservation
+
+
 def reservation_use(
     *, station_id: int, reservation_id: int, transaction: Transaction
 ) -> Reservation | None:
-    """Mark the reservation a StartTransaction quoted used, and link the session to it.
+    """Mark the reservation a session quoted used, and link the session to it.
 
+    The session quotes it in 1.6 StartTransaction or 2.x TransactionEvent (reservationId).
     The station is the authority: whatever we last knew (even expired or cancelled), the
     session started on this reservation. An id we never issued is logged and ignored.
-    Call inside the caller's atomic block (transaction_start), so both commit together.
+    Call inside the caller's atomic block (transaction_start, transaction_event_record), so
+    both commit together.
     """
     reservation = (
         Reservation.objects.select_for_update()
@@ -262,7 +329,7 @@ def reservation_use(
     )
     if reservation is None:
         logger.warning(
-            "station %s: StartTransaction names unknown reservation %s", station_id, reservation_id
+            "station %s: a session names unknown reservation %s", station_id, reservation_id
         )
         return None
     if reservation.transaction_id is not None and reservation.transaction_id != transaction.pk:

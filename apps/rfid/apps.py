@@ -6,3 +6,7 @@ from django.apps import AppConfig
 class RfidConfig(AppConfig):
     name = "apps.rfid"
     verbose_name = "Id tags (RFID)"
+
+    def ready(self) -> None:
+        # Registers the SendLocalList answer effect (the LocalListEntry snapshot).
+        from apps.rfid import services  # noqa: F401

@@ -51,7 +51,7 @@ class IdTag(models.Model):
 
 
 class LocalListEntry(models.Model):
-    """An id tag as the station holds it in its local authorization list (OCPP 1.6).
+    """An id tag as the station holds it in its local authorization list (OCPP 1.6 or 2.x).
 
     The snapshot of what the station accepted last, kept so a Differential SendLocalList
     sends only what changed since.
@@ -61,6 +61,9 @@ class LocalListEntry(models.Model):
         "chargers.ChargingStation", on_delete=models.CASCADE, related_name="local_list"
     )
     id_tag = models.CharField(_("id tag"), max_length=36)
+    token_type = models.CharField(
+        _("token type"), max_length=20, blank=True, help_text=_("OCPP 2.x idToken type.")
+    )
     status = models.CharField(_("status"), max_length=16)
     expiry_date = models.DateTimeField(_("expiry date"), null=True, blank=True)
     parent_id_tag = models.CharField(_("parent id tag"), max_length=36, blank=True)

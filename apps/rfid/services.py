@@ -56,18 +56,35 @@ def id_tag_authorize(
     return IdTagInfo(status=status, expiry_date=tag.expiry_date, parent_id_tag=parent, tag=tag)
 
 
-# --- Local authorization list (OCPP 1.6 SendLocalList) ------------------------------------
+# --- Local authorization list (SendLocalList, OCPP 1.6 and 2.x) ----------------------------
 
 # OCPP 1.6 id tags are CiString20: longer ones (2.x tokens) cannot be in a 1.6 list.
 LOCAL_LIST_ID_TAG_MAX = 20
+# The idToken type of a group (parent) token, as the 2.x Authorize answers name it.
+GROUP_ID_TOKEN_TYPE = "Central"
+DEFAULT_ID_TOKEN_TYPE = "ISO14443"
 
 
 class LocalListError(ValueError):
     """The local list cannot be sent as asked."""
 
 
-def _local_list_info(tag: IdTag, now: datetime) -> dict[str, Any]:
-    """Return the idTagInfo of `tag` as the station should hold it (what Authorize says)."""
+def _speaks_v2(station: ChargingStation) -> bool:
+    return station.ocpp_version in (OcppVersion.V201, OcppVersion.V21)
+
+
+def id_token(id_tag: str, token_type: str = "") -> dict[str, str]:
+    """Return the OCPP 2.x idToken object of `id_tag`."""
+    return {"idToken": id_tag, "type": token_type or DEFAULT_ID_TOKEN_TYPE}
+
+
+def group_id_token(parent_id_tag: str) -> dict[str, str]:
+    """Return the OCPP 2.x groupIdToken object of a parent id tag."""
+    return id_token(parent_id_tag, GROUP_ID_TOKEN_TYPE)
+
+
+def _local_list_status(tag: IdTag, now: datetime) -> str:
+    """Return the status the station should hold for `tag` (what Authorize says)."""
     status = tag.status
     if status == AuthorizationStatus.ACCEPTED:
         if tag.expiry_date is not None and tag.expiry_date <= now:
@@ -77,33 +94,78 @@ def _local_list_info(tag: IdTag, now: datetime) -> dict[str, Any]:
             AuthorizationStatus.EXPIRED,
         ):
             status = tag.parent.status
-    info: dict[str, Any] = {"status": str(status)}
-    if tag.expiry_date is not None:
-        info["expiryDate"] = format_ocpp_datetime(tag.expiry_date)
-    if tag.parent is not None and len(tag.parent.id_tag) <= LOCAL_LIST_ID_TAG_MAX:
-        info["parentIdTag"] = tag.parent.id_tag
-    return info
+    return str(status)
 
 
-def _entry_info(entry: LocalListEntry) -> dict[str, Any]:
-    info: dict[str, Any] = {"status": entry.status}
-    if entry.expiry_date is not None:
-        info["expiryDate"] = format_ocpp_datetime(entry.expiry_date)
-    if entry.parent_id_tag:
-        info["parentIdTag"] = entry.parent_id_tag
-    return info
+def _entry(
+    *,
+    v2: bool,
+    id_tag: str,
+    token_type: str,
+    status: str,
+    expiry_date: datetime | None,
+    parent_id_tag: str,
+) -> dict[str, Any]:
+    """Return one local list entry: 1.6 {idTag, idTagInfo} or 2.x {idToken, idTokenInfo}."""
+    info: dict[str, Any] = {"status": status}
+    if v2:
+        if expiry_date is not None:
+            info["cacheExpiryDateTime"] = format_ocpp_datetime(expiry_date)
+        if parent_id_tag:
+            info["groupIdToken"] = group_id_token(parent_id_tag)
+        return {"idToken": id_token(id_tag, token_type), "idTokenInfo": info}
+    if expiry_date is not None:
+        info["expiryDate"] = format_ocpp_datetime(expiry_date)
+    if parent_id_tag:
+        info["parentIdTag"] = parent_id_tag
+    return {"idTag": id_tag, "idTagInfo": info}
 
 
-def _local_list_wanted() -> dict[str, dict[str, Any]]:
-    """Return {id tag: idTagInfo} of every tag marked for the local list."""
+def _removal(entry: dict[str, Any]) -> dict[str, Any]:
+    """Return the Differential entry that removes `entry` from the station's list."""
+    return {"idToken": entry["idToken"]} if "idToken" in entry else {"idTag": entry["idTag"]}
+
+
+def _local_list_wanted(*, v2: bool) -> dict[str, dict[str, Any]]:
+    """Return {id tag: list entry} of every tag marked for the local list."""
     now = utcnow()
     wanted = {}
     for tag in IdTag.objects.filter(in_local_list=True).select_related("parent"):
-        if len(tag.id_tag) > LOCAL_LIST_ID_TAG_MAX:
+        if not v2 and len(tag.id_tag) > LOCAL_LIST_ID_TAG_MAX:
             logger.warning("id tag %s is too long for an OCPP 1.6 local list: left out", tag)
             continue
-        wanted[tag.id_tag] = _local_list_info(tag, now)
+        parent = tag.parent.id_tag if tag.parent is not None else ""
+        if not v2 and len(parent) > LOCAL_LIST_ID_TAG_MAX:
+            parent = ""
+        wanted[tag.id_tag] = _entry(
+            v2=v2,
+            id_tag=tag.id_tag,
+            token_type=tag.token_type,
+            status=_local_list_status(tag, now),
+            expiry_date=tag.expiry_date,
+            parent_id_tag=parent,
+        )
     return dict(sorted(wanted.items()))
+
+
+def _local_list_held(station: ChargingStation, *, v2: bool) -> dict[str, dict[str, Any]]:
+    """Return {id tag: list entry} of the station's LocalListEntry snapshot."""
+    return {
+        e.id_tag: _entry(
+            v2=v2,
+            id_tag=e.id_tag,
+            token_type=e.token_type,
+            status=e.status,
+            expiry_date=e.expiry_date,
+            parent_id_tag=e.parent_id_tag,
+        )
+        for e in station.local_list.all()
+    }
+
+
+def _list_version(payload: dict[str, Any]) -> int:
+    # 1.6 says listVersion, 2.x versionNumber.
+    return payload.get("listVersion", payload.get("versionNumber", 0))
 
 
 def _last_accepted_list_version(station: ChargingStation) -> int:
@@ -114,7 +176,7 @@ def _last_accepted_list_version(station: ChargingStation) -> int:
         .order_by("-completed_at", "-id")
         .first()
     )
-    return last.payload["listVersion"] if last is not None else 0
+    return _list_version(last.payload) if last is not None else 0
 
 
 def local_list_send(
@@ -127,23 +189,21 @@ def local_list_send(
     """Send the local authorization list (every id tag marked in_local_list) to `station`.
 
     Full replaces the station's list. Differential sends what changed since the list the
-    station last accepted: changed or added tags with their idTagInfo, removed tags
-    without. listVersion is the station's version + 1. The station's answer (Accepted, or
-    Failed / NotSupported / VersionMismatch) is kept on the command; Accepted updates the
-    station's version and the LocalListEntry snapshot. Raise LocalListError when a
-    Differential has no reliable basis (the station reports a list we did not send).
+    station last accepted: changed or added tags with their idTagInfo (2.x idTokenInfo),
+    removed tags without. The version (1.6 listVersion, 2.x versionNumber) is the station's
+    version + 1. The station's answer (Accepted, or Failed / NotSupported / VersionMismatch)
+    is kept on the command; Accepted updates the station's version and the LocalListEntry
+    snapshot. Raise LocalListError when a Differential has no reliable basis (the station
+    reports a list we did not send).
     """
     if update_type not in ("Full", "Differential"):
         raise LocalListError("update type is Full or Differential")
-    if station.ocpp_version and station.ocpp_version != OcppVersion.V16:
-        raise LocalListError(
-            f"{station.charger_id} speaks {station.ocpp_version}; this list is OCPP 1.6"
-        )
+    v2 = _speaks_v2(station)
     station.refresh_from_db(fields=["local_list_version"])
     current = station.local_list_version or 0
-    wanted = _local_list_wanted()
+    wanted = _local_list_wanted(v2=v2)
     if update_type == "Full":
-        entries = [{"idTag": tag, "idTagInfo": info} for tag, info in wanted.items()]
+        entries = list(wanted.values())
     else:
         held: dict[str, dict[str, Any]] = {}
         if current > 0:
@@ -153,18 +213,28 @@ def local_list_send(
                     f"{station.charger_id} holds list version {current}, which is not the "
                     f"last one sent from here ({basis or 'none'}): send a Full update"
                 )
-            held = {e.id_tag: _entry_info(e) for e in station.local_list.all()}
-        entries = [
-            {"idTag": tag, "idTagInfo": info}
-            for tag, info in wanted.items()
-            if held.get(tag) != info
-        ]
-        entries += [{"idTag": tag} for tag in sorted(held) if tag not in wanted]
-    payload = {
-        "listVersion": max(current, 0) + 1,
-        "updateType": update_type,
-        "localAuthorizationList": entries,
-    }
+            held = _local_list_held(station, v2=v2)
+        entries = []
+        for tag, entry in wanted.items():
+            before = held.get(tag)
+            if before == entry:
+                continue
+            if v2 and before is not None and before["idToken"] != entry["idToken"]:
+                # A 2.x station keys its list by idToken and type: drop the old type first.
+                entries.append(_removal(before))
+            entries.append(entry)
+        entries += [_removal(held[tag]) for tag in sorted(held) if tag not in wanted]
+    version = max(current, 0) + 1
+    if v2:
+        payload: dict[str, Any] = {"versionNumber": version, "updateType": update_type}
+        if entries:  # 2.x wants at least one entry when the list is present
+            payload["localAuthorizationList"] = entries
+    else:
+        payload = {
+            "listVersion": version,
+            "updateType": update_type,
+            "localAuthorizationList": entries,
+        }
     try:
         return send_command(
             station=station,
@@ -178,27 +248,43 @@ def local_list_send(
 
 
 def local_list_store_accepted(*, command: ChargerCommand) -> None:
-    """Bring the station's LocalListEntry snapshot in line with a SendLocalList it accepted."""
+    """Bring the station's LocalListEntry snapshot in line with a SendLocalList it accepted.
+
+    Entries are applied in order, as the station applies them.
+    """
     payload = command.payload
-    version = payload["listVersion"]
+    version = _list_version(payload)
     entries = payload.get("localAuthorizationList") or []
     rows = LocalListEntry.objects.filter(station_id=command.station_id)
     with transaction.atomic():
         if payload["updateType"] == "Full":
             rows.delete()
         for entry in entries:
-            info = entry.get("idTagInfo")
-            if info is None:
-                rows.filter(id_tag=entry["idTag"]).delete()
-                continue
-            expiry = info.get("expiryDate")
+            if "idToken" in entry:  # OCPP 2.x
+                token = entry["idToken"]
+                id_tag, token_type = token["idToken"], token["type"]
+                info = entry.get("idTokenInfo")
+                if info is None:
+                    rows.filter(id_tag=id_tag, token_type=token_type).delete()
+                    continue
+                expiry = info.get("cacheExpiryDateTime")
+                parent = (info.get("groupIdToken") or {}).get("idToken", "")
+            else:
+                id_tag, token_type = entry["idTag"], ""
+                info = entry.get("idTagInfo")
+                if info is None:
+                    rows.filter(id_tag=id_tag).delete()
+                    continue
+                expiry = info.get("expiryDate")
+                parent = info.get("parentIdTag", "")
             LocalListEntry.objects.update_or_create(
                 station_id=command.station_id,
-                id_tag=entry["idTag"],
+                id_tag=id_tag,
                 defaults={
+                    "token_type": token_type,
                     "status": info["status"],
                     "expiry_date": parse_ocpp_datetime(expiry) if expiry else None,
-                    "parent_id_tag": info.get("parentIdTag", ""),
+                    "parent_id_tag": parent,
                     "version": version,
                 },
             )
@@ -206,6 +292,5 @@ def local_list_store_accepted(*, command: ChargerCommand) -> None:
 
 @on("SendLocalList")
 def _send_local_list_answered(command: ChargerCommand, response: dict[str, Any]) -> None:
-    # Only the OCPP 1.6 list (listVersion, idTag) is mirrored; 2.x lists carry idToken objects.
-    if response["status"] == "Accepted" and "listVersion" in command.payload:
+    if response["status"] == "Accepted":
         local_list_store_accepted(command=command)

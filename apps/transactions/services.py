@@ -301,6 +301,9 @@ def _apply_event(tx: Transaction, event: TransactionEventData, info: IdTagInfo |
         tx.remote_start_id = event.remote_start_id
     if event.reservation_id is not None:
         tx.reservation_id = event.reservation_id
+        reservation_use(
+            station_id=tx.station_id, reservation_id=event.reservation_id, transaction=tx
+        )
     tx.offline = tx.offline or event.offline
     if tx.last_seq_no is None or event.seq_no >= tx.last_seq_no:
         tx.last_seq_no = event.seq_no

@@ -221,11 +221,3 @@ async def test_an_offline_station_keeps_an_offline_update(asgi_server):
     )
     assert command.status == "offline"
     assert await db(FirmwareUpdate.objects.filter(command=command).exists)
-
-
-@pytest.mark.django_db
-def test_a_2x_station_is_refused_before_anything_is_stored():
-    station = ChargingStation.objects.create(charger_id="FW-V2", ocpp_version="ocpp2.1")
-    with pytest.raises(MaintenanceError, match=r"speaks ocpp2\.1"):
-        firmware_update_send(station=station, firmware=make_firmware(), base_url="http://x")
-    assert not FirmwareUpdate.objects.exists()

@@ -253,18 +253,3 @@ async def test_bad_requests_store_nothing(asgi_server):
             expires_at=in_minutes(5),
         )
     assert not await db(Reservation.objects.exists)
-
-
-async def test_a_2x_station_is_told_reservations_are_1_6_here():
-    station = await db(
-        ChargingStation.objects.create, charger_id="RES-V2", ocpp_version="ocpp2.0.1"
-    )
-    with pytest.raises(ReservationError, match=r"speaks ocpp2\.0\.1"):
-        await db(
-            reservation_create,
-            station=station,
-            connector_id=1,
-            id_tag="A",
-            expires_at=in_minutes(5),
-        )
-    assert not await db(Reservation.objects.exists)

@@ -149,9 +149,3 @@ async def test_an_unknown_update_type_is_refused():
     station = await db(ChargingStation.objects.create, charger_id="LL-TYPE")
     with pytest.raises(LocalListError, match="Full or Differential"):
         await db(local_list_send, station=station, update_type="Partial")
-
-
-async def test_a_2x_station_is_refused():
-    station = await db(ChargingStation.objects.create, charger_id="LL-V2", ocpp_version="ocpp2.0.1")
-    with pytest.raises(LocalListError, match=r"speaks ocpp2\.0\.1"):
-        await db(local_list_send, station=station)

@@ -10,7 +10,9 @@ from apps.chargers import services as chargers
 from apps.chargers.models import RegistrationStatus, StationReport
 from apps.core.timeutil import format_ocpp_datetime, parse_ocpp_datetime, utcnow
 from apps.devicemodel import services as devicemodel
+from apps.maintenance import services as maintenance
 from apps.ocpp.engine import HandlerContext, HandlerRegistry
+from apps.reservations import services as reservations
 from apps.rfid.services import IdTagInfo, id_tag_authorize
 from apps.security.models import SecurityEvent
 from apps.security.services import security_event_record
@@ -173,6 +175,9 @@ def firmware_status_notification(
     chargers.station_report_add(
         station_id=context.station_id, kind=StationReport.Kind.FIRMWARE, status=payload["status"]
     )
+    maintenance.firmware_update_status_record(
+        station_id=context.station_id, request_id=payload.get("requestId"), status=payload["status"]
+    )
     return {}
 
 
@@ -183,6 +188,19 @@ def log_status_notification(context: HandlerContext, payload: dict[str, Any]) ->
         station_id=context.station_id,
         kind=StationReport.Kind.DIAGNOSTICS,
         status=payload["status"],
+    )
+    maintenance.log_status_update(
+        station_id=context.station_id, request_id=payload.get("requestId"), status=payload["status"]
+    )
+    return {}
+
+
+@registry.handles("ReservationStatusUpdate")
+def reservation_status_update(context: HandlerContext, payload: dict[str, Any]) -> dict[str, Any]:
+    reservations.reservation_status_update(
+        station_id=context.station_id,
+        reservation_id=payload["reservationId"],
+        status=payload["reservationUpdateStatus"],
     )
     return {}
 
