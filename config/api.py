@@ -13,13 +13,10 @@ from rest_framework.routers import DefaultRouter
 
 from apps.chargers.api import ChargerViewSet, ConnectorViewSet
 from apps.commands.api import CommandViewSet
+from apps.reservations.api import ReservationViewSet
 from apps.rfid.api import IdTagViewSet
+from apps.security.api import SecurityEventViewSet
 from apps.transactions.api import TransactionViewSet
-
-try:  # The reservations API lands separately; this guard goes once it has.
-    from apps.reservations.api import ReservationViewSet
-except ImportError:
-    ReservationViewSet = None
 
 
 class Router(DefaultRouter):
@@ -33,8 +30,8 @@ router.register("connectors", ConnectorViewSet, basename="connector")
 router.register("transactions", TransactionViewSet, basename="transaction")
 router.register("id-tags", IdTagViewSet, basename="id-tag")
 router.register("commands", CommandViewSet, basename="command")
-if ReservationViewSet is not None:
-    router.register("reservations", ReservationViewSet, basename="reservation")
+router.register("reservations", ReservationViewSet, basename="reservation")
+router.register("security-events", SecurityEventViewSet, basename="security-event")
 
 urlpatterns = [
     path("auth/token/", obtain_auth_token, name="api-token"),

@@ -54,6 +54,28 @@ DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["*"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
+# --- HTTPS and browser security (`manage.py check --deploy` is clean with the production
+# values in .env.example) --------------------------------------------------------------------
+# HTTPS=true says operators reach the site over HTTPS (directly or through a TLS proxy):
+# cookies are then sent over HTTPS only and browsers are told to stay on HTTPS (HSTS).
+HTTPS = env.bool("HTTPS", default=False)
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+# Chargers fetch firmware and upload diagnostics with clients that may not follow a redirect,
+# and load balancers probe /healthz over plain HTTP: neither is redirected.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^files/"]
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=HTTPS)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=HTTPS)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000 if HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+# Only behind a proxy that sets X-Forwarded-Proto itself (and strips a client's): otherwise
+# anyone could claim to be on HTTPS.
+if env.bool("TRUSTED_PROXY_SSL_HEADER", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = env.str("SECURE_REFERRER_POLICY", default="same-origin")
+
 INSTALLED_APPS = [
     "daphne",
     "django.contrib.admin",
@@ -78,6 +100,7 @@ INSTALLED_APPS = [
     "apps.maintenance",
     "apps.security",
     "apps.devicemodel",
+    "apps.simulator",
     "apps.ocpp",
 ]
 
@@ -146,6 +169,14 @@ if REDIS_URL:
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# Cache: counters shared by the server processes (authentication failures, lockouts).
+if REDIS_URL:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 CELERY_BROKER_DIR = DATA_DIR / "celery-broker"
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
@@ -233,6 +264,23 @@ OCPP_HEARTBEAT_INTERVAL = env.int("OCPP_HEARTBEAT_INTERVAL", default=300)
 OCPP_BOOT_RETRY_INTERVAL = env.int("OCPP_BOOT_RETRY_INTERVAL", default=60)
 OCPP_MAX_FRAME_BYTES = env.int("OCPP_MAX_FRAME_BYTES", default=64 * 1024)
 OCPP_MESSAGE_LOG_RETENTION_DAYS = env.int("OCPP_MESSAGE_LOG_RETENTION_DAYS", default=30)
+# Charger edge security (docs/security.md). Let stations without credentials connect (those
+# whose security profile is 0, which new charger ids get). Off: every station authenticates.
+OCPP_ALLOW_UNSECURED = env.bool("OCPP_ALLOW_UNSECURED", default=False)
+# Addresses (IPs or networks) of TLS-terminating proxies whose X-Forwarded-* and client
+# certificate headers (X-SSL-Client-Verify, X-SSL-Client-S-DN) are believed.
+OCPP_TRUSTED_PROXIES = env.list("OCPP_TRUSTED_PROXIES", default=[])
+# Failed authentications of one charger id before it is locked out for the period below.
+OCPP_AUTH_MAX_FAILURES = env.int("OCPP_AUTH_MAX_FAILURES", default=5)
+OCPP_AUTH_LOCKOUT_SECONDS = env.int("OCPP_AUTH_LOCKOUT_SECONDS", default=300)
+# Websocket handshakes one IP address may make per minute (0: no limit).
+OCPP_HANDSHAKES_PER_MINUTE_PER_IP = env.int("OCPP_HANDSHAKES_PER_MINUTE_PER_IP", default=120)
+# Messages one connection may send per second, bursts of twice that (0: no limit).
+OCPP_MESSAGES_PER_SECOND = env.float("OCPP_MESSAGES_PER_SECOND", default=20.0)
+# Commands one station may have pending or in flight at once.
+OCPP_MAX_OUTSTANDING_COMMANDS = env.int("OCPP_MAX_OUTSTANDING_COMMANDS", default=20)
+# Where security events are mailed (comma separated); none: only the log and the admin.
+OCPP_SECURITY_EMAILS = env.list("OCPP_SECURITY_EMAILS", default=[])
 # Seconds a command waits for the charger's answer before it is timed out.
 OCPP_COMMAND_TIMEOUT = env.float("OCPP_COMMAND_TIMEOUT", default=30.0)
 # Keep commands for an offline charger pending until it reconnects (else: offline at once).

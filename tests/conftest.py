@@ -60,12 +60,13 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 class LiveServer:
     """The project's ASGI application served by uvicorn in a background thread."""
 
-    def __init__(self) -> None:
+    def __init__(self, certfile: str | None = None, keyfile: str | None = None) -> None:
         import uvicorn
 
         from config.asgi import application
 
         self.port = free_port()
+        self.tls = certfile is not None
         config = uvicorn.Config(
             application,
             host="127.0.0.1",
@@ -74,6 +75,10 @@ class LiveServer:
             lifespan="off",
             ws_max_size=16 * 1024 * 1024,  # our own frame limit is what tests exercise
             ws_ping_interval=None,
+            ssl_certfile=certfile,
+            ssl_keyfile=keyfile,
+            # As daphne: proxy headers are ours to judge (OCPP_TRUSTED_PROXIES), not uvicorn's.
+            proxy_headers=False,
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self._run, name="live-asgi", daemon=True)
@@ -110,11 +115,11 @@ class LiveServer:
 
     @property
     def http_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     @property
     def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}"
+        return f"{'wss' if self.tls else 'ws'}://127.0.0.1:{self.port}"
 
 
 @pytest.fixture(scope="session")
@@ -140,10 +145,24 @@ def _record(exchange: Exchange) -> None:
         _EXERCISED.add((exchange.version, exchange.direction, exchange.action))
 
 
+# Functional tests connect many chargers from 127.0.0.1 without credentials; the security
+# tests switch these back on for themselves. Server processes the tests start inherit them.
+TEST_EDGE_SETTINGS = {
+    "OCPP_ALLOW_UNSECURED": True,
+    "OCPP_HANDSHAKES_PER_MINUTE_PER_IP": 0,
+    "OCPP_MESSAGES_PER_SECOND": 0,
+}
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    from django.conf import settings
+
     from apps.ocpp import observers
 
     observers.add(_record)
+    for name, value in TEST_EDGE_SETTINGS.items():
+        setattr(settings, name, value)
+        os.environ[name] = str(value).lower()
 
 
 def _whole_suite(session: pytest.Session) -> bool:

@@ -33,6 +33,7 @@ from apps.commands.operation_forms import OPERATION_FORMS
 from apps.commands.services import command_wait
 from apps.ocpp.selectors import message_log_recent
 from apps.ocpp.versions import BY_SUBPROTOCOL, V16
+from apps.security.services import station_password_rotate, station_password_set
 
 # How many of the station's latest commands its page lists.
 COMMAND_HISTORY_LENGTH = 20
@@ -142,6 +143,7 @@ class ChargingStationAdmin(admin.ModelAdmin):
         "diagnostics_status_at",
         "created_at",
         "message_log_link",
+        "password_state",
     ]
     fieldsets = [
         (
@@ -154,6 +156,16 @@ class ChargingStationAdmin(admin.ModelAdmin):
                     "free_charging",
                     "preferred_ocpp_version",
                 ]
+            },
+        ),
+        (
+            _("Security"),
+            {
+                "fields": ["security_profile", "password_state"],
+                "description": _(
+                    "Use the actions of the station list to generate a password (shown once) "
+                    "or to rotate it on a connected station."
+                ),
             },
         ),
         (
@@ -201,7 +213,7 @@ class ChargingStationAdmin(admin.ModelAdmin):
         ),
     ]
     inlines = [ConnectorInline]
-    actions = ["approve", "reject"]
+    actions = ["approve", "reject", "generate_password", "rotate_password"]
     change_form_template = "admin/chargers/chargingstation/change_form.html"
     command_form_template = "admin/chargers/chargingstation/command_form.html"
     # Seconds the admin waits for a connected station's answer before showing the page.
@@ -351,6 +363,52 @@ class ChargingStationAdmin(admin.ModelAdmin):
     @admin.action(description=_("Reject selected stations"))
     def reject(self, request: HttpRequest, queryset: QuerySet[ChargingStation]) -> None:
         self._set_registration(request, queryset, RegistrationStatus.REJECTED)
+
+    @admin.display(description=_("password"))
+    def password_state(self, obj: ChargingStation) -> str:
+        if obj.pending_password_hash:
+            return _("set %(when)s; a new one was sent to the station, waiting for it") % {
+                "when": obj.password_set_at
+            }
+        if obj.password_hash:
+            return _("set %(when)s") % {"when": obj.password_set_at}
+        return _("none")
+
+    @admin.action(
+        description=_("Generate a new password (shown once; configure the station with it)"),
+        permissions=["change"],
+    )
+    def generate_password(self, request: HttpRequest, queryset: QuerySet[ChargingStation]) -> None:
+        for station in queryset:
+            password = station_password_set(station=station)
+            self.message_user(
+                request,
+                _("%(station)s: new password %(password)s (user: %(user)s). It is not shown again.")
+                % {"station": station, "password": password, "user": station.charger_id},
+                messages.WARNING,
+            )
+
+    @admin.action(
+        description=_("Rotate the password and send it to the station"), permissions=["change"]
+    )
+    def rotate_password(self, request: HttpRequest, queryset: QuerySet[ChargingStation]) -> None:
+        for station in queryset:
+            try:
+                command = station_password_rotate(
+                    station=station, requested_by=request.user, source="admin"
+                )
+            except ValueError as exc:
+                self.message_user(request, f"{station}: {exc}", messages.ERROR)
+                continue
+            self.message_user(
+                request,
+                _(
+                    "%(station)s: new password sent (%(status)s); it takes over when the station "
+                    "accepts it."
+                )
+                % {"station": station, "status": command.get_status_display()},
+                messages.INFO,
+            )
 
     def _set_registration(
         self, request: HttpRequest, queryset: QuerySet[ChargingStation], status: str

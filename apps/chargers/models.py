@@ -11,6 +11,15 @@ class RegistrationStatus(models.TextChoices):
     REJECTED = "Rejected", _("Rejected")
 
 
+class SecurityProfile(models.IntegerChoices):
+    """OCPP security profiles; 0 lets the station in without credentials."""
+
+    NONE = 0, _("0 - no credentials (only when OCPP_ALLOW_UNSECURED is on)")
+    BASIC = 1, _("1 - HTTP Basic authentication")
+    TLS_BASIC = 2, _("2 - TLS with Basic authentication")
+    TLS_CLIENT_CERT = 3, _("3 - TLS with client certificate")
+
+
 class OcppVersion(models.TextChoices):
     V16 = "ocpp1.6", "OCPP 1.6"
     V201 = "ocpp2.0.1", "OCPP 2.0.1"
@@ -42,6 +51,21 @@ class ChargingStation(models.Model):
     free_charging = models.BooleanField(
         _("free charging"), default=False, help_text=_("Accept unknown id tags.")
     )
+    # Security: how the station must authenticate its websocket.
+    security_profile = models.PositiveSmallIntegerField(
+        _("security profile"),
+        choices=SecurityProfile.choices,
+        default=SecurityProfile.NONE,
+        help_text=_("The weakest way the station may connect; weaker attempts are refused."),
+    )
+    password_hash = models.CharField(_("password hash"), max_length=200, blank=True)
+    pending_password_hash = models.CharField(
+        _("new password hash"),
+        max_length=200,
+        blank=True,
+        help_text=_("A rotated password sent to the station; both work until it accepts."),
+    )
+    password_set_at = models.DateTimeField(_("password set"), null=True, blank=True)
     # Identity from BootNotification.
     vendor = models.CharField(_("vendor"), max_length=50, blank=True)
     model = models.CharField(_("model"), max_length=50, blank=True)
@@ -56,6 +80,8 @@ class ChargingStation(models.Model):
     meter_serial_number = models.CharField(_("meter serial number"), max_length=25, blank=True)
     # Connection state.
     is_connected = models.BooleanField(_("connected"), default=False)
+    # Which connection the station is on: a late close of a replaced one must not count.
+    connection_id = models.CharField(max_length=32, blank=True, editable=False)
     connected_at = models.DateTimeField(_("connected at"), null=True, blank=True)
     disconnected_at = models.DateTimeField(_("disconnected at"), null=True, blank=True)
     last_boot_at = models.DateTimeField(_("last boot"), null=True, blank=True)

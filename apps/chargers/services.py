@@ -39,20 +39,32 @@ def station_get_or_register(*, charger_id: str) -> ChargingStation:
     return station
 
 
-def station_connect(*, station: ChargingStation, ocpp_version: str) -> ChargingStation:
-    """Mark the station connected with the negotiated protocol version."""
+def station_connect(
+    *, station: ChargingStation, ocpp_version: str, connection_id: str = ""
+) -> ChargingStation:
+    """Mark the station connected, on `connection_id`, with the negotiated protocol version."""
     now = utcnow()
     station.is_connected = True
+    station.connection_id = connection_id
     station.connected_at = now
     station.last_seen_at = now
     station.ocpp_version = ocpp_version
-    station.save(update_fields=["is_connected", "connected_at", "last_seen_at", "ocpp_version"])
+    station.save(
+        update_fields=[
+            "is_connected",
+            "connection_id",
+            "connected_at",
+            "last_seen_at",
+            "ocpp_version",
+        ]
+    )
     return station
 
 
-def station_disconnect(*, station_id: int) -> None:
+def station_disconnect(*, station_id: int, connection_id: str = "") -> None:
+    """Mark the station disconnected, unless a newer connection has taken over meanwhile."""
     now = utcnow()
-    ChargingStation.objects.filter(pk=station_id).update(
+    ChargingStation.objects.filter(pk=station_id, connection_id=connection_id).update(
         is_connected=False, disconnected_at=now, last_seen_at=now
     )
 

@@ -17,6 +17,7 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 
 from apps.chargers.models import ChargingStation
@@ -27,6 +28,8 @@ from apps.ocpp import schemas
 from apps.ocpp.directions import csms_initiated
 from apps.ocpp.errors import OcppError
 from apps.ocpp.versions import BY_SUBPROTOCOL, V16
+from apps.security.models import SecurityEvent
+from apps.security.services import security_event_record
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +69,33 @@ def _version_of(station: ChargingStation):
     return BY_SUBPROTOCOL.get(station.ocpp_version, V16)
 
 
+# Stands for a secret in a stored payload (a password pushed to a station): the database and
+# the message log keep this; the secret itself waits in the cache until the CALL is sent.
+SECRET_PLACEHOLDER = "********"
+
+
+def _secret_key(command_id: int) -> str:
+    return f"ocpp:command-secret:{command_id}"
+
+
+def payload_for_sending(command: ChargerCommand) -> dict[str, Any]:
+    """Return the payload to put on the wire: placeholders replaced by the command's secret."""
+    secret = cache.get(_secret_key(command.pk))
+    if secret is None:
+        return command.payload
+
+    def fill(value: Any) -> Any:
+        if value == SECRET_PLACEHOLDER:
+            return secret
+        if isinstance(value, dict):
+            return {key: fill(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [fill(item) for item in value]
+        return value
+
+    return fill(command.payload)
+
+
 def send_command(
     *,
     station: ChargingStation,
@@ -74,12 +104,15 @@ def send_command(
     timeout: float | None = None,
     requested_by: Any = None,
     source: str = "api",
+    secret: str | None = None,
 ) -> ChargerCommand:
     """Store a command for `station` and route it to the process holding its socket.
 
     Raise CommandError when `action` is not a command of the station's OCPP version or the
-    payload breaks its schema. A station that is not connected gets status offline at once
-    unless OCPP_QUEUE_OFFLINE_COMMANDS keeps it pending until the station reconnects.
+    payload breaks its schema. With `secret`, every SECRET_PLACEHOLDER value in the payload
+    is replaced by it only on the wire: it is never stored in the database or the log.
+    A station that is not connected gets status offline at once unless
+    OCPP_QUEUE_OFFLINE_COMMANDS keeps it pending until the station reconnects.
     """
     version = _version_of(station)
     if action not in schemas.actions(version):
@@ -90,6 +123,23 @@ def send_command(
         schemas.validate_request(version, action, payload)
     except OcppError as exc:
         raise CommandError(f"invalid payload: {exc.description}") from exc
+    if secret is not None and SECRET_PLACEHOLDER not in str(payload):
+        raise CommandError("a secret was given but the payload has no place for it")
+    outstanding = ChargerCommand.objects.filter(
+        station=station, status__in=[CommandStatus.PENDING, CommandStatus.SENT]
+    ).count()
+    if outstanding >= settings.OCPP_MAX_OUTSTANDING_COMMANDS:
+        security_event_record(
+            source=SecurityEvent.Source.CSMS,
+            event_type="CommandLimitReached",
+            charger_id=station.charger_id,
+            station_id=station.pk,
+            tech_info=f"{outstanding} commands outstanding; {action} refused",
+        )
+        raise CommandError(
+            f"{outstanding} commands are already waiting for this charger "
+            f"(limit OCPP_MAX_OUTSTANDING_COMMANDS={settings.OCPP_MAX_OUTSTANDING_COMMANDS})"
+        )
     timeout_s = float(timeout if timeout is not None else settings.OCPP_COMMAND_TIMEOUT)
     user = requested_by if getattr(requested_by, "is_authenticated", False) else None
     command = ChargerCommand.objects.create(
@@ -100,6 +150,11 @@ def send_command(
         requested_by=user,
         source=source,
     )
+    if secret is not None:
+        keep_s = timeout_s + (
+            settings.OCPP_QUEUED_COMMAND_TTL if settings.OCPP_QUEUE_OFFLINE_COMMANDS else 60
+        )
+        cache.set(_secret_key(command.pk), secret, keep_s)
     station.refresh_from_db(fields=["is_connected"])
     if not station.is_connected and not settings.OCPP_QUEUE_OFFLINE_COMMANDS:
         command_finish(

@@ -5,20 +5,28 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import unquote
 
 from asgiref.sync import sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.layers import InMemoryChannelLayer
 from django.conf import settings
 from django.db import close_old_connections
 
+from apps.chargers.models import ChargingStation
 from apps.commands.services import pending_command_ids, station_group
 from apps.ocpp import frames
 from apps.ocpp.handlers import served_versions
-from apps.ocpp.session import ChargerSession, station_for_connection
-from apps.ocpp.versions import V16, negotiate
+from apps.ocpp.handshake import credentials_from_scope
+from apps.ocpp.limits import KeyedBuckets, TokenBucket
+from apps.ocpp.session import ChargerSession
+from apps.ocpp.versions import V16, OcppVersion, negotiate
+from apps.security.admission import connection_admit
+from apps.security.models import SecurityEvent
+from apps.security.services import security_event_record
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +40,10 @@ CLOSE_PROTOCOL_ERROR = 1002
 CLOSE_POLICY_VIOLATION = 1008
 CLOSE_SERVER_ERROR = 1011
 CLOSE_REPLACED = 4000
+# How long a new connection waits for another process to say it holds the station.
+PROBE_TIMEOUT_S = 1.0
+# A connection over its message rate records one security event per this many seconds.
+RATE_EVENT_EVERY_S = 60.0
 
 # The connections this process holds, by station id.
 _LOCAL: dict[int, OcppConsumer] = {}
@@ -67,6 +79,20 @@ async def run_sync(func: Callable[..., T], *args: Any) -> T:
             close_old_connections()
 
     return await sync_to_async(call, thread_sensitive=False)()
+
+
+_handshakes: KeyedBuckets | None = None
+
+
+def _handshake_allowed(ip: str) -> bool:
+    """Spend one of the IP address's handshakes (OCPP_HANDSHAKES_PER_MINUTE_PER_IP, 0: off)."""
+    global _handshakes
+    per_minute = settings.OCPP_HANDSHAKES_PER_MINUTE_PER_IP
+    if per_minute <= 0:
+        return True
+    if _handshakes is None or _handshakes.rate != per_minute / 60:
+        _handshakes = KeyedBuckets(per_minute / 60, per_minute)
+    return _handshakes.take(ip)
 
 
 async def _poll_pending_commands(interval: float) -> None:
@@ -106,40 +132,59 @@ class OcppConsumer(AsyncWebsocketConsumer):
         except ValueError as exc:
             await self._refuse(CLOSE_POLICY_VIOLATION, f"invalid charger id: {exc}")
             return
-        offered = list(self.scope.get("subprotocols") or [])
+        credentials = credentials_from_scope(
+            self.scope, trusted_proxies=settings.OCPP_TRUSTED_PROXIES
+        )
+        if not _handshake_allowed(credentials.peer_ip):
+            await self._refuse_and_record(
+                charger_id,
+                "RateLimitExceeded",
+                "too many connection attempts, retry later",
+                f"handshakes from {credentials.peer_ip} over the limit",
+            )
+            return
         try:
-            station = await run_sync(station_for_connection, charger_id)
+            admission = await run_sync(
+                lambda: connection_admit(charger_id=charger_id, credentials=credentials)
+            )
         except Exception:
-            logger.exception("%s: could not load the station", charger_id)
+            logger.exception("%s: could not admit the connection", charger_id)
             await self._refuse(CLOSE_SERVER_ERROR, "server error, try again later")
             return
-        if offered:
-            version = negotiate(offered, station.preferred_ocpp_version, served_versions())
-            if version is None:
-                await self._refuse(
-                    CLOSE_PROTOCOL_ERROR,
-                    "no supported OCPP subprotocol offered (supported: "
-                    + ", ".join(v.subprotocol for v in served_versions())
-                    + ")",
+        if not admission.allowed:
+            await self._refuse(CLOSE_POLICY_VIOLATION, admission.reason)
+            return
+        station = admission.station
+        assert station is not None
+        version, why_not = self._negotiate(station)
+        if version is None:
+            await self._refuse(CLOSE_PROTOCOL_ERROR, why_not)
+            return
+        if await self._held_elsewhere(station):
+            if not admission.authenticated:
+                await self._refuse_and_record(
+                    charger_id,
+                    "DuplicateConnectionRefused",
+                    "charger already connected",
+                    f"unauthenticated second connection from {credentials.peer_ip}",
+                    station.pk,
                 )
                 return
-        elif settings.OCPP_REQUIRE_SUBPROTOCOL:
-            await self._refuse(CLOSE_PROTOCOL_ERROR, "an OCPP subprotocol is required")
-            return
-        else:
-            version = V16
+            await self._replace_previous(station, credentials.peer_ip)
         session = ChargerSession(station, version, settings.OCPP_MAX_FRAME_BYTES)
         await run_sync(session.open)
         self.session = session
         self._outbox: asyncio.Queue[int | None] = asyncio.Queue()
         self._queued: set[int] = set()
         self._answers: dict[str, asyncio.Future] = {}
-        await self.accept(subprotocol=version.subprotocol if offered else None)
-        logger.info("%s: connected with OCPP %s", charger_id, version)
-        previous = _LOCAL.get(station.pk)
+        rate = settings.OCPP_MESSAGES_PER_SECOND
+        self._bucket = TokenBucket(rate, rate * 2) if rate > 0 else None
+        self._limited_at = 0.0
+        await self.accept(subprotocol=version.subprotocol if self._offered else None)
+        logger.info(
+            "%s: connected with OCPP %s (profile %s)", charger_id, version, admission.profile
+        )
         _LOCAL[station.pk] = self
-        if previous is not None and previous is not self:
-            await previous.close(code=CLOSE_REPLACED, reason="replaced by a new connection")
         try:
             await self.channel_layer.group_add(station_group(station.pk), self.channel_name)
         except Exception:
@@ -149,6 +194,92 @@ class OcppConsumer(AsyncWebsocketConsumer):
         _ensure_poller()
         for _, command_id in await run_sync(lambda: pending_command_ids(station_ids=[station.pk])):
             self.enqueue(command_id)
+
+    @property
+    def _offered(self) -> list[str]:
+        return list(self.scope.get("subprotocols") or [])
+
+    def _negotiate(self, station: ChargingStation) -> tuple[OcppVersion | None, str]:
+        """Return the version to speak, or None and why not."""
+        offered = self._offered
+        if not offered:
+            if settings.OCPP_REQUIRE_SUBPROTOCOL:
+                return None, "an OCPP subprotocol is required"
+            return V16, ""
+        version = negotiate(offered, station.preferred_ocpp_version, served_versions())
+        if version is None:
+            supported = ", ".join(v.subprotocol for v in served_versions())
+            return None, f"no supported OCPP subprotocol offered (supported: {supported})"
+        return version, ""
+
+    async def _held_elsewhere(self, station: ChargingStation) -> bool:
+        """Tell whether a live connection serves the station already, here or elsewhere."""
+        if station.pk in _LOCAL:
+            return True
+        if not station.is_connected or isinstance(self.channel_layer, InMemoryChannelLayer):
+            # In-memory layer: one process, and _LOCAL knows its connections.
+            return False
+        # Another process may hold it, or may have died holding it: ask, briefly.
+        try:
+            reply_to = await self.channel_layer.new_channel()
+            await self.channel_layer.group_send(
+                station_group(station.pk), {"type": "ocpp.probe", "reply_to": reply_to}
+            )
+            await asyncio.wait_for(self.channel_layer.receive(reply_to), PROBE_TIMEOUT_S)
+        except Exception:
+            return False
+        return True
+
+    async def _replace_previous(self, station: ChargingStation, peer_ip: str) -> None:
+        await run_sync(
+            lambda: security_event_record(
+                source=SecurityEvent.Source.CSMS,
+                event_type="ConnectionReplaced",
+                charger_id=station.charger_id,
+                station_id=station.pk,
+                tech_info=f"authenticated connection from {peer_ip} replaced the previous one",
+            )
+        )
+        previous = _LOCAL.pop(station.pk, None)
+        if previous is not None:
+            await previous.close(code=CLOSE_REPLACED, reason="replaced by a new connection")
+            await previous.disconnect(CLOSE_REPLACED)
+            return
+        with contextlib.suppress(Exception):
+            await self.channel_layer.group_send(
+                station_group(station.pk), {"type": "ocpp.replaced", "by": self.channel_name}
+            )
+
+    async def ocpp_probe(self, event: dict[str, Any]) -> None:
+        """Another process asks whether this connection is alive: it is."""
+        with contextlib.suppress(Exception):
+            await self.channel_layer.send(event["reply_to"], {"type": "ocpp.probe.reply"})
+
+    async def ocpp_replaced(self, event: dict[str, Any]) -> None:
+        """An authenticated connection in another process took this station over."""
+        if event.get("by") != self.channel_name and self.session is not None:
+            await self.close(code=CLOSE_REPLACED, reason="replaced by a new connection")
+            await self.disconnect(CLOSE_REPLACED)
+
+    async def _refuse_and_record(
+        self,
+        charger_id: str,
+        event_type: str,
+        reason: str,
+        info: str,
+        station_id: int | None = None,
+    ) -> None:
+        with contextlib.suppress(Exception):
+            await run_sync(
+                lambda: security_event_record(
+                    source=SecurityEvent.Source.CSMS,
+                    event_type=event_type,
+                    charger_id=charger_id,
+                    station_id=station_id,
+                    tech_info=info,
+                )
+            )
+        await self._refuse(CLOSE_POLICY_VIOLATION, reason)
 
     def enqueue(self, command_id: int) -> None:
         """Queue a command for sending; each is queued once, sent in order, one at a time."""
@@ -205,6 +336,9 @@ class OcppConsumer(AsyncWebsocketConsumer):
         if text_data is None:
             # OCPP-J frames are text; decode binary ones the same way rather than drop them.
             text_data = (bytes_data or b"").decode("utf-8", "replace")
+        if self._bucket is not None and not self._bucket.take():
+            await self._rate_limited(session, text_data)
+            return
         try:
             outcome = await run_sync(session.receive, text_data)
         except Exception:
@@ -214,6 +348,32 @@ class OcppConsumer(AsyncWebsocketConsumer):
             replies = outcome.replies
             if isinstance(outcome.frame, frames.CallResult | frames.CallError):
                 self._resolve(outcome.frame)
+        for reply in replies:
+            await self.send(text_data=reply)
+
+    async def _rate_limited(self, session: ChargerSession, text: str) -> None:
+        description = f"over {settings.OCPP_MESSAGES_PER_SECOND:g} messages per second"
+        now = time.monotonic()
+        record = now - self._limited_at > RATE_EVENT_EVERY_S
+        if record:
+            self._limited_at = now
+
+        def refuse() -> list[str]:
+            if record:
+                security_event_record(
+                    source=SecurityEvent.Source.CSMS,
+                    event_type="RateLimitExceeded",
+                    charger_id=session.charger_id,
+                    station_id=session.station.pk,
+                    tech_info=description,
+                )
+            return session.refusal_replies(text, f"rate limit: {description}")
+
+        try:
+            replies = await run_sync(refuse)
+        except Exception:
+            logger.exception("%s: could not refuse a frame", session.charger_id)
+            return
         for reply in replies:
             await self.send(text_data=reply)
 

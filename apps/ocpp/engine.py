@@ -9,6 +9,7 @@ escapes: it is answered with InternalError and logged.
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +21,9 @@ from apps.ocpp.versions import OcppVersion
 logger = logging.getLogger(__name__)
 
 Handler = Callable[["HandlerContext", dict[str, Any]], dict[str, Any]]
+
+# How many of a connection's latest CALL message ids are remembered to refuse repeats.
+RECENT_IDS = 256
 
 # Messages a station may send before the CSMS has accepted its BootNotification.
 ALLOWED_BEFORE_ACCEPTED = frozenset({"BootNotification"})
@@ -79,6 +83,18 @@ class Engine:
     def __init__(self, version: OcppVersion, registry: HandlerRegistry) -> None:
         self.version = version
         self.registry = registry
+        # Message ids of the latest CALLs: a repeated id on one connection is refused.
+        self._recent_ids: deque[str] = deque(maxlen=RECENT_IDS)
+        self._recent_set: set[str] = set()
+
+    def _is_repeat(self, message_id: str) -> bool:
+        if message_id in self._recent_set:
+            return True
+        if len(self._recent_ids) == RECENT_IDS:
+            self._recent_set.discard(self._recent_ids[0])
+        self._recent_ids.append(message_id)
+        self._recent_set.add(message_id)
+        return False
 
     def receive(self, text: str | bytes, context: HandlerContext) -> Outcome:
         try:
@@ -102,6 +118,11 @@ class Engine:
     def _receive_call(self, frame: frames.Call | frames.Send, context: HandlerContext) -> Outcome:
         answer = isinstance(frame, frames.Call)
         try:
+            if self._is_repeat(frame.message_id):
+                raise OcppError(
+                    ErrorCode.RPC_FRAMEWORK_ERROR,
+                    f"message id {frame.message_id} was used already on this connection",
+                )
             payload = self.dispatch(frame.action, frame.payload, context, answer=answer)
         except OcppError as exc:
             reply = frames.encode_error(

@@ -8,6 +8,7 @@ processed in the order they arrived.
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -15,7 +16,6 @@ from apps.chargers.models import ChargingStation, RegistrationStatus
 from apps.chargers.services import (
     station_connect,
     station_disconnect,
-    station_get_or_register,
     station_touch,
 )
 from apps.commands.models import ChargerCommand, CommandStatus
@@ -24,6 +24,7 @@ from apps.commands.services import (
     command_complete,
     command_finish,
     command_time_out,
+    payload_for_sending,
 )
 from apps.core.timeutil import utcnow
 from apps.ocpp import calls, frames, observers
@@ -40,11 +41,6 @@ logger = logging.getLogger(__name__)
 TOUCH_EVERY = timedelta(seconds=30)
 
 
-def station_for_connection(charger_id: str) -> ChargingStation:
-    """Return (recording if unknown) the station a new connection claims to be."""
-    return station_get_or_register(charger_id=charger_id)
-
-
 @dataclass
 class ChargerSession:
     station: ChargingStation
@@ -53,6 +49,7 @@ class ChargerSession:
     context: HandlerContext = field(init=False)
     engine: Engine = field(init=False)
     _touched_at: datetime | None = None
+    connection_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     # message id → action of our CALLs awaiting an answer (one at a time in practice).
     calls_in_flight: dict[str, str] = field(default_factory=dict)
 
@@ -71,11 +68,15 @@ class ChargerSession:
         return self.station.charger_id
 
     def open(self) -> None:
-        station_connect(station=self.station, ocpp_version=self.version.subprotocol)
+        station_connect(
+            station=self.station,
+            ocpp_version=self.version.subprotocol,
+            connection_id=self.connection_id,
+        )
         self._touched_at = utcnow()
 
     def close(self) -> None:
-        station_disconnect(station_id=self.station.pk)
+        station_disconnect(station_id=self.station.pk, connection_id=self.connection_id)
 
     def receive(self, text: str) -> Outcome:
         """Process one frame from the charger; return the outcome with the replies to send."""
@@ -105,10 +106,12 @@ class ChargerSession:
         command = command_claim(command_id=command_id, message_id=message_id)
         if command is None:
             return None
-        text = frames.encode_call(message_id, command.action, command.payload)
+        text = frames.encode_call(message_id, command.action, payload_for_sending(command))
         self.calls_in_flight[message_id] = command.action
+        # The log keeps the stored payload: secrets stay placeholders there.
+        logged = frames.encode_call(message_id, command.action, command.payload)
         self._write_log(
-            [self._entry(MessageLog.Direction.OUT, frames.CALL, message_id, command.action, text)]
+            [self._entry(MessageLog.Direction.OUT, frames.CALL, message_id, command.action, logged)]
         )
         return command, text
 
@@ -166,6 +169,20 @@ class ChargerSession:
                 error_description=f"answer received, storing its effects failed: {exc!r}",
             )
         return replies
+
+    def refusal_replies(self, text: str, description: str) -> list[str]:
+        """Replies for a frame refused before processing (a rate limit): SecurityError."""
+        message_id = frames.sniff_call_id(text)
+        if message_id is None:
+            return []
+        reply = frames.encode_error(message_id, ErrorCode.SECURITY_ERROR, description, self.version)
+        self._write_log(
+            [
+                self._entry(MessageLog.Direction.IN, frames.CALL, message_id, "", text),
+                self._entry(MessageLog.Direction.OUT, frames.CALLERROR, message_id, "", reply),
+            ]
+        )
+        return [reply]
 
     def failure_replies(self, text: str) -> list[str]:
         """Replies for a frame whose processing failed outside the engine (database down)."""

@@ -1,14 +1,31 @@
-"""Writes of security events."""
+"""Writes of the security app: events (logged, mailed) and station passwords."""
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+
+from apps.chargers.models import ChargingStation, SecurityProfile
 from apps.core.timeutil import utcnow
 from apps.security.models import SecurityEvent
+from apps.security.passwords import password_generate, password_hash
+
+if TYPE_CHECKING:
+    from apps.commands.models import ChargerCommand
 
 logger = logging.getLogger("apps.security")
+
+# One mail per charger and event type in this many seconds: a flood makes one message.
+MAIL_EVERY_S = 600
+
+# The configuration that holds the station's Basic password, per protocol family.
+PASSWORD_KEY_16 = "AuthorizationKey"
+PASSWORD_KEY_2X = "SecurityCtrlr/BasicAuthPassword"
 
 
 def security_event_record(
@@ -20,7 +37,7 @@ def security_event_record(
     tech_info: str = "",
     occurred_at: datetime | None = None,
 ) -> SecurityEvent:
-    """Keep a security event and write it to the security log."""
+    """Keep a security event, write it to the security log, and mail it when configured."""
     event = SecurityEvent.objects.create(
         station_id=station_id,
         charger_id=charger_id,
@@ -32,4 +49,83 @@ def security_event_record(
     logger.warning(
         "security event %s from %s (%s): %s", event_type, charger_id or "-", source, tech_info
     )
+    if settings.OCPP_SECURITY_EMAILS and cache.add(
+        f"ocpp:security-mail:{charger_id}:{event_type}", True, MAIL_EVERY_S
+    ):
+        transaction.on_commit(lambda: _queue_mail(event.pk))
     return event
+
+
+def _queue_mail(event_id: int) -> None:
+    from apps.security.tasks import mail_security_event
+
+    try:
+        mail_security_event.apply_async((event_id,), retry=False)
+    except Exception:
+        # The event is stored and logged; a broker outage only loses the mail.
+        logger.exception("could not queue the mail for security event %s", event_id)
+
+
+def station_password_set(*, station: ChargingStation, password: str | None = None) -> str:
+    """Give the station a (new, generated) password now; return it to show it once.
+
+    For a station configured by hand. A station still on profile 0 moves to profile 1:
+    having a password, it must use it.
+    """
+    password = password or password_generate()
+    station.password_hash = password_hash(password)
+    station.pending_password_hash = ""
+    station.password_set_at = utcnow()
+    if station.security_profile == SecurityProfile.NONE:
+        station.security_profile = SecurityProfile.BASIC
+    station.save(
+        update_fields=[
+            "password_hash",
+            "pending_password_hash",
+            "password_set_at",
+            "security_profile",
+        ]
+    )
+    return password
+
+
+def station_password_rotate(*, station: ChargingStation, **options: Any) -> ChargerCommand:
+    """Send the station a new password (1.6 AuthorizationKey, 2.x BasicAuthPassword).
+
+    Until the station accepts it, the old and the new password both open a connection; its
+    acceptance makes the new one the only one. The password is never stored in clear: the
+    command and the message log hold a placeholder.
+    """
+    from apps.commands.operations import set_configuration
+    from apps.commands.services import SECRET_PLACEHOLDER
+    from apps.ocpp.versions import BY_SUBPROTOCOL, V16
+
+    password = password_generate()
+    station.pending_password_hash = password_hash(password)
+    station.save(update_fields=["pending_password_hash"])
+    key = (
+        PASSWORD_KEY_16 if BY_SUBPROTOCOL.get(station.ocpp_version, V16) is V16 else PASSWORD_KEY_2X
+    )
+    return set_configuration(
+        station=station, key=key, value=SECRET_PLACEHOLDER, secret=password, **options
+    )
+
+
+def station_password_promote(*, station_id: int) -> None:
+    """Make the pending (rotated) password the station's only password."""
+    station = ChargingStation.objects.select_for_update().get(pk=station_id)
+    if not station.pending_password_hash:
+        return
+    station.password_hash = station.pending_password_hash
+    station.pending_password_hash = ""
+    station.password_set_at = utcnow()
+    if station.security_profile == SecurityProfile.NONE:
+        station.security_profile = SecurityProfile.BASIC
+    station.save(
+        update_fields=[
+            "password_hash",
+            "pending_password_hash",
+            "password_set_at",
+            "security_profile",
+        ]
+    )

@@ -1,0 +1,103 @@
+"""What a websocket handshake says about the client: credentials, TLS, client certificate.
+
+Pure functions of the ASGI scope. Proxy headers (TLS terminated by nginx, a client
+certificate it verified) are believed only from addresses in OCPP_TRUSTED_PROXIES.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import ipaddress
+import re
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Credentials:
+    peer_ip: str
+    basic_user: str | None = None
+    basic_password: str | None = None
+    malformed_basic: bool = False
+    tls: bool = False
+    # A client certificate the TLS terminator verified: its verify result and subject CN.
+    client_cert_verify: str | None = None
+    client_cert_cn: str | None = None
+
+    @property
+    def has_basic(self) -> bool:
+        return self.basic_user is not None
+
+
+def _headers(scope: dict[str, Any]) -> dict[str, str]:
+    return {
+        name.decode("latin-1").lower(): value.decode("latin-1")
+        for name, value in scope.get("headers", [])
+    }
+
+
+def _trusted(ip: str, proxies: list[str]) -> bool:
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    for proxy in proxies:
+        try:
+            if address in ipaddress.ip_network(proxy, strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+_CN = re.compile(r"(?:^|[,/])\s*CN\s*=\s*([^,/]+)")
+
+
+def credentials_from_scope(
+    scope: dict[str, Any],
+    *,
+    trusted_proxies: list[str],
+    verify_header: str = "x-ssl-client-verify",
+    dn_header: str = "x-ssl-client-s-dn",
+) -> Credentials:
+    """Read the credentials a websocket handshake carries."""
+    headers = _headers(scope)
+    client = scope.get("client") or ("", 0)
+    peer_ip = client[0] or ""
+    from_proxy = _trusted(peer_ip, trusted_proxies)
+    if from_proxy and headers.get("x-forwarded-for"):
+        peer_ip = headers["x-forwarded-for"].split(",")[0].strip()
+    tls = scope.get("scheme") in ("wss", "https")
+    if from_proxy and headers.get("x-forwarded-proto", "").lower() in ("https", "wss"):
+        tls = True
+    verify = cn = None
+    if from_proxy and verify_header in headers:
+        verify = headers[verify_header]
+        match = _CN.search(headers.get(dn_header, ""))
+        cn = match.group(1).strip() if match else None
+    user = password = None
+    malformed = False
+    authorization = headers.get("authorization", "")
+    if authorization:
+        scheme, _, value = authorization.partition(" ")
+        if scheme.lower() == "basic":
+            try:
+                decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+                user, separator, password = decoded.partition(":")
+                if not separator:
+                    user = password = None
+                    malformed = True
+            except (binascii.Error, UnicodeDecodeError):
+                malformed = True
+        else:
+            malformed = True
+    return Credentials(
+        peer_ip=peer_ip,
+        basic_user=user,
+        basic_password=password,
+        malformed_basic=malformed,
+        tls=tls,
+        client_cert_verify=verify,
+        client_cert_cn=cn,
+    )

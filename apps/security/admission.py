@@ -1,0 +1,159 @@
+"""Who may open a charger connection: security profiles, passwords, lockout, events.
+
+A station's `security_profile` is the weakest way it may connect:
+
+| achieved by the handshake | profile |
+| --- | --- |
+| nothing (no credentials) | 0 — only while OCPP_ALLOW_UNSECURED is on |
+| HTTP Basic, user = charger id, right password | 1 |
+| the same over TLS | 2 |
+| a client certificate the TLS terminator verified, CN = charger id | 3 |
+
+Failed authentications are counted per charger id; past OCPP_AUTH_MAX_FAILURES within
+OCPP_AUTH_LOCKOUT_SECONDS the id is locked out for that long, before any password is checked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+
+from apps.chargers.models import ChargingStation, SecurityProfile
+from apps.chargers.services import station_get_or_register
+from apps.ocpp.handshake import Credentials
+from apps.security.models import SecurityEvent
+from apps.security.passwords import password_matches
+from apps.security.services import security_event_record
+
+
+@dataclass(frozen=True)
+class Admission:
+    allowed: bool
+    station: ChargingStation | None = None
+    profile: int = 0  # what the handshake achieved
+    reason: str = ""  # why not, for the close frame
+
+    @property
+    def authenticated(self) -> bool:
+        """The client proved it is the station (profile 1 or better)."""
+        return self.allowed and self.profile >= SecurityProfile.BASIC
+
+
+class _Failure(Exception):
+    def __init__(self, event_type: str, detail: str) -> None:
+        super().__init__(detail)
+        self.event_type = event_type
+        self.detail = detail
+
+
+def _failures_key(charger_id: str) -> str:
+    return f"ocpp:auth-failures:{charger_id}"
+
+
+def _locked_key(charger_id: str) -> str:
+    return f"ocpp:auth-locked:{charger_id}"
+
+
+def _achieved(station: ChargingStation | None, charger_id: str, creds: Credentials) -> int:
+    """Return the profile the credentials prove; raise _Failure for wrong credentials."""
+    verify = (creds.client_cert_verify or "").upper()
+    if verify and verify != "NONE":
+        if verify != "SUCCESS":
+            raise _Failure("InvalidChargingStationCertificate", f"certificate: {verify}")
+        if creds.client_cert_cn != charger_id:
+            raise _Failure(
+                "InvalidChargingStationCertificate",
+                f"certificate CN {creds.client_cert_cn!r} is not the charger id",
+            )
+        if creds.tls:
+            return SecurityProfile.TLS_CLIENT_CERT
+    if creds.malformed_basic:
+        raise _Failure("FailedToAuthenticateAtCsms", "malformed Authorization header")
+    if not creds.has_basic:
+        return SecurityProfile.NONE
+    if creds.basic_user != charger_id:
+        raise _Failure("FailedToAuthenticateAtCsms", "Basic user is not the charger id")
+    hashes = (
+        [h for h in (station.password_hash, station.pending_password_hash) if h]
+        if (station is not None)
+        else []
+    )
+    if not any(password_matches(creds.basic_password or "", h) for h in hashes):
+        raise _Failure("FailedToAuthenticateAtCsms", "wrong password")
+    return SecurityProfile.TLS_BASIC if creds.tls else SecurityProfile.BASIC
+
+
+def _refuse(
+    event_type: str, reason: str, charger_id: str, station: ChargingStation | None, info: str
+) -> Admission:
+    security_event_record(
+        source=SecurityEvent.Source.CSMS,
+        event_type=event_type,
+        charger_id=charger_id,
+        station_id=station.pk if station else None,
+        tech_info=info[:500],
+    )
+    return Admission(False, station, reason=reason)
+
+
+def connection_admit(*, charger_id: str, credentials: Credentials) -> Admission:
+    """Decide whether a websocket claiming `charger_id` may connect; record refusals."""
+    if cache.get(_locked_key(charger_id)):
+        return Admission(False, reason="locked out after failed authentications, retry later")
+    station = ChargingStation.objects.filter(charger_id=charger_id).first()
+    ip = f"from {credentials.peer_ip}"
+    try:
+        achieved = _achieved(station, charger_id, credentials)
+    except _Failure as failure:
+        refusal = _refuse(
+            failure.event_type,
+            "authentication failed",
+            charger_id,
+            station,
+            f"{failure.detail} {ip}",
+        )
+        _count_failure(charger_id, station, ip)
+        return refusal
+    if achieved == SecurityProfile.NONE and not settings.OCPP_ALLOW_UNSECURED:
+        return _refuse(
+            "UnsecuredConnectionRefused",
+            "credentials required (HTTP Basic: charger id and password)",
+            charger_id,
+            station,
+            f"no credentials {ip}",
+        )
+    if station is None:
+        station = station_get_or_register(charger_id=charger_id)
+    if achieved < station.security_profile:
+        return _refuse(
+            "DowngradeAttempt",
+            f"security profile {station.security_profile} required",
+            charger_id,
+            station,
+            f"profile {achieved} offered, {station.security_profile} configured {ip}",
+        )
+    cache.delete(_failures_key(charger_id))
+    return Admission(True, station, profile=achieved)
+
+
+def _count_failure(charger_id: str, station: ChargingStation | None, ip: str) -> None:
+    window = settings.OCPP_AUTH_LOCKOUT_SECONDS
+    key = _failures_key(charger_id)
+    cache.add(key, 0, window)
+    try:
+        failures = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, window)
+        failures = 1
+    if failures >= settings.OCPP_AUTH_MAX_FAILURES:
+        cache.set(_locked_key(charger_id), True, window)
+        cache.delete(key)
+        security_event_record(
+            source=SecurityEvent.Source.CSMS,
+            event_type="AuthenticationLockout",
+            charger_id=charger_id,
+            station_id=station.pk if station else None,
+            tech_info=f"{failures} failed authentications, locked for {window} s (last {ip})",
+        )

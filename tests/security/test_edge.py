@@ -1,0 +1,309 @@
+"""Security at the charger edge, over real sockets: profiles, hijacking, lockout, limits."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+from collections.abc import AsyncIterator
+
+import pytest
+import websockets
+from asgiref.sync import sync_to_async
+from django.core import mail
+
+from apps.chargers.models import ChargingStation, SecurityProfile
+from apps.commands.models import ChargerCommand
+from apps.commands.services import SECRET_PLACEHOLDER, CommandError, send_command
+from apps.ocpp.models import MessageLog
+from apps.security.models import SecurityEvent
+from apps.security.services import station_password_rotate, station_password_set
+from tests.commands.helpers import wait_final
+from tests.ocpp.charger import CHARGERS
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def accept_all(settings):
+    settings.OCPP_UNKNOWN_STATIONS = "accept"
+
+
+def db(func, *args, **kwargs):
+    return sync_to_async(func)(*args, **kwargs)
+
+
+def basic(user: str, password: str) -> dict[str, str]:
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+    return {"Authorization": f"Basic {token}"}
+
+
+@contextlib.asynccontextmanager
+async def connect(url: str, headers: dict | None = None, ssl=None) -> AsyncIterator:
+    async with websockets.connect(
+        url, subprotocols=["ocpp1.6"], additional_headers=headers or {}, ssl=ssl
+    ) as ws:
+        yield ws
+
+
+async def served(ws) -> bool:
+    """Tell whether the connection is served (a Heartbeat answered) or was closed on us."""
+    try:
+        await ws.send(json.dumps([2, "hb-1", "Heartbeat", {}]))
+        reply = json.loads(await asyncio.wait_for(ws.recv(), 5))
+    except websockets.ConnectionClosed:
+        return False
+    return reply[0] in (3, 4)
+
+
+async def closed_with(ws) -> tuple[int, str]:
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        await ws.send(json.dumps([2, "hb-1", "Heartbeat", {}]))
+        await asyncio.wait_for(ws.recv(), 5)
+    return closed.value.rcvd.code, closed.value.rcvd.reason
+
+
+async def events(charger_id: str) -> list[str]:
+    return await db(
+        lambda: list(
+            SecurityEvent.objects.filter(charger_id=charger_id)
+            .order_by("id")
+            .values_list("event_type", flat=True)
+        )
+    )
+
+
+async def station_with_password(charger_id: str, profile: int = SecurityProfile.BASIC) -> str:
+    def make() -> str:
+        station = ChargingStation.objects.create(
+            charger_id=charger_id, registration_status="Accepted"
+        )
+        password = station_password_set(station=station)
+        station.security_profile = profile
+        station.save(update_fields=["security_profile"])
+        return password
+
+    return await db(make)
+
+
+class TestProfiles:
+    async def test_basic_auth_with_the_right_password_connects(self, asgi_server):
+        password = await station_with_password("SEC-B1")
+        async with connect(f"{asgi_server.ws_url}/ocpp/SEC-B1", basic("SEC-B1", password)) as ws:
+            assert await served(ws)
+
+    @pytest.mark.parametrize(
+        ("user", "password", "event"),
+        [
+            ("SEC-B2", "wrong-password-123", "FailedToAuthenticateAtCsms"),
+            ("SOMEONE-ELSE", None, "FailedToAuthenticateAtCsms"),
+        ],
+    )
+    async def test_wrong_credentials_are_refused_and_recorded(
+        self, asgi_server, user, password, event
+    ):
+        right = await station_with_password("SEC-B2")
+        headers = basic(user, password or right)
+        async with connect(f"{asgi_server.ws_url}/ocpp/SEC-B2", headers) as ws:
+            code, reason = await closed_with(ws)
+        assert (code, reason) == (1008, "authentication failed")
+        assert await events("SEC-B2") == [event]
+
+    async def test_a_weaker_profile_than_configured_is_a_downgrade(self, asgi_server):
+        await station_with_password("SEC-DOWN")
+        async with connect(f"{asgi_server.ws_url}/ocpp/SEC-DOWN") as ws:
+            code, reason = await closed_with(ws)
+        assert (code, reason) == (1008, "security profile 1 required")
+        assert await events("SEC-DOWN") == ["DowngradeAttempt"]
+
+    async def test_without_unsecured_connections_unknown_chargers_are_refused(
+        self, asgi_server, settings
+    ):
+        settings.OCPP_ALLOW_UNSECURED = False
+        async with connect(f"{asgi_server.ws_url}/ocpp/SEC-NEW") as ws:
+            code, reason = await closed_with(ws)
+        assert code == 1008 and "credentials required" in reason
+        assert await events("SEC-NEW") == ["UnsecuredConnectionRefused"]
+        assert not await db(ChargingStation.objects.filter(charger_id="SEC-NEW").exists)
+
+    async def test_profile_2_needs_tls(self, asgi_server, tls_server, tls_client_context):
+        password = await station_with_password("SEC-TLS", SecurityProfile.TLS_BASIC)
+        headers = basic("SEC-TLS", password)
+        async with connect(f"{asgi_server.ws_url}/ocpp/SEC-TLS", headers) as ws:
+            assert await closed_with(ws) == (1008, "security profile 2 required")
+        async with connect(
+            f"{tls_server.ws_url}/ocpp/SEC-TLS", headers, ssl=tls_client_context
+        ) as ws:
+            assert await served(ws)
+        assert await events("SEC-TLS") == ["DowngradeAttempt"]
+
+    async def test_tls_from_a_trusted_proxy_counts(self, asgi_server, settings):
+        password = await station_with_password("SEC-PROXY", SecurityProfile.TLS_BASIC)
+        headers = {**basic("SEC-PROXY", password), "X-Forwarded-Proto": "https"}
+        async with connect(f"{asgi_server.ws_url}/ocpp/SEC-PROXY", headers) as ws:
+            # Not a trusted proxy yet: the header is ignored.
+            assert await closed_with(ws) == (1008, "security profile 2 required")
+        settings.OCPP_TRUSTED_PROXIES = ["127.0.0.0/8"]
+        async with connect(f"{asgi_server.ws_url}/ocpp/SEC-PROXY", headers) as ws:
+            assert await served(ws)
+
+    @pytest.mark.parametrize(
+        ("verify", "dn", "allowed"),
+        [
+            ("SUCCESS", "CN=SEC-CERT,O=Acme", True),
+            ("SUCCESS", "CN=SOMEONE-ELSE,O=Acme", False),
+            ("FAILED:certificate has expired", "CN=SEC-CERT", False),
+        ],
+    )
+    async def test_profile_3_takes_a_verified_client_certificate(
+        self, asgi_server, settings, verify, dn, allowed
+    ):
+        settings.OCPP_TRUSTED_PROXIES = ["127.0.0.1"]
+        await db(
+            ChargingStation.objects.create,
+            charger_id="SEC-CERT",
+            security_profile=SecurityProfile.TLS_CLIENT_CERT,
+        )
+        headers = {
+            "X-Forwarded-Proto": "https",
+            "X-SSL-Client-Verify": verify,
+            "X-SSL-Client-S-DN": dn,
+        }
+        async with connect(f"{asgi_server.ws_url}/ocpp/SEC-CERT", headers) as ws:
+            ok = await served(ws)
+        assert ok is allowed
+        if not allowed:
+            assert await events("SEC-CERT") == ["InvalidChargingStationCertificate"]
+
+    async def test_repeated_failures_lock_the_charger_id_out(self, asgi_server, settings):
+        settings.OCPP_AUTH_MAX_FAILURES = 3
+        right = await station_with_password("SEC-LOCK")
+        for _ in range(3):
+            async with connect(
+                f"{asgi_server.ws_url}/ocpp/SEC-LOCK", basic("SEC-LOCK", "not-the-password-xx")
+            ) as ws:
+                await closed_with(ws)
+        async with connect(f"{asgi_server.ws_url}/ocpp/SEC-LOCK", basic("SEC-LOCK", right)) as ws:
+            code, reason = await closed_with(ws)
+        assert code == 1008 and "locked out" in reason
+        assert (await events("SEC-LOCK"))[-1] == "AuthenticationLockout"
+
+
+class TestHijacking:
+    async def test_an_authenticated_second_connection_replaces_the_first(self, asgi_server):
+        password = await station_with_password("SEC-HJ1")
+        url, headers = f"{asgi_server.ws_url}/ocpp/SEC-HJ1", basic("SEC-HJ1", password)
+        async with connect(url, headers) as first:
+            assert await served(first)
+            async with connect(url, headers) as second:
+                assert await served(second)
+                code, reason = await closed_with(first)
+                assert (code, reason) == (4000, "replaced by a new connection")
+                assert await served(second)
+        assert await events("SEC-HJ1") == ["ConnectionReplaced"]
+
+    async def test_an_unauthenticated_second_connection_is_refused(self, asgi_server):
+        url = f"{asgi_server.ws_url}/ocpp/SEC-HJ2"
+        async with connect(url) as first:
+            assert await served(first)
+            async with connect(url) as second:
+                assert await closed_with(second) == (1008, "charger already connected")
+            assert await served(first)
+        assert await events("SEC-HJ2") == ["DuplicateConnectionRefused"]
+        # Once the first has gone, the station connects again.
+        async with connect(url) as third:
+            assert await served(third)
+
+
+class TestLimits:
+    async def test_handshakes_per_ip_are_limited(self, asgi_server, settings):
+        settings.OCPP_HANDSHAKES_PER_MINUTE_PER_IP = 3
+        results = []
+        for _ in range(4):
+            async with connect(f"{asgi_server.ws_url}/ocpp/SEC-RATE") as ws:
+                results.append(await served(ws))
+        assert results == [True, True, True, False]
+        assert "RateLimitExceeded" in await events("SEC-RATE")
+
+    async def test_messages_per_second_are_limited(self, asgi_server, settings):
+        settings.OCPP_MESSAGES_PER_SECOND = 2
+        async with connect(f"{asgi_server.ws_url}/ocpp/SEC-MSG") as ws:
+            for n in range(10):
+                await ws.send(json.dumps([2, f"m{n}", "Heartbeat", {}]))
+            replies = [json.loads(await asyncio.wait_for(ws.recv(), 5)) for _ in range(10)]
+        refused = [reply for reply in replies if reply[0] == 4]
+        assert refused and all(reply[2] == "SecurityError" for reply in refused)
+        assert len(refused) < 10  # the burst was served
+        assert await events("SEC-MSG") == ["RateLimitExceeded"]  # one event, not one per frame
+
+    async def test_outstanding_commands_are_limited(self, asgi_server, settings):
+        settings.OCPP_MAX_OUTSTANDING_COMMANDS = 2
+        settings.OCPP_QUEUE_OFFLINE_COMMANDS = True
+        station = await db(ChargingStation.objects.create, charger_id="SEC-CMD")
+        for _ in range(2):
+            await db(send_command, station=station, action="ClearCache", payload={})
+        with pytest.raises(CommandError, match="already waiting"):
+            await db(send_command, station=station, action="ClearCache", payload={})
+        assert await db(ChargerCommand.objects.filter(station=station).count) == 2
+        assert await events("SEC-CMD") == ["CommandLimitReached"]
+
+    async def test_a_repeated_message_id_is_refused(self, asgi_server):
+        async with connect(f"{asgi_server.ws_url}/ocpp/SEC-DUP") as ws:
+            for _ in range(2):
+                await ws.send(json.dumps([2, "same-id", "Heartbeat", {}]))
+            first = json.loads(await asyncio.wait_for(ws.recv(), 5))
+            second = json.loads(await asyncio.wait_for(ws.recv(), 5))
+        assert first[0] == 3
+        assert second[:3] == [4, "same-id", "ProtocolError"]
+
+
+class TestPasswords:
+    @pytest.mark.parametrize(
+        ("version", "action"),
+        [("ocpp1.6", "ChangeConfiguration"), ("ocpp2.0.1", "SetVariables")],
+    )
+    async def test_a_rotated_password_is_pushed_and_takes_over(self, asgi_server, version, action):
+        charger_id = f"SEC-ROT-{version}"
+        old = await station_with_password(charger_id)
+        url = f"{asgi_server.ws_url}/ocpp/{charger_id}"
+        # Connected with the old password, the charger receives the new one.
+        async with websockets.connect(
+            url, subprotocols=[version], additional_headers=basic(charger_id, old)
+        ) as ws:
+            charger = CHARGERS[version](charger_id, ws, response_timeout=10)
+            task = asyncio.create_task(charger.start())
+            station = await db(ChargingStation.objects.get, charger_id=charger_id)
+            sent = await asgi_server.run(station_password_rotate, station=station)
+            done = await wait_final(sent.pk)
+            task.cancel()
+        assert done.status == "accepted"
+        received = charger.received[action][0]
+        new = (
+            received["value"]
+            if action == "ChangeConfiguration"
+            else received["set_variable_data"][0]["attribute_value"]
+        )
+        assert len(new) == 32 and new != old
+        # The secret is nowhere in the database: not in the command, not in the log.
+        assert SECRET_PLACEHOLDER in json.dumps(done.payload)
+        frames = await db(lambda: " ".join(MessageLog.objects.values_list("frame", flat=True)))
+        assert new not in frames and new not in json.dumps(done.payload)
+        async with connect(url, basic(charger_id, new)) as ws:
+            assert await served(ws)
+        async with connect(url, basic(charger_id, old)) as ws:
+            assert await closed_with(ws) == (1008, "authentication failed")
+
+
+async def test_security_events_are_mailed_once_per_kind(asgi_server, settings):
+    settings.OCPP_SECURITY_EMAILS = ["soc@example.com"]
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    await station_with_password("SEC-MAIL")
+    for _ in range(2):
+        async with connect(f"{asgi_server.ws_url}/ocpp/SEC-MAIL") as ws:
+            await closed_with(ws)
+    assert await events("SEC-MAIL") == ["DowngradeAttempt", "DowngradeAttempt"]
+    assert len(mail.outbox) == 1
+    assert "DowngradeAttempt" in mail.outbox[0].subject
+    assert mail.outbox[0].to == ["soc@example.com"]
