@@ -1,4 +1,5 @@
-"""ASGI entry point: HTTP goes to Django, every websocket path to the OCPP consumer."""
+"""ASGI entry point: HTTP goes to Django; the dashboard's websocket (/admin/live/) to its
+consumer with the user's session, every other websocket path to the OCPP consumer."""
 
 from __future__ import annotations
 
@@ -11,11 +12,12 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter  # noqa: E402
 
+from apps.dashboard.routing import LivePathRouter  # noqa: E402
 from apps.ocpp.routing import websocket_application  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": websocket_application,
+        "websocket": LivePathRouter(websocket_application),
     }
 )

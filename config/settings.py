@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "apps.core",
+    "apps.dashboard",
     "apps.chargers",
     "apps.rfid",
     "apps.transactions",

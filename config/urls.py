@@ -4,11 +4,15 @@ from django.contrib import admin
 from django.urls import include, path
 
 from apps.core.views import healthz
+from apps.dashboard.views import changelog
 
 urlpatterns = [
     path("admindocs/", include("django.contrib.admindocs.urls")),
+    # Before the admin's own URLs: the control center lives under /admin/ too.
+    path("admin/control-center/", include("apps.dashboard.urls")),
     path("admin/", admin.site.urls),
     path("api/", include("config.api")),
     path("files/", include("apps.maintenance.urls")),
     path("healthz", healthz, name="healthz"),
+    path("changelog/", changelog, name="changelog"),
 ]

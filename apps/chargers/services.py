@@ -19,6 +19,7 @@ from apps.chargers.models import (
     StationReport,
     StatusEvent,
 )
+from apps.core.live import publish
 from apps.core.timeutil import utcnow
 
 _UNKNOWN_STATION_STATUS = {
@@ -58,6 +59,16 @@ def station_connect(
             "ocpp_version",
         ]
     )
+    publish(
+        "station",
+        {
+            "station": station.pk,
+            "charger_id": station.charger_id,
+            "online": True,
+            "connection": connection_id,
+            "at": now,
+        },
+    )
     return station
 
 
@@ -66,6 +77,9 @@ def station_disconnect(*, station_id: int, connection_id: str = "") -> None:
     now = utcnow()
     ChargingStation.objects.filter(pk=station_id, connection_id=connection_id).update(
         is_connected=False, disconnected_at=now, last_seen_at=now
+    )
+    publish(
+        "station", {"station": station_id, "online": False, "connection": connection_id, "at": now}
     )
 
 
@@ -105,6 +119,7 @@ def station_boot(
 def station_heartbeat(*, station_id: int) -> datetime:
     now = utcnow()
     ChargingStation.objects.filter(pk=station_id).update(last_heartbeat_at=now, last_seen_at=now)
+    publish("heartbeat", {"station": station_id, "at": now})
     return now
 
 
@@ -150,6 +165,16 @@ def connector_status_update(*, station_id: int, report: ConnectorStatus) -> Conn
             if report.evse_connector_id is not None:
                 connector.evse_connector_id = report.evse_connector_id
             connector.save()
+    publish(
+        "connector",
+        {
+            "station": station_id,
+            "connector": connector.connector_id,
+            "status": connector.status,
+            "error_code": connector.error_code,
+            "at": connector.status_at,
+        },
+    )
     return connector
 
 

@@ -23,6 +23,7 @@ from django.db import transaction
 from apps.chargers.models import ChargingStation
 from apps.commands import effects
 from apps.commands.models import FINAL_STATUSES, ChargerCommand, CommandStatus
+from apps.core.live import publish
 from apps.core.timeutil import utcnow
 from apps.ocpp import schemas
 from apps.ocpp.directions import csms_initiated
@@ -204,6 +205,18 @@ def command_finish(
     command.completed_at = utcnow()
     command.save(
         update_fields=["status", "response", "error_code", "error_description", "completed_at"]
+    )
+    publish(
+        "command",
+        {
+            "command": command.pk,
+            "station": command.station_id,
+            "action": command.action,
+            "status": status,
+            "error_code": error_code,
+            "error_description": error_description,
+            "at": command.completed_at,
+        },
     )
     return command
 

@@ -1,4 +1,5 @@
-"""Websocket routing: every path is a charger connection; the consumer reads the id."""
+"""Websocket routing for chargers: every path that reaches it is a charger connection, and the
+consumer reads the id from it (config/asgi.py sends the dashboard's /admin/live/ elsewhere)."""
 
 from __future__ import annotations
 

@@ -11,6 +11,7 @@ from django.core.cache import cache
 from django.db import transaction
 
 from apps.chargers.models import ChargingStation, SecurityProfile
+from apps.core.live import publish
 from apps.core.timeutil import utcnow
 from apps.security.models import SecurityEvent
 from apps.security.passwords import password_generate, password_hash
@@ -53,6 +54,18 @@ def security_event_record(
         f"ocpp:security-mail:{charger_id}:{event_type}", True, MAIL_EVERY_S
     ):
         transaction.on_commit(lambda: _queue_mail(event.pk))
+    publish(
+        "security",
+        {
+            "event": event.pk,
+            "station": station_id,
+            "charger_id": charger_id,
+            "source": source,
+            "event_type": event_type,
+            "tech_info": tech_info[:200],
+            "at": event.occurred_at,
+        },
+    )
     return event
 
 

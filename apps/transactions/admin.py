@@ -1,8 +1,17 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from apps.dashboard.charts import line_chart
+from apps.dashboard.exports import meter_values_csv, transactions_csv
+from apps.dashboard.labels import duration, kwh
+from apps.dashboard.selectors import transaction_series
 from apps.transactions.models import MeterValue, Transaction
 
 
@@ -22,6 +31,7 @@ class MeterValueInline(admin.TabularInline):
     ]
     readonly_fields = fields
     can_delete = False
+    classes = ["collapse"]
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
@@ -29,6 +39,8 @@ class MeterValueInline(admin.TabularInline):
 
 @admin.register(Transaction)
 class TransactionAdmin(admin.ModelAdmin):
+    """Transactions as the stations reported them: read-only, with charts and CSV exports."""
+
     list_display = [
         "transaction_id",
         "station",
@@ -36,19 +48,132 @@ class TransactionAdmin(admin.ModelAdmin):
         "id_tag",
         "started_at",
         "stopped_at",
+        "duration_display",
         "energy_display",
         "stop_reason",
     ]
     list_filter = ["stop_reason", "station"]
     list_select_related = ["station", "connector"]
     search_fields = ["transaction_id", "id_tag", "station__charger_id"]
+    date_hierarchy = "started_at"
     raw_id_fields = ["station", "connector", "id_tag_ref"]
-    readonly_fields = ["created_at", "updated_at"]
+    actions = ["export_csv"]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "station",
+                    "connector",
+                    "transaction_id",
+                    "id_tag",
+                    "authorization_status",
+                    "started_at",
+                    "stopped_at",
+                    "duration_display",
+                    "meter_start_wh",
+                    "meter_stop_wh",
+                    "energy_display",
+                    "stop_reason",
+                    "stop_id_tag",
+                ]
+            },
+        ),
+        (_("Energy and power"), {"fields": ["charts", "meter_values_csv_link"]}),
+        (
+            _("Details"),
+            {
+                "fields": [
+                    "id_tag_ref",
+                    "reservation_id",
+                    "charging_state",
+                    "remote_start_id",
+                    "offline",
+                    "last_seq_no",
+                    "created_at",
+                    "updated_at",
+                ],
+                "classes": ["collapse"],
+            },
+        ),
+    ]
+    readonly_fields = [
+        "duration_display",
+        "energy_display",
+        "charts",
+        "meter_values_csv_link",
+        "created_at",
+        "updated_at",
+    ]
     inlines = [MeterValueInline]
 
-    @admin.display(description=_("energy (Wh)"))
-    def energy_display(self, obj: Transaction) -> int | None:
-        return obj.energy_wh
+    # A transaction is what a station reported: the admin shows it, it does not rewrite it.
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Transaction | None = None) -> bool:
+        return False
+
+    def get_urls(self) -> list[URLPattern]:
+        urls = [
+            path(
+                "<path:object_id>/meter-values.csv",
+                self.admin_site.admin_view(self.meter_values_csv_view),
+                name="transactions_transaction_meter_values_csv",
+            )
+        ]
+        return urls + super().get_urls()
+
+    def meter_values_csv_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Download every meter value of one transaction as CSV."""
+        transaction = self.get_object(request, unquote(object_id))
+        if transaction is None or not self.has_view_permission(request, transaction):
+            raise Http404
+        return meter_values_csv(transaction)
+
+    @admin.action(description=_("Export selected transactions as CSV"), permissions=["view"])
+    def export_csv(self, request: HttpRequest, queryset: QuerySet[Transaction]) -> HttpResponse:
+        return transactions_csv(queryset)
+
+    @admin.display(description=_("energy (kWh)"))
+    def energy_display(self, obj: Transaction) -> str:
+        return kwh(obj.energy_wh)
+
+    @admin.display(description=_("duration"))
+    def duration_display(self, obj: Transaction) -> str:
+        return duration(obj)
+
+    @admin.display(description=_("charts"))
+    def charts(self, obj: Transaction) -> str:
+        power, energy = transaction_series(transaction=obj)
+        if not power.points and not energy.points:
+            return _("No meter values yet.")
+        return format_html(
+            '<div class="cc-charts">{}{}</div>',
+            line_chart(
+                energy.points,
+                title=_("Energy"),
+                unit="kWh",
+                scale=1000,
+                decimals=2,
+                css_class="cc-chart-energy",
+            ),
+            line_chart(
+                power.points,
+                title=_("Power"),
+                unit="kW",
+                scale=1000,
+                decimals=1,
+                css_class="cc-chart-power",
+            ),
+        )
+
+    @admin.display(description=_("meter values"))
+    def meter_values_csv_link(self, obj: Transaction) -> str:
+        url = reverse("admin:transactions_transaction_meter_values_csv", args=[obj.pk])
+        return format_html(
+            '<a class="button" href="{}" download>{}</a>', url, _("Download meter values (CSV)")
+        )
 
 
 @admin.register(MeterValue)

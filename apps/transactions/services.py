@@ -13,6 +13,7 @@ from datetime import datetime
 from django.db import transaction as db_transaction
 
 from apps.chargers.services import connector_get_or_create
+from apps.core.live import publish
 from apps.reservations.services import reservation_use
 from apps.rfid.services import IdTagInfo, id_tag_authorize
 from apps.transactions.models import MeterValue, Transaction, TransactionEvent
@@ -96,6 +97,19 @@ def transaction_start(
         )
         if reservation_id is not None:
             reservation_use(station_id=station_id, reservation_id=reservation_id, transaction=tx)
+    publish(
+        "transaction",
+        {
+            "station": station_id,
+            "connector": connector_id,
+            "transaction": tx.pk,
+            "transaction_id": tx.transaction_id,
+            "id_tag": id_tag,
+            "meter_start_wh": meter_start_wh,
+            "started_at": started_at,
+            "active": True,
+        },
+    )
     return tx, info
 
 
@@ -138,6 +152,18 @@ def transaction_stop(
             )
         connector_id = tx.connector.connector_id if tx is not None and tx.connector else 0
         _store_samples(station_id, connector_id, tx, transaction_data or [])
+    publish(
+        "transaction",
+        {
+            "station": station_id,
+            "transaction": tx and tx.pk,
+            "transaction_id": transaction_id,
+            "meter_stop_wh": meter_stop_wh,
+            "stopped_at": stopped_at,
+            "reason": reason,
+            "active": False,
+        },
+    )
     return tx
 
 
@@ -156,6 +182,15 @@ def meter_values_record(
                 station_id=station_id, transaction_id=transaction_id
             ).first()
         _store_samples(station_id, connector_id, tx, samples)
+    publish(
+        "meter",
+        {
+            "station": station_id,
+            "connector": connector_id,
+            "transaction_id": transaction_id,
+            "samples": samples,
+        },
+    )
 
 
 def _store_samples(
@@ -282,6 +317,22 @@ def transaction_event_record(
                 )
         if created:
             _apply_event(tx, event, info)
+    publish(
+        "transaction",
+        {
+            "station": station_id,
+            "connector": event.evse_id,
+            "transaction": tx.pk,
+            "transaction_id": tx.transaction_id,
+            "id_tag": tx.id_tag,
+            "meter_start_wh": tx.meter_start_wh,
+            "started_at": tx.started_at,
+            "stopped_at": tx.stopped_at,
+            "reason": tx.stop_reason,
+            "active": tx.stopped_at is None,
+            "samples": event.samples,
+        },
+    )
     return tx, info
 
 

@@ -1,0 +1,47 @@
+"""Template helpers of the control center: figures, status words, panels' data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+from apps.chargers.models import ChargingStation
+from apps.dashboard import labels, selectors
+from apps.dashboard.models import Favorite
+from apps.transactions.models import Transaction
+
+register = template.Library()
+
+register.filter("kw", labels.kw)
+register.filter("kwh", labels.kwh)
+register.filter("status_label", labels.status_label)
+register.filter("duration", labels.duration)
+
+
+@register.filter
+def status_class(status: str) -> str:
+    """Return the CSS class that colours a connector status."""
+    return f"cc-status-{(status or 'unknown').lower()}"
+
+
+@register.simple_tag
+def favorites_of(user: Any) -> list[Favorite]:
+    if not getattr(user, "is_authenticated", False):
+        return []
+    return selectors.user_favorites(user_id=user.pk)
+
+
+@register.simple_tag
+def transactions_of(station: ChargingStation) -> list[Transaction]:
+    return selectors.station_transactions(station=station)
+
+
+@register.simple_tag
+def message_log_actions(charger_id: str) -> list[str]:
+    return selectors.message_log_actions(charger_id=charger_id)
+
+
+@register.simple_tag
+def live_words() -> dict[str, Any]:
+    return labels.live_labels()

@@ -1,0 +1,160 @@
+"""Control center pages: the live dashboard, favorites, station shortcuts, the changelog."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from apps.chargers.models import ChargingStation, RegistrationStatus
+from apps.chargers.services import station_set_registration
+from apps.dashboard import selectors
+from apps.dashboard.changelog import ChangelogUnavailable, changelog_cached
+from apps.dashboard.consumers import VIEW_PERMISSION
+from apps.dashboard.labels import live_labels
+from apps.dashboard.models import Favorite
+from apps.dashboard.routing import LIVE_PATH
+from apps.dashboard.services import favorite_move, favorite_remove
+from apps.ocpp.models import MessageLog
+
+# Periods the message log filter offers besides a from/until range.
+LOG_PERIODS = {"15m": timedelta(minutes=15), "1h": timedelta(hours=1), "24h": timedelta(days=1)}
+
+
+@require_GET
+def dashboard(request: HttpRequest) -> TemplateResponse:
+    """Show every station, connector and active transaction; the page then updates live."""
+    if not request.user.has_perm(VIEW_PERMISSION):
+        raise PermissionDenied
+    stations = selectors.dashboard_stations()
+    transactions = selectors.live_transactions()
+    context = {
+        **admin.site.each_context(request),
+        "title": _("Control center"),
+        "stations": stations,
+        "transactions": transactions,
+        "security_events": selectors.recent_security_events(),
+        "failed_commands": selectors.recent_failed_commands(),
+        "online_count": sum(1 for station in stations if station.is_connected),
+        "charging_count": sum(
+            1
+            for station in stations
+            for connector in station.live_connectors
+            if connector.status == "Charging"
+        ),
+        "total_power_w": sum(item.power_w or 0.0 for item in transactions),
+        "live_path": LIVE_PATH,
+        "live_labels": live_labels(),
+    }
+    return TemplateResponse(request, "admin/control_center/dashboard.html", context)
+
+
+@require_POST
+def favorite_move_view(request: HttpRequest, pk: int, direction: str) -> HttpResponseRedirect:
+    """Move one of the user's favorites up or down, then go back to the admin index."""
+    favorite = get_object_or_404(Favorite, pk=pk, user=request.user)
+    favorite_move(favorite=favorite, offset=-1 if direction == "up" else 1)
+    return HttpResponseRedirect(reverse("admin:index"))
+
+
+@require_POST
+def favorite_remove_view(request: HttpRequest, pk: int) -> HttpResponseRedirect:
+    favorite = get_object_or_404(Favorite, pk=pk, user=request.user)
+    favorite_remove(favorite=favorite)
+    messages.success(request, _("“%(label)s” removed from your favorites.") % {"label": favorite})
+    return HttpResponseRedirect(reverse("admin:index"))
+
+
+@require_POST
+def station_registration(request: HttpRequest, pk: int) -> HttpResponseRedirect:
+    """Approve or reject a station from its page (one click), then show the page again."""
+    station = get_object_or_404(ChargingStation, pk=pk)
+    if not request.user.has_perm("chargers.change_chargingstation"):
+        raise PermissionDenied
+    status = request.POST.get("status")
+    if status not in (RegistrationStatus.ACCEPTED, RegistrationStatus.REJECTED):
+        messages.error(request, _("Choose Accepted or Rejected."))
+    else:
+        station_set_registration(station=station, status=status)
+        text = {
+            RegistrationStatus.ACCEPTED: _(
+                "%(station)s approved: it is Accepted at its next BootNotification."
+            ),
+            RegistrationStatus.REJECTED: _("%(station)s rejected."),
+        }[status]
+        messages.success(request, text % {"station": station})
+    return HttpResponseRedirect(reverse("admin:chargers_chargingstation_change", args=[pk]))
+
+
+def _aware(text: str) -> str | None:
+    """Return a from/until field (YYYY-MM-DDTHH:MM in the user's time zone) as ISO 8601."""
+    try:
+        value = parse_datetime(text.strip())
+    except ValueError:
+        return None
+    if value is None:
+        return None
+    if timezone.is_naive(value):
+        value = timezone.make_aware(value)
+    return value.isoformat()
+
+
+@require_GET
+def message_log(request: HttpRequest) -> HttpResponseRedirect:
+    """Turn the station page's log filter into the message log list with those filters."""
+    if not request.user.has_perm("ocpp.view_messagelog"):
+        raise PermissionDenied
+    query: dict[str, str] = {}
+    charger_id = request.GET.get("charger_id", "").strip()
+    if charger_id:
+        query["charger_id"] = charger_id
+    direction = request.GET.get("direction", "")
+    if direction in MessageLog.Direction.values:
+        query["direction__exact"] = direction
+    action = request.GET.get("action", "").strip()
+    if action:
+        query["action__exact"] = action
+    period = LOG_PERIODS.get(request.GET.get("period", ""))
+    if period is not None:
+        query["created_at__gte"] = (timezone.now() - period).isoformat()
+    else:
+        since = _aware(request.GET.get("since", ""))
+        until = _aware(request.GET.get("until", ""))
+        if since:
+            query["created_at__gte"] = since
+        if until:
+            query["created_at__lt"] = until
+    url = reverse("admin:ocpp_messagelog_changelist")
+    return HttpResponseRedirect(f"{url}?{urlencode(query)}" if query else url)
+
+
+def changelog_repository() -> Path:
+    return Path(getattr(settings, "CHANGELOG_REPOSITORY", settings.BASE_DIR))
+
+
+@require_GET
+def changelog(request: HttpRequest) -> HttpResponse:
+    """Show what changed, version by version, from git history; open to everyone."""
+    try:
+        releases, error = changelog_cached(changelog_repository()), ""
+    except ChangelogUnavailable as exc:
+        releases, error = [], str(exc)
+    context = {
+        **admin.site.each_context(request),
+        "title": _("Changelog"),
+        "releases": releases,
+        "error": error,
+    }
+    return TemplateResponse(request, "admin/control_center/changelog.html", context)
