@@ -18,6 +18,7 @@ echo "== ruff check"
 echo "== ruff format --check"
 "$VENV_PYTHON" -m ruff format --check . || failed+=("ruff format --check")
 
+scripts/browser-setup.sh  # headless Chromium for tests/browser, when missing
 echo "== pytest $*"
 status=0
 "$VENV_PYTHON" -m pytest "$@" || status=$?

@@ -95,6 +95,14 @@ def live_transactions(*, station: ChargingStation | None = None) -> list[LiveTra
     return [LiveTransaction(tx, power.get(tx.pk), register.get(tx.pk)) for tx in transactions]
 
 
+def live_transaction(*, transaction: Transaction) -> LiveTransaction:
+    """Return one transaction with its latest power and energy register reading."""
+    ids = [transaction.pk]
+    power = latest_readings(transaction_ids=ids, measurand=POWER)
+    register = latest_readings(transaction_ids=ids, measurand=ENERGY)
+    return LiveTransaction(transaction, power.get(transaction.pk), register.get(transaction.pk))
+
+
 def recent_security_events(*, limit: int = DASHBOARD_EVENTS) -> list[SecurityEvent]:
     return list(SecurityEvent.objects.order_by("-occurred_at", "-id")[:limit])
 

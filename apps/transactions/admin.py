@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from apps.dashboard.charts import line_chart
 from apps.dashboard.exports import meter_values_csv, transactions_csv
 from apps.dashboard.labels import duration, kwh
-from apps.dashboard.selectors import transaction_series
+from apps.dashboard.selectors import live_transaction, transaction_series
 from apps.transactions.models import MeterValue, Transaction
 
 
@@ -63,19 +63,13 @@ class TransactionAdmin(admin.ModelAdmin):
             None,
             {
                 "fields": [
-                    "station",
-                    "connector",
-                    "transaction_id",
-                    "id_tag",
+                    ("station", "connector"),
+                    ("transaction_id", "id_tag"),
+                    ("started_at", "stopped_at"),
+                    ("duration_display", "energy_display"),
+                    ("meter_start_wh", "meter_stop_wh"),
+                    ("stop_reason", "stop_id_tag"),
                     "authorization_status",
-                    "started_at",
-                    "stopped_at",
-                    "duration_display",
-                    "meter_start_wh",
-                    "meter_stop_wh",
-                    "energy_display",
-                    "stop_reason",
-                    "stop_id_tag",
                 ]
             },
         ),
@@ -137,7 +131,10 @@ class TransactionAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("energy (kWh)"))
     def energy_display(self, obj: Transaction) -> str:
-        return kwh(obj.energy_wh)
+        if obj.energy_wh is not None or obj.stopped_at is not None:
+            return kwh(obj.energy_wh)
+        # Still charging: the energy so far, from the latest register reading.
+        return kwh(live_transaction(transaction=obj).energy_wh)
 
     @admin.display(description=_("duration"))
     def duration_display(self, obj: Transaction) -> str:

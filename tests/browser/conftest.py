@@ -1,0 +1,99 @@
+"""A real browser for the control center tests: headless Chromium driven by Selenium.
+
+Chromium and its driver come from Debian (scripts/browser-setup.sh installs them). When
+they are missing the tests fail in CI and are skipped elsewhere. Screenshots go to
+test-artifacts/ (not committed) for a person to look at.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import need_service
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+USERNAME, PASSWORD = "operator", "a-long-test-password-42"
+# Seconds the browser tests wait for the page to change.
+WAIT_S = 20
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "browser: drives headless Chromium (Selenium)")
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    """A headless Chromium, closed after the test."""
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError as exc:
+        need_service("selenium", False, str(exc))
+    need_service(
+        "Chromium",
+        CHROMIUM.exists() and CHROMEDRIVER.exists(),
+        f"{CHROMIUM} or {CHROMEDRIVER} missing (scripts/browser-setup.sh installs them)",
+    )
+    profile = tempfile.mkdtemp(prefix="cc-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--window-size=1280,1000",
+        "--lang=en-US",
+        f"--user-data-dir={profile}",
+    ):
+        options.add_argument(argument)
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    driver.set_page_load_timeout(WAIT_S)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def screenshot(driver: Any, name: str) -> Path:
+    """Save the page as test-artifacts/<name>.png and return the path."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    driver.save_screenshot(str(path))
+    return path
+
+
+async def in_browser(func: Callable[..., Any], *args: Any) -> Any:
+    """Run a blocking Selenium call off the event loop the test's chargers run on."""
+    return await asyncio.to_thread(func, *args)
+
+
+def wait_for(driver: Any, condition: Callable[[Any], Any], message: str) -> Any:
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, WAIT_S, poll_frequency=0.1).until(condition, message)
+
+
+def log_in(driver: Any, base_url: str, username: str = USERNAME) -> None:
+    """Log in through the admin's login form."""
+    from selenium.webdriver.common.by import By
+
+    driver.get(f"{base_url}/admin/login/?next=/admin/")
+    driver.find_element(By.ID, "id_username").send_keys(username)
+    driver.find_element(By.ID, "id_password").send_keys(PASSWORD)
+    driver.find_element(By.CSS_SELECTOR, "#login-form [type=submit]").click()
+    wait_for(driver, lambda d: d.find_elements(By.ID, "user-tools"), "login did not succeed")
