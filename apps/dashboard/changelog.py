@@ -99,7 +99,7 @@ def changelog_cached(repo: Path) -> list[Release]:
     """Return the changelog, cached for CACHE_SECONDS per repository HEAD."""
     if not (repo / ".git").exists():
         raise ChangelogUnavailable(f"{repo} has no .git folder")
-    key = f"changelog:{head_of(repo)}"
+    key = f"changelog:{repo}:{head_of(repo)}"
     releases = cache.get(key)
     if releases is None:
         releases = read_changelog(repo)

@@ -1,0 +1,129 @@
+"""The dashboard's websocket: staff sessions only; it forwards the published events."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import orjson
+import pytest
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from apps.chargers.models import ChargingStation
+from apps.chargers.services import station_heartbeat
+from apps.core import live
+from apps.dashboard.consumers import shape
+from apps.dashboard.routing import LIVE_PATH, LivePathRouter
+from apps.transactions.services import SampledValue, meter_values_record
+from config.asgi import application
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def session_cookie(user) -> str:
+    client = Client()
+    client.force_login(user)
+    return client.cookies["sessionid"].value
+
+
+async def open_socket(user=None) -> tuple[WebsocketCommunicator, bool]:
+    headers = [(b"origin", b"http://testserver"), (b"host", b"testserver")]
+    if user is not None:
+        cookie = await sync_to_async(session_cookie)(user)
+        headers.append((b"cookie", f"sessionid={cookie}".encode()))
+    communicator = WebsocketCommunicator(application, LIVE_PATH, headers=headers)
+    connected, _ = await communicator.connect(timeout=5)
+    return communicator, connected
+
+
+def make_user(**flags):
+    return get_user_model().objects.create_user(
+        flags.pop("username", "someone"), password="a-long-test-password-42", **flags
+    )
+
+
+async def test_it_refuses_a_visitor_without_a_session():
+    _communicator, connected = await open_socket()
+    assert not connected
+    assert live.watchers() == 0
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [{"is_staff": False}, {"is_staff": True}],  # staff without permission to see stations
+    ids=["not staff", "staff without view permission"],
+)
+async def test_it_refuses_users_who_may_not_watch(flags):
+    user = await sync_to_async(make_user)(**flags)
+    _communicator, connected = await open_socket(user)
+    assert not connected
+
+
+async def test_it_forwards_events_to_a_staff_member():
+    user = await sync_to_async(get_user_model().objects.create_superuser)(
+        "boss", "boss@example.com", "a-long-test-password-42"
+    )
+    station = await sync_to_async(ChargingStation.objects.create)(charger_id="CP-WS")
+    communicator, connected = await open_socket(user)
+    assert connected
+    assert live.watchers() == 1
+    try:
+        # A service in a worker thread, as the charger's consumer runs it.
+        await sync_to_async(station_heartbeat, thread_sensitive=False)(station_id=station.pk)
+        event = await communicator.receive_json_from(timeout=5)
+        assert event["kind"] == "heartbeat"
+        assert event["data"]["station"] == station.pk
+
+        at = datetime(2025, 3, 1, 10, 0, tzinfo=UTC)
+        await sync_to_async(meter_values_record, thread_sensitive=False)(
+            station_id=station.pk,
+            connector_id=1,
+            transaction_id=None,
+            samples=[
+                SampledValue(timestamp=at, value="2.5", unit="kWh"),
+                SampledValue(timestamp=at, value="3700", measurand="Power.Active.Import"),
+            ],
+        )
+        event = await communicator.receive_json_from(timeout=5)
+        assert event["kind"] == "meter"
+        assert event["data"]["power_w"] == 3700.0
+        assert event["data"]["register_wh"] == 2500.0
+        assert "samples" not in event["data"]
+
+        await communicator.send_to(text_data="ping")
+        assert (await communicator.receive_json_from(timeout=5))["kind"] == "pong"
+    finally:
+        await communicator.disconnect()
+    assert live.watchers() == 0
+
+
+def test_meter_samples_are_summed_over_phases_and_the_newest_wins():
+    text = (
+        '{"kind":"meter","data":{"station":1,"samples":['
+        '{"timestamp":"2025-01-01T10:00:00Z","value":"9","measurand":"Power.Active.Import",'
+        '"unit":"kW"},'
+        '{"timestamp":"2025-01-01T10:01:00Z","value":"1000","measurand":"Power.Active.Import",'
+        '"phase":"L1","unit":"W"},'
+        '{"timestamp":"2025-01-01T10:01:00Z","value":"1100","measurand":"Power.Active.Import",'
+        '"phase":"L2","unit":"W"},'
+        '{"timestamp":"2025-01-01T10:01:00Z","value":"230","measurand":"Voltage","phase":"L1-N"},'
+        '{"timestamp":"2025-01-01T10:01:00Z","value":"12.5","unit":"kWh"}'
+        "]}}"
+    )
+    data = orjson.loads(shape("meter", text))["data"]
+    assert data == {"station": 1, "power_w": 2100.0, "register_wh": 12500.0}
+    assert shape("heartbeat", '{"kind":"heartbeat"}') == '{"kind":"heartbeat"}'
+
+
+async def test_other_paths_still_go_to_the_charger_application():
+    seen: list[str] = []
+
+    async def chargers(scope, receive, send):
+        seen.append(scope["path"])
+
+    router = LivePathRouter(chargers)
+    for path in ("/ocpp/CP-1", "/CP-2", "/admin/live/CP-3", "/admin/live"):
+        await router({"type": "websocket", "path": path}, None, None)
+    assert seen == ["/ocpp/CP-1", "/CP-2", "/admin/live/CP-3", "/admin/live"]
