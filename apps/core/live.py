@@ -83,15 +83,34 @@ def _send(kind: str, data: dict[str, Any]) -> None:
         text = orjson.dumps({"kind": kind, "data": data}, default=str).decode()
         message = {"type": EVENT_TYPE, "kind": kind, "text": text}
         loop = _loop
-        if loop is not None and loop.is_running() and not loop.is_closed():
-            # Fire and forget on the loop the dashboards are served on: the caller (a worker
-            # thread answering a charger) does not wait for the layer.
-            future = asyncio.run_coroutine_threadsafe(layer.group_send(GROUP, message), loop)
-            future.add_done_callback(_log_failure)
-        else:
-            async_to_sync(layer.group_send)(GROUP, message)
+        if loop is None or not loop.is_running():
+            if _in_memory_layer():
+                # Only reached from this process's own code paths without a dashboard loop.
+                async_to_sync(layer.group_send)(GROUP, message)
+                return
+            loop = _sender_loop()
+        # Fire and forget: the caller (a thread answering a charger) does not wait for the
+        # layer. An in-memory layer must be used on the loop its consumers run on; a shared
+        # one (Redis) keeps its connections on one long-lived loop of this module.
+        future = asyncio.run_coroutine_threadsafe(layer.group_send(GROUP, message), loop)
+        future.add_done_callback(_log_failure)
     except Exception:
         logger.warning("live event %s not published", kind, exc_info=True)
+
+
+_background: asyncio.AbstractEventLoop | None = None
+
+
+def _sender_loop() -> asyncio.AbstractEventLoop:
+    """Return this process's publisher loop, started in a daemon thread on first use."""
+    global _background
+    with _lock:
+        if _background is None or _background.is_closed():
+            _background = asyncio.new_event_loop()
+            threading.Thread(
+                target=_background.run_forever, name="live-publisher", daemon=True
+            ).start()
+        return _background
 
 
 def _log_failure(future: Future) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import orjson
 import pytest
@@ -21,14 +22,32 @@ def watching():
     live.watcher_left()
 
 
+IN_MEMORY = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+SHARED = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer"}}
+
+
+class Sent(list):
+    """The group messages publish() sent, recorded instead of sent."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.arrived = threading.Event()
+
+    def wait(self) -> Sent:
+        # A shared layer is sent to from the publisher's own thread.
+        assert self.arrived.wait(5), "nothing was sent"
+        return self
+
+
 @pytest.fixture
-def sent(monkeypatch):
-    """Record the group messages publish() sends instead of sending them."""
-    messages: list[tuple[str, dict]] = []
+def sent(monkeypatch, settings) -> Sent:
+    settings.CHANNEL_LAYERS = IN_MEMORY
+    messages = Sent()
 
     class Layer:
         async def group_send(self, group: str, message: dict) -> None:
             messages.append((group, message))
+            messages.arrived.set()
 
     monkeypatch.setattr(live, "get_channel_layer", lambda: Layer())
     monkeypatch.setattr(live, "_loop", None)
@@ -52,7 +71,7 @@ def test_it_sends_one_group_message_after_the_commit(
         assert sent == []  # not before the commit
     for callback in callbacks:
         callback()
-    assert len(sent) == 1
+    assert len(sent.wait()) == 1
     group, message = sent[0]
     assert group == "dashboard" and message["type"] == "dashboard.event"
     assert orjson.loads(message["text"]) == {
@@ -71,10 +90,10 @@ def test_it_sends_nothing_for_a_rolled_back_change(watching, sent):
 
 @pytest.mark.django_db(transaction=True)
 def test_it_always_sends_on_a_shared_layer(sent, settings):
-    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer"}}
+    settings.CHANNEL_LAYERS = SHARED
     assert live.watchers() == 0
     live.publish("heartbeat", {"station": 1})
-    assert [message["kind"] for _, message in sent] == ["heartbeat"]
+    assert [message["kind"] for _, message in sent.wait()] == ["heartbeat"]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -89,7 +108,7 @@ def test_a_failing_layer_never_breaks_the_caller(watching, monkeypatch, caplog):
 
 def test_unserialisable_data_is_logged_not_raised(watching, sent, caplog):
     live._send("odd", {"value": object()})  # orjson's default=str copes
-    assert sent and "object object" in sent[0][1]["text"]
+    assert "object object" in sent.wait()[0][1]["text"]
     live._send("odd", {1: "non-string key"})
     assert "live event odd not published" in caplog.text
 
@@ -103,7 +122,7 @@ def test_the_services_publish_what_changed(watching, sent):
         station_id=station.pk,
         report=ConnectorStatus(connector_id=2, status="Faulted", error_code="GroundFailure"),
     )
-    event = orjson.loads(sent[-1][1]["text"])
+    event = orjson.loads(sent.wait()[-1][1]["text"])
     assert event["kind"] == "connector"
     assert event["data"] | {"at": None} == {
         "station": station.pk,
