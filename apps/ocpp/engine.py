@@ -159,7 +159,14 @@ class Engine:
                 f"station is not accepted: send BootNotification and wait for acceptance "
                 f"before {action}",
             )
-        schemas.validate_request(self.version, action, payload)
+        try:
+            schemas.validate_request(self.version, action, payload)
+        except ValueError as exc:
+            # jsonschema-rs refuses a payload nested deeper than its recursion limit (255
+            # levels; orjson parses up to 1024): found by tests/ocpp/test_fuzz.py.
+            raise OcppError(
+                ErrorCode.FORMAT_VIOLATION, f"{action}: payload cannot be validated: {exc}"
+            ) from exc
         try:
             response = handler(context, payload)
         except OcppError:
