@@ -265,6 +265,12 @@ OCPP_HEARTBEAT_INTERVAL = env.int("OCPP_HEARTBEAT_INTERVAL", default=300)
 OCPP_BOOT_RETRY_INTERVAL = env.int("OCPP_BOOT_RETRY_INTERVAL", default=60)
 OCPP_MAX_FRAME_BYTES = env.int("OCPP_MAX_FRAME_BYTES", default=64 * 1024)
 OCPP_MESSAGE_LOG_RETENTION_DAYS = env.int("OCPP_MESSAGE_LOG_RETENTION_DAYS", default=30)
+# Threads that run the charger connections' database work, each committing whatever is
+# waiting in one transaction (group commit). SQLite takes one writer at a time: 1 there.
+OCPP_DB_THREADS = env.int(
+    "OCPP_DB_THREADS",
+    default=1 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" else 4,
+)
 # Charger edge security (docs/security.md). Let stations without credentials connect (those
 # whose security profile is 0, which new charger ids get). Off: every station authenticates.
 OCPP_ALLOW_UNSECURED = env.bool("OCPP_ALLOW_UNSECURED", default=False)

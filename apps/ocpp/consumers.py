@@ -14,10 +14,10 @@ from asgiref.sync import sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import InMemoryChannelLayer
 from django.conf import settings
-from django.db import close_old_connections
 
 from apps.chargers.models import ChargingStation
 from apps.commands.services import pending_command_ids, station_group
+from apps.core.dbwork import GroupCommitExecutor
 from apps.ocpp import frames
 from apps.ocpp.handlers import served_versions
 from apps.ocpp.handshake import credentials_from_scope
@@ -68,17 +68,20 @@ def charger_id_from_path(raw_path: bytes | str) -> str:
     return charger_id
 
 
+_executor: GroupCommitExecutor | None = None
+
+
+def db_executor() -> GroupCommitExecutor:
+    """The process's database threads (OCPP_DB_THREADS; group commit, see apps/core/dbwork)."""
+    global _executor
+    if _executor is None:
+        _executor = GroupCommitExecutor(threads=settings.OCPP_DB_THREADS)
+    return _executor
+
+
 async def run_sync(func: Callable[..., T], *args: Any) -> T:
-    """Run blocking (database) work in a worker thread, with fresh-enough connections."""
-
-    def call() -> T:
-        close_old_connections()
-        try:
-            return func(*args)
-        finally:
-            close_old_connections()
-
-    return await sync_to_async(call, thread_sensitive=False)()
+    """Run blocking (database) work in the database threads; done once it is committed."""
+    return await sync_to_async(func, thread_sensitive=False, executor=db_executor())(*args)
 
 
 _handshakes: KeyedBuckets | None = None

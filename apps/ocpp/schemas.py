@@ -44,6 +44,7 @@ def _validator(version: OcppVersion, filename: str) -> jsonschema_rs.Validator:
     return jsonschema_rs.validator_for(schema, validate_formats=True)
 
 
+@functools.cache
 def request_validator(version: OcppVersion, action: str) -> jsonschema_rs.Validator:
     filename = f"{action}{version.request_suffix}.json"
     if not (_schema_dir(version) / filename).is_file():
@@ -51,11 +52,14 @@ def request_validator(version: OcppVersion, action: str) -> jsonschema_rs.Valida
     return _validator(version, filename)
 
 
+@functools.cache
 def response_validator(version: OcppVersion, action: str) -> jsonschema_rs.Validator:
     return _validator(version, f"{action}Response.json")
 
 
 def _raise_first(validator: jsonschema_rs.Validator, payload: object, what: str) -> None:
+    if validator.is_valid(payload):  # the common case, without building error iterators
+        return
     for error in validator.iter_errors(payload):
         keyword = next(
             (str(part) for part in reversed(list(error.schema_path)) if isinstance(part, str)),

@@ -6,13 +6,14 @@ from datetime import timedelta
 
 from django.conf import settings
 
+from apps.core.dbwork import insert_rows
 from apps.core.timeutil import utcnow
 from apps.ocpp.models import MessageLog
 
 
 def message_log_write(*, entries: list[MessageLog]) -> None:
-    """Store frames in one statement (the session batches each exchange)."""
-    MessageLog.objects.bulk_create(entries)
+    """Store frames; inside a group-commit batch, all the batch's frames in one statement."""
+    insert_rows(MessageLog, entries)
 
 
 def message_log_purge(*, retention_days: int | None = None) -> int:
