@@ -185,6 +185,8 @@ async def test_an_operator_approves_a_station_and_sends_a_command(
             wait_for, browser, has_text("#command-history tbody tr", "Accepted"), "no history"
         )
         await in_browser(screenshot, browser, "station-command")
+        browser.execute_script("document.getElementById('station-transactions').scrollIntoView()")
+        await in_browser(screenshot, browser, "station-panels")
 
 
 async def test_a_transaction_page_draws_energy_and_power(asgi_server, browser, operator):
