@@ -52,6 +52,16 @@ def _flush_rows(pending: dict[tuple[type[Model], bool], list[Model]]) -> None:
             fast_insert(model, rows, ignore_conflicts=ignore_conflicts)
 
 
+def _adapter(field: Any) -> Callable[[Any], Any] | None:
+    """How a column's Python value becomes a database parameter (None: as it is)."""
+    kind = field.get_internal_type()
+    if kind == "DateTimeField":
+        return connection.ops.adapt_datetimefield_value
+    if kind in ("JSONField", "DecimalField", "DateField", "TimeField", "UUIDField"):
+        return lambda value: field.get_db_prep_save(value, connection)
+    return None
+
+
 def fast_insert(model: type[Model], rows: list[Model], *, ignore_conflicts: bool) -> None:
     """Insert rows with one prepared statement (executemany), as bulk_create would.
 
@@ -62,10 +72,7 @@ def fast_insert(model: type[Model], rows: list[Model], *, ignore_conflicts: bool
     """
     fields = [field for field in model._meta.concrete_fields if not field.primary_key]
     ops = connection.ops
-    adapt = [
-        ops.adapt_datetimefield_value if field.get_internal_type() == "DateTimeField" else None
-        for field in fields
-    ]
+    adapt = [_adapter(field) for field in fields]
     columns = ", ".join(ops.quote_name(field.column) for field in fields)
     placeholders = ", ".join(["%s"] * len(fields))
     on_conflict = OnConflict.IGNORE if ignore_conflicts else None

@@ -290,29 +290,41 @@ def transaction_event_record(
     returned whenever the event carries an id token, replay or not.
     """
     with db_transaction.atomic():
-        tx = (
-            Transaction.objects.select_for_update()
+        # The session row is locked: its events are applied one at a time. (of=self: the
+        # connector join is nullable, which PostgreSQL will not lock.)
+        locked = (
+            Transaction.objects.select_for_update(of=("self",))
+            .select_related("connector")
             .filter(station_id=station_id, transaction_id=event.transaction_id)
-            .first()
+            .order_by()[:1]
         )
+        tx = next(iter(locked), None)
         if tx is None:
             tx = Transaction.objects.create(
                 station_id=station_id,
                 transaction_id=event.transaction_id,
                 started_at=event.timestamp,
             )
-        _, created = TransactionEvent.objects.get_or_create(
-            transaction=tx,
-            seq_no=event.seq_no,
-            defaults={
-                "event_type": event.event_type,
-                "trigger_reason": event.trigger_reason,
-                "timestamp": event.timestamp,
-                "offline": event.offline,
-                "charging_state": event.charging_state,
-                "payload": event.payload,
-            },
-        )
+        # A connection sends its next frame only once this one is answered, so the same
+        # sequence number cannot be in flight twice: check, then insert with the batch.
+        created = not TransactionEvent.objects.filter(transaction=tx, seq_no=event.seq_no).exists()
+        if created:
+            insert_rows(
+                TransactionEvent,
+                [
+                    TransactionEvent(
+                        transaction=tx,
+                        seq_no=event.seq_no,
+                        event_type=event.event_type,
+                        trigger_reason=event.trigger_reason,
+                        timestamp=event.timestamp,
+                        offline=event.offline,
+                        charging_state=event.charging_state,
+                        payload=event.payload,
+                    )
+                ],
+                ignore_conflicts=True,
+            )
         info = None
         if event.id_token:
             busy = (
@@ -350,6 +362,27 @@ def transaction_event_record(
     return tx, info
 
 
+# What a TransactionEvent may change on its session.
+TX_EVENT_FIELDS = [
+    "connector",
+    "started_at",
+    "id_tag",
+    "id_tag_ref",
+    "authorization_status",
+    "stop_id_tag",
+    "remote_start_id",
+    "reservation_id",
+    "offline",
+    "last_seq_no",
+    "charging_state",
+    "meter_start_wh",
+    "meter_stop_wh",
+    "stopped_at",
+    "stop_reason",
+    "updated_at",
+]
+
+
 def _apply_event(tx: Transaction, event: TransactionEventData, info: IdTagInfo | None) -> None:
     if event.evse_id is not None and tx.connector_id is None:
         tx.connector = connector_get_or_create(station_id=tx.station_id, connector_id=event.evse_id)
@@ -385,6 +418,6 @@ def _apply_event(tx: Transaction, event: TransactionEventData, info: IdTagInfo |
             tx.meter_stop_wh = stop
     elif tx.meter_start_wh is None and event.event_type == "Started":
         tx.meter_start_wh = _energy_reading(event.samples, ("Sample.Periodic", "Trigger", ""))
-    tx.save()
+    tx.save(update_fields=TX_EVENT_FIELDS)
     connector_id = tx.connector.connector_id if tx.connector else (event.evse_id or 0)
     _store_samples(tx.station_id, connector_id, tx.pk, list(event.samples))
