@@ -8,15 +8,17 @@ cd "$ROOT"
 
 usage() {
     cat <<'USAGE'
-Usage: ./start.sh [--port N] [--bind ADDR] [--foreground] [--no-celery]
+Usage: ./start.sh [--port N] [--bind ADDR] [--server daphne|uvicorn] [--foreground] [--no-celery]
 
 Creates .venv with Python 3.11 if missing (set PYTHON to choose the interpreter), installs
 requirements.txt when it changed, applies migrations, collects static files and creates the
-admin user from ADMIN_USERNAME / ADMIN_PASSWORD. Then it starts daphne and a Celery worker with
+admin user from ADMIN_USERNAME / ADMIN_PASSWORD. Then it starts daphne (or uvicorn) and a Celery worker with
 embedded beat in the background, waits until /healthz answers and prints the admin URL.
 
   --port N       port to listen on (default 8000)
   --bind ADDR    address to listen on (default 0.0.0.0)
+  --server NAME  ASGI server: daphne (default) or uvicorn (faster websockets here, and it
+                 reports TLS to the app; see docs/performance.md and docs/security.md)
   --foreground   run daphne in the foreground (exec; for service managers such as systemd).
                  Celery still starts in the background with its pid file, unless --no-celery.
   --no-celery    do not start Celery (run `celery -A config worker -B` as its own service)
@@ -35,6 +37,7 @@ die() {
 
 PORT=8000
 BIND=0.0.0.0
+SERVER=${CSMS_SERVER:-daphne}
 FOREGROUND=0
 CELERY=1
 while [ $# -gt 0 ]; do
@@ -52,6 +55,15 @@ while [ $# -gt 0 ]; do
         [ $# -ge 2 ] || die "--bind needs a value"
         BIND=$2
         shift 2
+        ;;
+    --server)
+        [ $# -ge 2 ] || die "--server needs a value"
+        SERVER=$2
+        shift 2
+        ;;
+    --server=*)
+        SERVER=${1#--server=}
+        shift
         ;;
     --bind=*)
         BIND=${1#--bind=}
@@ -79,6 +91,10 @@ if ! [[ $PORT =~ ^[0-9]+$ ]] || [ "$PORT" -lt 1 ] || [ "$PORT" -gt 65535 ]; then
     die "--port must be a number from 1 to 65535, not '$PORT'"
 fi
 [ -n "$BIND" ] || die "--bind needs an address"
+case $SERVER in
+daphne | uvicorn) ;;
+*) die "--server must be daphne or uvicorn, not '$SERVER'" ;;
+esac
 
 # shellcheck source=scripts/_venv.sh
 . scripts/_venv.sh
@@ -97,12 +113,14 @@ RUN_DIR=$DATA_DIR/run
 LOG_DIR=$DATA_DIR/logs
 mkdir -p "$RUN_DIR" "$LOG_DIR"
 
-DAPHNE_MARK="-m daphne"
+SERVER_MARK="-m $SERVER"
 CELERY_MARK="-m celery -A config"
 running=""
-if pid=$(procs_running_pid daphne "$DAPHNE_MARK"); then
-    running="daphne pid $pid; "
-fi
+for name in daphne uvicorn; do
+    if pid=$(procs_running_pid "$name" "-m $name"); then
+        running="${running}$name pid $pid; "
+    fi
+done
 if pid=$(procs_running_pid celery "$CELERY_MARK"); then
     running="${running}celery pid $pid; "
 fi
@@ -141,7 +159,17 @@ with socket.socket(family) as sock:
 "$PY" manage.py ensure_admin
 
 CELERY_LOG=$LOG_DIR/celery.log
-DAPHNE_LOG=$LOG_DIR/daphne.log
+SERVER_LOG=$LOG_DIR/$SERVER.log
+# A deep listen backlog: thousands of chargers reconnecting at once must not be dropped.
+if [ "$SERVER" = uvicorn ]; then
+    SERVER_CMD=(-m uvicorn config.asgi:application --host "$BIND" --port "$PORT"
+        --backlog 4096 --no-proxy-headers --log-level warning)
+elif [[ $BIND == *:* ]]; then
+    SERVER_CMD=(-m daphne -b "$BIND" -p "$PORT" config.asgi:application)
+else
+    SERVER_CMD=(-m daphne -e "tcp:port=$PORT:interface=$BIND:backlog=4096"
+        config.asgi:application)
+fi
 ADMIN_URL="http://$URL_HOST:$PORT/admin/"
 
 start_celery() {
@@ -156,15 +184,15 @@ if [ "$FOREGROUND" = 1 ]; then
         start_celery
     fi
     echo "serving on $BIND:$PORT in the foreground; admin: $ADMIN_URL"
-    # exec keeps this pid, so stop.sh and service managers see daphne itself.
-    echo $$ >"$RUN_DIR/daphne.pid"
-    exec "$PY" -m daphne -b "$BIND" -p "$PORT" config.asgi:application
+    # exec keeps this pid, so stop.sh and service managers see the server itself.
+    echo $$ >"$RUN_DIR/$SERVER.pid"
+    exec "$PY" "${SERVER_CMD[@]}"
 fi
 
 # Stop what this run started, print the logs' tails and fail.
 fail_start() {
     echo "error: $*" >&2
-    local logs=("$DAPHNE_LOG")
+    local logs=("$SERVER_LOG")
     [ "$CELERY" = 0 ] || logs+=("$CELERY_LOG")
     for log in "${logs[@]}"; do
         if [ -f "$log" ]; then
@@ -172,14 +200,14 @@ fail_start() {
             tail -n 40 "$log" >&2
         fi
     done
-    procs_stop daphne "$DAPHNE_MARK" >&2 || true
+    procs_stop "$SERVER" "$SERVER_MARK" >&2 || true
     procs_stop celery "$CELERY_MARK" >&2 || true
     exit 1
 }
 
-echo "=== start.sh $(date -u +%Y-%m-%dT%H:%M:%SZ)" >>"$DAPHNE_LOG"
-procs_start daphne "$DAPHNE_LOG" "$PY" -m daphne -b "$BIND" -p "$PORT" config.asgi:application
-DAPHNE_PID=$(cat "$RUN_DIR/daphne.pid")
+echo "=== start.sh $(date -u +%Y-%m-%dT%H:%M:%SZ)" >>"$SERVER_LOG"
+procs_start "$SERVER" "$SERVER_LOG" "$PY" "${SERVER_CMD[@]}"
+SERVER_PID=$(cat "$RUN_DIR/$SERVER.pid")
 if [ "$CELERY" = 1 ]; then
     start_celery
 fi
@@ -202,7 +230,7 @@ except OSError as error:
 echo "waiting for $PROBE_URL ..."
 deadline=$((SECONDS + 60))
 until health=$("$PY" -c "$PROBE_PY" "$PROBE_URL" 2>&1); do
-    procs_alive "$DAPHNE_PID" || fail_start "daphne exited before answering /healthz"
+    procs_alive "$SERVER_PID" || fail_start "$SERVER exited before answering /healthz"
     [ "$SECONDS" -lt "$deadline" ] ||
         fail_start "/healthz did not answer 200 within 60 s; last answer: $health"
     sleep 0.5
@@ -211,7 +239,7 @@ if [ "$CELERY" = 1 ] && ! procs_alive "$(cat "$RUN_DIR/celery.pid")"; then
     fail_start "the Celery worker exited"
 fi
 
-echo "daphne started (pid $DAPHNE_PID) on $BIND:$PORT, log: $DAPHNE_LOG"
+echo "$SERVER started (pid $SERVER_PID) on $BIND:$PORT, log: $SERVER_LOG"
 echo "health: $health"
 echo
 echo "Constellation is running. Admin: $ADMIN_URL"

@@ -9,7 +9,7 @@ case ${1:-} in
 "") ;;
 -h | --help)
     echo "Usage: ./stop.sh"
-    echo "Stops daphne and the Celery worker that ./start.sh started (pid files in DATA_DIR/run):"
+    echo "Stops the server (daphne or uvicorn) and the Celery worker that ./start.sh started (pid files in DATA_DIR/run):"
     echo "TERM to each process group, KILL after 15 s."
     exit 0
     ;;
@@ -34,7 +34,7 @@ RUN_DIR=$DATA_DIR/run
 
 stopped=0
 failed=0
-for spec in "daphne|-m daphne" "celery|-m celery -A config"; do
+for spec in "daphne|-m daphne" "uvicorn|-m uvicorn" "celery|-m celery -A config"; do
     name=${spec%%|*}
     marker=${spec#*|}
     if procs_stop "$name" "$marker"; then

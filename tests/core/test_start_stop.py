@@ -206,3 +206,28 @@ def test_it_fails_loudly_and_leaves_nothing_running_when_the_server_cannot_start
     assert "the ASGI application is broken on purpose" in started.stderr  # the log's tail
     assert list((project["data_dir"] / "run").glob("*.pid")) == []
     assert processes_mentioning(str(project["root"])) == []
+
+
+def test_it_serves_with_uvicorn_when_asked(project: dict) -> None:
+    port = free_port()
+    run_dir = project["data_dir"] / "run"
+    started = run_script(
+        project, "start.sh", "--port", str(port), "--server", "uvicorn", "--no-celery"
+    )
+    assert started.returncode == 0, started.stdout + started.stderr
+    uvicorn_pid = int((run_dir / "uvicorn.pid").read_text())
+    health = requests.get(
+        f"http://127.0.0.1:{port}/healthz", timeout=10, proxies={"http": "", "https": ""}
+    )
+    assert health.status_code == 200, health.text
+    assert is_running(uvicorn_pid)
+    stopped = run_script(project, "stop.sh", timeout=60)
+    assert f"stopped uvicorn (pid {uvicorn_pid})" in stopped.stdout
+    assert not is_running(uvicorn_pid)
+    assert processes_mentioning(str(project["root"])) == []
+
+
+def test_it_refuses_an_unknown_server(project: dict) -> None:
+    started = run_script(project, "start.sh", "--server", "gunicorn")
+    assert started.returncode != 0
+    assert "--server must be daphne or uvicorn" in started.stderr
