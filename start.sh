@@ -165,10 +165,12 @@ if [ "$SERVER" = uvicorn ]; then
     SERVER_CMD=(-m uvicorn config.asgi:application --host "$BIND" --port "$PORT"
         --backlog 4096 --no-proxy-headers --log-level warning)
 elif [[ $BIND == *:* ]]; then
-    SERVER_CMD=(-m daphne -b "$BIND" -p "$PORT" config.asgi:application)
-else
-    SERVER_CMD=(-m daphne -e "tcp:port=$PORT:interface=$BIND:backlog=4096"
+    SERVER_CMD=(-m daphne -b "$BIND" -p "$PORT" --websocket_connect_timeout 60
         config.asgi:application)
+else
+    # A handshake may wait for the database in a reconnect storm: give it a minute, not 5 s.
+    SERVER_CMD=(-m daphne -e "tcp:port=$PORT:interface=$BIND:backlog=4096"
+        --websocket_connect_timeout 60 config.asgi:application)
 fi
 ADMIN_URL="http://$URL_HOST:$PORT/admin/"
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import contextlib
 import itertools
 import json
@@ -32,7 +33,6 @@ import resource
 import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -55,7 +55,7 @@ def free_port() -> int:
 
 
 def raise_fd_limit() -> None:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     with contextlib.suppress(ValueError, OSError):
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
@@ -137,26 +137,57 @@ def start_ours(
     )
     port = free_port()
     if server == "uvicorn":
-        command = [PYTHON, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1",
-                   "--port", str(port), "--backlog", "4096", "--no-proxy-headers",
-                   "--ws-ping-interval", "0", "--log-level", "warning", "--no-access-log"]
+        command = [
+            PYTHON,
+            "-m",
+            "uvicorn",
+            "config.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--backlog",
+            "4096",
+            "--no-proxy-headers",
+            "--ws-ping-interval",
+            "0",
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ]
     else:
-        command = [PYTHON, "-m", "daphne", "-e",
-                   f"tcp:port={port}:interface=127.0.0.1:backlog=4096", "-v", "0",
-                   "--ping-interval", "3600", "config.asgi:application"]
+        command = [
+            PYTHON,
+            "-m",
+            "daphne",
+            "-e",
+            f"tcp:port={port}:interface=127.0.0.1:backlog=4096",
+            "-v",
+            "0",
+            "--websocket_connect_timeout",
+            "60",
+            "--ping-interval",
+            "3600",
+            "config.asgi:application",
+        ]
     output = subprocess.DEVNULL if quiet else None
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=output,
-                               preexec_fn=raise_fd_limit)
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=output, stderr=output, preexec_fn=raise_fd_limit
+    )
     _wait_http(f"http://127.0.0.1:{port}/healthz", process)
-    return Server(f"constellation ({server})", f"ws://127.0.0.1:{port}/ocpp/", process,
-                  data_dir, env)
+    return Server(
+        f"constellation ({server})", f"ws://127.0.0.1:{port}/ocpp/", process, data_dir, env
+    )
 
 
 def start_reference() -> Server:
     port = free_port()
     process = subprocess.Popen(
         [PYTHON, str(ROOT / "scripts" / "reference_server.py"), "--port", str(port)],
-        cwd=ROOT, stdout=subprocess.PIPE, text=True, preexec_fn=raise_fd_limit,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        preexec_fn=raise_fd_limit,
     )
     assert process.stdout is not None
     if process.stdout.readline().strip() != "ready":
@@ -180,13 +211,16 @@ class Charger:
         self.latencies: list[float] = []
         self.transaction_id: object = None
         self.seq = 0
-        self.clock = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(
-            days=random.randrange(3000))
+        self.clock = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(days=random.randrange(3000))
 
     async def connect(self) -> None:
         self.ws = await websockets.connect(
-            self.url, subprotocols=[self.version], ping_interval=None, open_timeout=120,
-            close_timeout=2, max_queue=None,
+            self.url,
+            subprotocols=[self.version],
+            ping_interval=None,
+            open_timeout=120,
+            close_timeout=2,
+            max_queue=None,
         )
 
     async def call(self, action: str, payload: dict) -> dict:
@@ -209,14 +243,18 @@ class Charger:
         if self.version == "ocpp1.6":
             payload = {"chargePointVendor": "Bench", "chargePointModel": "Load"}
         else:
-            payload = {"reason": "PowerUp",
-                       "chargingStation": {"vendorName": "Bench", "model": "Load"}}
+            payload = {
+                "reason": "PowerUp",
+                "chargingStation": {"vendorName": "Bench", "model": "Load"},
+            }
         await self.call("BootNotification", payload)
 
     async def start_transaction(self) -> None:
         if self.version == "ocpp1.6":
-            answer = await self.call("StartTransaction", {
-                "connectorId": 1, "idTag": "BENCH", "meterStart": 0, "timestamp": self.tick()})
+            answer = await self.call(
+                "StartTransaction",
+                {"connectorId": 1, "idTag": "BENCH", "meterStart": 0, "timestamp": self.tick()},
+            )
             self.transaction_id = answer.get("transactionId")
         else:
             self.transaction_id = f"tx-{self.charger_id}"
@@ -224,13 +262,18 @@ class Charger:
 
     def _event(self, event_type: str, wh: int) -> dict:
         event = {
-            "eventType": event_type, "timestamp": self.tick(), "seqNo": self.seq,
+            "eventType": event_type,
+            "timestamp": self.tick(),
+            "seqNo": self.seq,
             "triggerReason": "Authorized" if event_type == "Started" else "MeterValuePeriodic",
             "transactionInfo": {"transactionId": self.transaction_id},
             "evse": {"id": 1, "connectorId": 1},
-            "meterValue": [{"timestamp": self.clock.isoformat().replace("+00:00", "Z"),
-                            "sampledValue": [{"value": wh,
-                                              "measurand": "Energy.Active.Import.Register"}]}],
+            "meterValue": [
+                {
+                    "timestamp": self.clock.isoformat().replace("+00:00", "Z"),
+                    "sampledValue": [{"value": wh, "measurand": "Energy.Active.Import.Register"}],
+                }
+            ],
         }
         if event_type == "Started":
             event["idToken"] = {"idToken": "BENCH", "type": "ISO14443"}
@@ -239,11 +282,25 @@ class Charger:
 
     async def meter_sample(self, wh: int) -> None:
         if self.version == "ocpp1.6":
-            await self.call("MeterValues", {
-                "connectorId": 1, "transactionId": self.transaction_id,
-                "meterValue": [{"timestamp": self.tick(), "sampledValue": [
-                    {"value": str(wh), "measurand": "Energy.Active.Import.Register",
-                     "unit": "Wh"}]}]})
+            await self.call(
+                "MeterValues",
+                {
+                    "connectorId": 1,
+                    "transactionId": self.transaction_id,
+                    "meterValue": [
+                        {
+                            "timestamp": self.tick(),
+                            "sampledValue": [
+                                {
+                                    "value": str(wh),
+                                    "measurand": "Energy.Active.Import.Register",
+                                    "unit": "Wh",
+                                }
+                            ],
+                        }
+                    ],
+                },
+            )
         else:
             await self.call("TransactionEvent", self._event("Updated", wh))
 
@@ -251,6 +308,9 @@ class Charger:
         if self.ws is not None:
             with contextlib.suppress(Exception):
                 await self.ws.close()
+
+
+FAILURE_KINDS: collections.Counter[str] = collections.Counter()
 
 
 async def connect_all(chargers: list[Charger], parallel: int = 200) -> int:
@@ -264,8 +324,9 @@ async def connect_all(chargers: list[Charger], parallel: int = 200) -> int:
             try:
                 await charger.connect()
                 await charger.boot()
-            except Exception:
+            except Exception as exc:
                 failures += 1
+                FAILURE_KINDS[f"{type(exc).__name__}: {exc}"[:120]] += 1
 
     await asyncio.gather(*(one(charger) for charger in chargers))
     return failures
@@ -279,8 +340,12 @@ def percentiles(latencies: list[float]) -> dict[str, float]:
     def at(fraction: float) -> float:
         return round(ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] * 1000, 2)
 
-    return {"p50_ms": at(0.50), "p90_ms": at(0.90), "p99_ms": at(0.99),
-            "max_ms": round(ordered[-1] * 1000, 2)}
+    return {
+        "p50_ms": at(0.50),
+        "p90_ms": at(0.90),
+        "p99_ms": at(0.99),
+        "max_ms": round(ordered[-1] * 1000, 2),
+    }
 
 
 class Usage:
@@ -327,11 +392,14 @@ async def closed_loop(server: Server, *, chargers: int, seconds: float, version:
     latencies = [value for charger in fleet for value in charger.latencies]
     await asyncio.gather(*(charger.close() for charger in fleet))
     return {
-        "chargers": chargers, "messages": len(latencies),
+        "chargers": chargers,
+        "messages": len(latencies),
         "round_trips_per_s": round(len(latencies) / usage.wall_s, 1),
         **percentiles(latencies),
-        "callerrors": sum(charger.errors for charger in fleet), "connect_failures": failures,
-        "loadgen_cpu_pct": usage.loadgen_cpu, "server_cpu_pct": usage.server_cpu,
+        "callerrors": sum(charger.errors for charger in fleet),
+        "connect_failures": failures,
+        "loadgen_cpu_pct": usage.loadgen_cpu,
+        "server_cpu_pct": usage.server_cpu,
     }
 
 
@@ -359,10 +427,15 @@ async def paced(server: Server, *, chargers: int, rate: float, seconds: float) -
     latencies = [value for charger in fleet for value in charger.latencies]
     await asyncio.gather(*(charger.close() for charger in fleet))
     return {
-        "chargers": chargers, "target_per_s": rate, "messages": len(latencies),
-        "achieved_per_s": round(len(latencies) / seconds, 1), **percentiles(latencies),
-        "callerrors": sum(charger.errors for charger in fleet), "connect_failures": failures,
-        "loadgen_cpu_pct": usage.loadgen_cpu, "server_cpu_pct": usage.server_cpu,
+        "chargers": chargers,
+        "target_per_s": rate,
+        "messages": len(latencies),
+        "achieved_per_s": round(len(latencies) / seconds, 1),
+        **percentiles(latencies),
+        "callerrors": sum(charger.errors for charger in fleet),
+        "connect_failures": failures,
+        "loadgen_cpu_pct": usage.loadgen_cpu,
+        "server_cpu_pct": usage.server_cpu,
     }
 
 
@@ -379,14 +452,18 @@ async def idle(server: Server, *, chargers: int, hold: float) -> dict:
     while time.monotonic() < end:  # every charger sends one heartbeat per round
         results = await asyncio.gather(
             *(charger.call("Heartbeat", {}) for charger in fleet if charger.ws),
-            return_exceptions=True)
+            return_exceptions=True,
+        )
         heartbeats += sum(1 for result in results if isinstance(result, dict))
     after = server.rss_kib()
     connected = chargers - failures
     await asyncio.gather(*(charger.close() for charger in fleet))
     return {
-        "chargers": chargers, "connected": connected, "connect_and_boot_s": round(connect_s, 1),
-        "heartbeats_answered": heartbeats, "rss_before_mib": round(before / 1024, 1),
+        "chargers": chargers,
+        "connected": connected,
+        "connect_and_boot_s": round(connect_s, 1),
+        "heartbeats_answered": heartbeats,
+        "rss_before_mib": round(before / 1024, 1),
         "rss_after_mib": round(after / 1024, 1),
         "kib_per_connection": round((after - before) / max(connected, 1), 1),
     }
@@ -406,8 +483,13 @@ async def storm(server: Server, *, chargers: int) -> dict:
     failures = await connect_all(fleet, parallel=chargers)
     back_s = time.perf_counter() - started
     await asyncio.gather(*(charger.close() for charger in fleet))
-    return {"chargers": chargers, "first_connect_failures": first_failures,
-            "all_back_and_booted_s": round(back_s, 1), "failures": failures}
+    return {
+        "chargers": chargers,
+        "first_connect_failures": first_failures,
+        "all_back_and_booted_s": round(back_s, 1),
+        "failures": failures,
+        "failure_kinds": dict(FAILURE_KINDS.most_common(3)),
+    }
 
 
 # --- the run ------------------------------------------------------------------------------
@@ -415,17 +497,28 @@ async def storm(server: Server, *, chargers: int) -> dict:
 
 async def run(args: argparse.Namespace) -> dict:
     results: dict = {"machine": machine(), "args": vars(args), "ours": {}, "reference": {}}
-    ours = start_ours(server=args.server, database_url=args.database_url,
-                      redis_url=args.redis_url)
+    ours = start_ours(server=args.server, database_url=args.database_url, redis_url=args.redis_url)
     reference = start_reference() if not args.no_reference else None
     try:
         plan = [
-            ("closed16", lambda s: closed_loop(s, chargers=args.chargers,
-                                                seconds=args.seconds, version="ocpp1.6")),
-            ("closed201", lambda s: closed_loop(s, chargers=args.chargers,
-                                                 seconds=args.seconds, version="ocpp2.0.1")),
-            ("paced", lambda s: paced(s, chargers=args.paced_chargers, rate=args.rate,
-                                      seconds=args.seconds)),
+            (
+                "closed16",
+                lambda s: closed_loop(
+                    s, chargers=args.chargers, seconds=args.seconds, version="ocpp1.6"
+                ),
+            ),
+            (
+                "closed201",
+                lambda s: closed_loop(
+                    s, chargers=args.chargers, seconds=args.seconds, version="ocpp2.0.1"
+                ),
+            ),
+            (
+                "paced",
+                lambda s: paced(
+                    s, chargers=args.paced_chargers, rate=args.rate, seconds=args.seconds
+                ),
+            ),
             ("idle", lambda s: idle(s, chargers=args.idle_chargers, hold=args.idle_hold)),
             ("storm", lambda s: storm(s, chargers=args.storm_chargers)),
         ]
@@ -443,8 +536,11 @@ async def run(args: argparse.Namespace) -> dict:
         if reference is not None:
             reference.stop()
     results["ratios"] = {
-        name: round(results["ours"][name]["round_trips_per_s"]
-                    / max(results["reference"][name]["round_trips_per_s"], 0.001), 2)
+        name: round(
+            results["ours"][name]["round_trips_per_s"]
+            / max(results["reference"][name]["round_trips_per_s"], 0.001),
+            2,
+        )
         for name in ("closed16", "closed201")
         if name in results["ours"] and name in results["reference"]
     }
@@ -461,8 +557,12 @@ def machine() -> dict:
     memory = 0
     with contextlib.suppress(OSError):
         memory = int(Path("/proc/meminfo").read_text().split()[1]) // 1024
-    return {"cpu": cpu, "cores": os.cpu_count(), "memory_mib": memory,
-            "python": sys.version.split()[0]}
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_mib": memory,
+        "python": sys.version.split()[0],
+    }
 
 
 def print_table(results: dict) -> None:
@@ -486,8 +586,9 @@ def main() -> None:
     parser.add_argument("--idle-chargers", type=int, default=10_000)
     parser.add_argument("--idle-hold", type=float, default=5)
     parser.add_argument("--storm-chargers", type=int, default=10_000)
-    parser.add_argument("--only", nargs="*", choices=["closed16", "closed201", "paced", "idle",
-                                                      "storm"])
+    parser.add_argument(
+        "--only", nargs="*", choices=["closed16", "closed201", "paced", "idle", "storm"]
+    )
     parser.add_argument("--no-reference", action="store_true")
     parser.add_argument("--json", type=Path, help="write the results here")
     args = parser.parse_args()

@@ -76,7 +76,11 @@ async def serve(connection: websockets.ServerConnection) -> None:
 
 async def main(port: int) -> None:
     async with websockets.serve(
-        serve, "127.0.0.1", port, subprotocols=["ocpp1.6", "ocpp2.0.1"], backlog=4096,
+        serve,
+        "127.0.0.1",
+        port,
+        subprotocols=["ocpp1.6", "ocpp2.0.1"],
+        backlog=4096,
         ping_interval=None,
     ):
         print("ready", flush=True)

@@ -7,6 +7,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import unquote
 
@@ -20,11 +21,11 @@ from apps.commands.services import pending_command_ids, station_group
 from apps.core.dbwork import GroupCommitExecutor
 from apps.ocpp import frames
 from apps.ocpp.handlers import served_versions
-from apps.ocpp.handshake import credentials_from_scope
+from apps.ocpp.handshake import Credentials, credentials_from_scope
 from apps.ocpp.limits import KeyedBuckets, TokenBucket
 from apps.ocpp.session import ChargerSession
 from apps.ocpp.versions import V16, OcppVersion, negotiate
-from apps.security.admission import connection_admit
+from apps.security.admission import Admission, connection_admit
 from apps.security.models import SecurityEvent
 from apps.security.services import security_event_record
 
@@ -125,6 +126,50 @@ def _ensure_poller() -> None:
         _poller = loop.create_task(_poll_pending_commands(interval))
 
 
+def _negotiate(station: ChargingStation, offered: list[str]) -> tuple[OcppVersion | None, str]:
+    """Return the version to speak, or None and why not."""
+    if not offered:
+        if settings.OCPP_REQUIRE_SUBPROTOCOL:
+            return None, "an OCPP subprotocol is required"
+        return V16, ""
+    version = negotiate(offered, station.preferred_ocpp_version, served_versions())
+    if version is None:
+        supported = ", ".join(v.subprotocol for v in served_versions())
+        return None, f"no supported OCPP subprotocol offered (supported: {supported})"
+    return version, ""
+
+
+@dataclass
+class _Opening:
+    admission: Admission
+    version: OcppVersion | None = None
+    refusal: str = ""
+    session: ChargerSession | None = None  # opened already, when nobody else held it
+    pending: list[int] = field(default_factory=list)
+
+
+def _open_session(session: ChargerSession) -> list[int]:
+    """Open the session; return the station's pending commands, oldest first."""
+    session.open()
+    return [pk for _, pk in pending_command_ids(station_ids=[session.station.pk])]
+
+
+def _open(charger_id: str, credentials: Credentials, offered: list[str]) -> _Opening:
+    """Admit a connection and, unless the station may be connected already, open it."""
+    admission = connection_admit(charger_id=charger_id, credentials=credentials)
+    if not admission.allowed:
+        return _Opening(admission)
+    station = admission.station
+    assert station is not None
+    version, refusal = _negotiate(station, offered)
+    if version is None:
+        return _Opening(admission, refusal=refusal)
+    if station.pk in _LOCAL or station.is_connected:
+        return _Opening(admission, version)
+    session = ChargerSession(station, version, settings.OCPP_MAX_FRAME_BYTES)
+    return _Opening(admission, version, session=session, pending=_open_session(session))
+
+
 class OcppConsumer(AsyncWebsocketConsumer):
     session: ChargerSession | None = None
 
@@ -146,36 +191,39 @@ class OcppConsumer(AsyncWebsocketConsumer):
                 f"handshakes from {credentials.peer_ip} over the limit",
             )
             return
+        offered = self._offered
         try:
-            admission = await run_sync(
-                lambda: connection_admit(charger_id=charger_id, credentials=credentials)
-            )
+            # One database job in the common case: admit, negotiate, open, find commands.
+            opening = await run_sync(lambda: _open(charger_id, credentials, offered))
         except Exception:
             logger.exception("%s: could not admit the connection", charger_id)
             await self._refuse(CLOSE_SERVER_ERROR, "server error, try again later")
             return
+        admission = opening.admission
         if not admission.allowed:
             await self._refuse(CLOSE_POLICY_VIOLATION, admission.reason)
             return
-        station = admission.station
-        assert station is not None
-        version, why_not = self._negotiate(station)
-        if version is None:
-            await self._refuse(CLOSE_PROTOCOL_ERROR, why_not)
+        if opening.version is None:
+            await self._refuse(CLOSE_PROTOCOL_ERROR, opening.refusal)
             return
-        if await self._held_elsewhere(station):
-            if not admission.authenticated:
-                await self._refuse_and_record(
-                    charger_id,
-                    "DuplicateConnectionRefused",
-                    "charger already connected",
-                    f"unauthenticated second connection from {credentials.peer_ip}",
-                    station.pk,
-                )
-                return
-            await self._replace_previous(station, credentials.peer_ip)
-        session = ChargerSession(station, version, settings.OCPP_MAX_FRAME_BYTES)
-        await run_sync(session.open)
+        station, version, session = admission.station, opening.version, opening.session
+        assert station is not None
+        if session is None:  # the station may be connected already: look, then open
+            if await self._held_elsewhere(station):
+                if not admission.authenticated:
+                    await self._refuse_and_record(
+                        charger_id,
+                        "DuplicateConnectionRefused",
+                        "charger already connected",
+                        f"unauthenticated second connection from {credentials.peer_ip}",
+                        station.pk,
+                    )
+                    return
+                await self._replace_previous(station, credentials.peer_ip)
+            session = ChargerSession(station, version, settings.OCPP_MAX_FRAME_BYTES)
+            pending = await run_sync(lambda: _open_session(session))
+        else:
+            pending = opening.pending
         self.session = session
         self._outbox: asyncio.Queue[int | None] = asyncio.Queue()
         self._queued: set[int] = set()
@@ -195,25 +243,12 @@ class OcppConsumer(AsyncWebsocketConsumer):
             logger.warning("%s: channel layer unavailable", charger_id, exc_info=True)
         self._sender = asyncio.create_task(self._send_commands())
         _ensure_poller()
-        for _, command_id in await run_sync(lambda: pending_command_ids(station_ids=[station.pk])):
+        for command_id in pending:
             self.enqueue(command_id)
 
     @property
     def _offered(self) -> list[str]:
         return list(self.scope.get("subprotocols") or [])
-
-    def _negotiate(self, station: ChargingStation) -> tuple[OcppVersion | None, str]:
-        """Return the version to speak, or None and why not."""
-        offered = self._offered
-        if not offered:
-            if settings.OCPP_REQUIRE_SUBPROTOCOL:
-                return None, "an OCPP subprotocol is required"
-            return V16, ""
-        version = negotiate(offered, station.preferred_ocpp_version, served_versions())
-        if version is None:
-            supported = ", ".join(v.subprotocol for v in served_versions())
-            return None, f"no supported OCPP subprotocol offered (supported: {supported})"
-        return version, ""
 
     async def _held_elsewhere(self, station: ChargingStation) -> bool:
         """Tell whether a live connection serves the station already, here or elsewhere."""
