@@ -1,0 +1,119 @@
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html_join
+from django.utils.translation import gettext_lazy as _
+
+from apps.simulator.models import Simulator
+from apps.simulator.services import SimulatorError, simulator_start, simulator_stop
+
+COUNTER_LABELS = {
+    "chargers": _("chargers"),
+    "connected": _("connected now"),
+    "booted": _("booted now"),
+    "connections": _("connections"),
+    "boots": _("boots"),
+    "sessions_started": _("sessions started"),
+    "sessions_stopped": _("sessions stopped"),
+    "messages_sent": _("messages sent"),
+    "messages_received": _("messages received"),
+    "commands": _("commands answered"),
+    "errors": _("errors"),
+}
+
+
+@admin.register(Simulator)
+class SimulatorAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "ocpp_version",
+        "charger_count",
+        "mode",
+        "status",
+        "started_at",
+        "summary",
+    ]
+    list_filter = ["status", "ocpp_version", "mode"]
+    search_fields = ["name", "prefix"]
+    readonly_fields = [
+        "status",
+        "started_at",
+        "stopped_at",
+        "reported_at",
+        "last_error",
+        "counters_table",
+    ]
+    fieldsets = [
+        (None, {"fields": ["name", "ocpp_version", "charger_count", "prefix", "connectors"]}),
+        (
+            _("Behaviour"),
+            {"fields": ["mode", "meter_interval", "session_duration", "id_tag"]},
+        ),
+        (_("Connection"), {"fields": ["url", "password", "register_stations"]}),
+        (
+            _("State"),
+            {
+                "fields": [
+                    "status",
+                    "started_at",
+                    "stopped_at",
+                    "reported_at",
+                    "last_error",
+                    "counters_table",
+                ]
+            },
+        ),
+    ]
+    actions = ["start_simulators", "stop_simulators"]
+
+    @admin.display(description=_("progress"))
+    def summary(self, obj: Simulator) -> str:
+        c = obj.counters or {}
+        if not c:
+            return "—"
+        return _(
+            "%(connected)s/%(chargers)s connected, %(started)s sessions, "
+            "%(sent)s messages, %(errors)s errors"
+        ) % {
+            "connected": c.get("connected", 0),
+            "chargers": c.get("chargers", obj.charger_count),
+            "started": c.get("sessions_started", 0),
+            "sent": c.get("messages_sent", 0),
+            "errors": c.get("errors", 0),
+        }
+
+    @admin.display(description=_("counters"))
+    def counters_table(self, obj: Simulator) -> str:
+        counters = obj.counters or {}
+        return format_html_join(
+            "",
+            "<div>{}: <b>{}</b></div>",
+            ((label, counters.get(key, 0)) for key, label in COUNTER_LABELS.items()),
+        )
+
+    @admin.action(description=_("Start selected simulators"), permissions=["change"])
+    def start_simulators(self, request: HttpRequest, queryset: QuerySet[Simulator]) -> None:
+        for simulator in queryset:
+            try:
+                simulator_start(simulator=simulator, request=request)
+            except SimulatorError as exc:
+                self.message_user(request, str(exc), messages.WARNING)
+            else:
+                self.message_user(
+                    request,
+                    _("%(name)s started: %(count)d chargers.")
+                    % {"name": simulator, "count": simulator.charger_count},
+                    messages.SUCCESS,
+                )
+
+    @admin.action(description=_("Stop selected simulators"), permissions=["change"])
+    def stop_simulators(self, request: HttpRequest, queryset: QuerySet[Simulator]) -> None:
+        for simulator in queryset:
+            simulator = simulator_stop(simulator=simulator)
+            self.message_user(
+                request,
+                _("%(name)s stopped.") % {"name": simulator},
+                messages.SUCCESS,
+            )

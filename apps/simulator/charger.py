@@ -1,0 +1,964 @@
+"""A simulated charge point: its state, its behaviour and its connection, for any version.
+
+One `SimulatedCharger` is one asyncio task (`run()`); while connected, the `ocpp`
+library's ChargePoint reads the socket in a second one. The behaviour loop sleeps until the
+next thing it has to do (heartbeat, meter sample, end of a session) or until an answer to a
+CSMS command asks for follow-up work, so an idle charger costs a sleeping coroutine.
+
+The version-specific messages live in `v16.py` and `v2.py` (the protocol objects); the state
+here speaks OCPP 1.6's vocabulary (connector statuses, stop reasons) and the protocol
+objects translate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import inspect
+import logging
+import random
+import time
+import zlib
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlsplit
+
+import websockets
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from apps.core.timeutil import format_ocpp_datetime, utcnow
+from apps.simulator import keystore, transfers
+from apps.simulator.curve import Meter, Reading, curve_for_session
+from apps.simulator.stats import Stats
+
+if TYPE_CHECKING:
+    from apps.simulator.protocol import SimulatorProtocol
+
+logger = logging.getLogger(__name__)
+
+VERSIONS = {"1.6": "ocpp1.6", "2.0.1": "ocpp2.0.1", "2.1": "ocpp2.1"}
+VENDOR = "Constellation"
+SCRIPTED, IDLE = "scripted", "idle"
+DEFAULT_ID_TAG = "SIM{n}-{c}"
+# A charger that cannot get an answer to BootNotification tries again after this long.
+BOOT_RETRY_ON_ERROR_S = 10.0
+
+Job = Callable[["SimulatorProtocol"], Awaitable[None] | None]
+
+
+def subprotocol_for(version: str) -> str:
+    """Return the websocket subprotocol of "1.6", "2.0.1" or "2.1" (or of the subprotocol)."""
+    version = version.removeprefix("ocpp")
+    if version not in VERSIONS:
+        raise ValueError(f"unknown OCPP version {version!r} (1.6, 2.0.1 or 2.1)")
+    return VERSIONS[version]
+
+
+def charger_url(base_url: str, charger_id: str) -> str:
+    """Return the websocket URL of a charger: the endpoint with its id as the last segment."""
+    return base_url.rstrip("/") + "/" + quote(charger_id, safe="")
+
+
+def id_tag_for(template: str, number: int, connector_id: int) -> str:
+    """Return the tag of a template such as SIM{n}-{c} for a charger number and connector."""
+    return template.replace("{n}", str(number)).replace("{c}", str(connector_id))
+
+
+def basic_auth_header(charger_id: str, password: str) -> str:
+    token = base64.b64encode(f"{charger_id}:{password}".encode()).decode("ascii")
+    return f"Basic {token}"
+
+
+@dataclass
+class ChargerConfig:
+    charger_id: str
+    url: str  # the CSMS endpoint, e.g. ws://127.0.0.1:8000/ocpp/; the charger id is appended
+    version: str = "1.6"
+    connectors: int = 1
+    meter_interval: float = 10.0  # seconds between meter samples during a session
+    mode: str = SCRIPTED  # scripted: sessions one after another; idle: heartbeats only
+    # The driver's tag of scripted sessions; {n} and {c} stand for the charger's number and
+    # the connector, so that concurrent sessions do not share a tag (the CSMS would refuse).
+    id_tag: str = DEFAULT_ID_TAG
+    number: int = 1  # the charger's number in its fleet
+    password: str = ""  # HTTP Basic password on the websocket handshake
+    session_duration: float | None = None  # default: 6 meter intervals
+    session_pause: float | None = None  # between scripted sessions; default: 2 meter intervals
+    max_current_a: float = 32.0
+    phases: int = 3
+    ramp_s: float | None = None  # current ramp-up at session start; default: up to 4 s
+    model: str = "Simulator"
+    firmware_version: str = "sim-1.0"
+    response_timeout: float = 30.0
+    open_timeout: float = 10.0
+    reboot_s: float = 1.0  # time a reset or firmware update keeps the charger offline
+    reconnect_min_s: float = 1.0
+    reconnect_max_s: float = 60.0
+    start_delay: float = 0.0  # wait before the first connection (fleets spread their start)
+    validate: bool = True  # check our own messages against the OCPP schemas
+    seed: int | str | None = None
+
+
+@dataclass
+class Reservation:
+    reservation_id: int
+    id_tag: str
+    expires_at: datetime
+
+
+@dataclass
+class Session:
+    id_tag: str
+    started_at: datetime
+    meter_start_wh: int
+    ends_at: float | None  # monotonic; None: until stopped
+    next_sample_at: float
+    remote_start_id: int | None = None
+    reservation_id: int | None = None
+    token_type: str = "ISO14443"  # 2.x idToken type
+    transaction_id: str = ""  # 1.6: the CSMS's id; 2.x: ours
+    seq_no: int = 0  # 2.x TransactionEvent sequence
+    charging_state: str = "Charging"
+    stop_reason: str = ""  # set: stop at the next opportunity (retried after a reconnect)
+
+    def next_seq(self) -> int:
+        self.seq_no += 1
+        return self.seq_no - 1
+
+
+@dataclass
+class Connector:
+    """A 1.6 connector, or a 2.x EVSE with its one connector."""
+
+    connector_id: int
+    meter: Meter
+    status: str = "Available"  # 1.6 ChargePointStatus vocabulary
+    operative: bool = True
+    scheduled_operative: bool | None = None  # applied when the running session ends
+    session: Session | None = None
+    claimed: bool = False  # promised to a remote start that has not begun yet
+    reservation: Reservation | None = None
+    next_session_at: float = 0.0
+    metered_at: float = 0.0  # monotonic time the meter was last advanced to
+    reported: str = ""  # last status sent, in the version's vocabulary
+
+    @property
+    def busy(self) -> bool:
+        return self.session is not None or self.claimed
+
+
+class Reboot(Exception):
+    """Leave the connection and boot again with `reason` (2.x BootReason)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass
+class _Transfer:
+    status: str = "Idle"
+    request_id: int | None = None
+    task: asyncio.Task | None = field(default=None, repr=False)
+
+    @property
+    def active(self) -> bool:
+        return self.task is not None and not self.task.done()
+
+
+class SimulatedCharger:
+    def __init__(self, config: ChargerConfig, stats: Stats | None = None) -> None:
+        self.config = config
+        self.stats = stats if stats is not None else Stats(chargers=1)
+        self.subprotocol = subprotocol_for(config.version)
+        self.version = self.subprotocol.removeprefix("ocpp")
+        self.v16 = self.version == "1.6"
+        self.url = charger_url(config.url, config.charger_id)
+        self.rng = random.Random(config.seed if config.seed is not None else config.charger_id)
+        self.serial_number = f"SN-{zlib.crc32(config.charger_id.encode()):08X}"
+        self.settings = keystore.KeyStore(
+            v16=self.v16,
+            evses=config.connectors,
+            initial={
+                keystore.METER_INTERVAL: str(max(1, round(config.meter_interval))),
+                keystore.PASSWORD: config.password,
+            },
+        )
+        if not self.v16:
+            self.settings.set_live(("SecurityCtrlr", None, "Identity"), config.charger_id)
+            power = round(config.max_current_a * 230 * config.phases)
+            for evse in range(1, config.connectors + 1):
+                self.settings.set_live(("EVSE", evse, "Power"), str(power))
+                self.settings.set_live(("EVSE", evse, "SupplyPhases"), str(config.phases))
+        self.meter_interval = config.meter_interval
+        self.session_duration = (
+            config.session_duration
+            if config.session_duration is not None
+            else max(1.0, 6 * config.meter_interval)
+        )
+        self.connectors = {
+            n: Connector(
+                n,
+                Meter(
+                    energy_wh=float(self.rng.randint(100_000, 5_000_000)),
+                    phases=config.phases,
+                    rng=self.rng,
+                ),
+            )
+            for n in range(1, config.connectors + 1)
+        }
+        self.station_operative = True
+        self.firmware_version = config.firmware_version
+        self.firmware = _Transfer()
+        self.upload = _Transfer()
+        self.local_list_version = 0
+        self.local_list: dict[str, dict[str, Any]] = {}
+        self.events: deque[str] = deque(maxlen=20)
+        self.protocol: SimulatorProtocol | None = None
+        self.accepted = False
+        self.boot_count = 0
+        self._jobs: deque[Job] = deque()
+        self._wake = asyncio.Event()
+        self._online = asyncio.Event()
+        self._next_boot = asyncio.Event()
+        self._stopping = False
+        self._boot_reason = "PowerUp"
+        self._reconnect_now = False
+        self._reset_when_idle: tuple[str, str] | None = None
+        self._heartbeat_at = 0.0
+        self._background: set[asyncio.Task] = set()
+
+    @property
+    def charger_id(self) -> str:
+        return self.config.charger_id
+
+    @property
+    def scripted(self) -> bool:
+        return self.config.mode == SCRIPTED
+
+    def __repr__(self) -> str:
+        return f"<SimulatedCharger {self.charger_id} OCPP {self.version}>"
+
+    # --- control -------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Ask the charger to end its sessions, close its connection and return from run()."""
+        self._stopping = True
+        self._wake.set()
+
+    def submit(self, job: Job) -> None:
+        """Queue work for the behaviour loop (runs in order, once booted)."""
+        self._jobs.append(job)
+        self._wake.set()
+
+    def note(self, text: str) -> None:
+        self.events.append(f"{format_ocpp_datetime(utcnow())} {text}")
+
+    def error(self, message: str) -> None:
+        self.stats.errors += 1
+        self.stats.last_error = f"{self.charger_id}: {message}"
+        self.note(f"error: {message}")
+        logger.warning("%s: %s", self.charger_id, message)
+
+    def _spawn(self, coro: Awaitable[None]) -> asyncio.Task:
+        task = asyncio.ensure_future(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        return task
+
+    async def _sleep(self, seconds: float) -> None:
+        """Sleep up to `seconds`, or until there is work (a job, a stop request)."""
+        if seconds <= 0 or self._stopping:
+            return
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._wake.wait()
+
+    # --- connection ----------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Connect, serve and reconnect with backoff until stop() is called."""
+        try:
+            await self._sleep(self.config.start_delay)
+            failures = 0
+            while not self._stopping:
+                boots = self.boot_count
+                try:
+                    await self._connection()
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    self.error(_describe(exc))
+                if self._stopping:
+                    break
+                self._wake.clear()
+                if self._reconnect_now:
+                    # Rebooting takes a while; the CSMS meanwhile sees the old socket go.
+                    self._reconnect_now = False
+                    failures = 0
+                    await self._sleep(self.config.reboot_s)
+                    continue
+                failures = 0 if self.boot_count > boots else failures + 1
+                await self._sleep(self._backoff(failures))
+        finally:
+            for task in list(self._background):
+                task.cancel()
+
+    def _backoff(self, failures: int) -> float:
+        delay = self.config.reconnect_min_s * 2 ** min(failures, 16)
+        return min(self.config.reconnect_max_s, delay) * self.rng.uniform(0.5, 1.0)
+
+    async def _connection(self) -> None:
+        from apps.simulator.protocol import protocol_class
+
+        headers = {}
+        password = self.settings.get(keystore.PASSWORD)
+        if password:
+            headers["Authorization"] = basic_auth_header(self.charger_id, password)
+        ping = self.settings.get_int(keystore.PING_INTERVAL)
+        async with websockets.connect(
+            self.url,
+            subprotocols=[self.subprotocol],  # type: ignore[list-item]
+            additional_headers=headers,
+            open_timeout=self.config.open_timeout,
+            ping_interval=ping or None,
+            close_timeout=5,
+            max_size=2**20,
+        ) as ws:
+            if ws.subprotocol != self.subprotocol:
+                # A CSMS refusing a charger accepts, then closes with the reason: read it.
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(5):
+                        await ws.recv()
+                raise ConnectionError(
+                    f"the CSMS did not accept {self.subprotocol} (chose {ws.subprotocol})"
+                )
+            self.stats.connected += 1
+            self.stats.connections += 1
+            self.note(f"connected to {self.url}")
+            protocol = protocol_class(self.version)(self, ws)
+            self.protocol = protocol
+            behaviour = asyncio.create_task(self._behave(protocol, ws))
+            try:
+                await protocol.start()
+            except ConnectionClosed as exc:
+                closed_by_us = behaviour.done()
+                code = exc.rcvd.code if exc.rcvd is not None else None
+                if not closed_by_us and code not in (1000, 1001):
+                    reason = exc.rcvd.reason if exc.rcvd is not None else "no close frame"
+                    self.error(f"connection closed by the CSMS ({code}: {reason})")
+            finally:
+                self.protocol = None
+                self._online.clear()
+                self.stats.connected -= 1
+                if self.accepted:
+                    self.accepted = False
+                    self.stats.booted -= 1
+                if not behaviour.done():
+                    behaviour.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await behaviour
+
+    async def _behave(self, protocol: SimulatorProtocol, ws: Any) -> None:
+        try:
+            await self._serve(protocol)
+        except Reboot as reboot:
+            self._boot_reason = reboot.reason
+            self._reconnect_now = True
+            self.note(f"rebooting ({reboot.reason})")
+        except ConnectionClosed:
+            return  # the reader sees it too, and reports it
+        except Exception as exc:
+            logger.exception("%s: behaviour failed", self.charger_id)
+            self.error(f"{type(exc).__name__}: {exc}")
+        await ws.close()
+
+    # --- behaviour -----------------------------------------------------------------------
+
+    async def _serve(self, protocol: SimulatorProtocol) -> None:
+        await self._boot(protocol)
+        if self._stopping:
+            return
+        if self.v16:
+            await protocol.status(0, "Available" if self.station_operative else "Unavailable")
+        # Spread the first sessions of a fleet, but start soon after a boot.
+        spread = min(self._pause(), 2 * self.config.meter_interval)
+        for connector in self.connectors.values():
+            connector.next_session_at = time.monotonic() + self.rng.uniform(0, spread)
+            await self.report_status(protocol, connector, force=True)
+        self._online.set()
+        while True:
+            self._wake.clear()
+            while self._jobs:
+                result = self._jobs.popleft()(protocol)
+                if inspect.isawaitable(result):
+                    await result
+            if self._stopping:
+                for connector in self.connectors.values():
+                    if connector.session is not None:
+                        await self.stop_session(protocol, connector, "Local")
+                return
+            if time.monotonic() >= self._heartbeat_at:
+                await protocol.heartbeat()
+                self._schedule_heartbeat()
+            for connector in self.connectors.values():
+                await self._tick(protocol, connector)
+            await self._sleep(self._next_deadline() - time.monotonic())
+
+    async def _boot(self, protocol: SimulatorProtocol) -> None:
+        while not self._stopping:
+            answer = await protocol.boot(self._boot_reason)
+            if answer is not None and answer[0] == "Accepted":
+                self._accept_boot(answer[1])
+                return
+            retry = BOOT_RETRY_ON_ERROR_S if answer is None else (answer[1] or 30)
+            self.note(f"boot {answer[0] if answer else 'failed'}, retrying in {retry} s")
+            self._wake.clear()
+            await self._sleep(retry)
+
+    def _accept_boot(self, interval: int) -> None:
+        if interval > 0:
+            self.settings.set(keystore.HEARTBEAT_INTERVAL, str(interval))
+        self._schedule_heartbeat()
+        self.boot_count += 1
+        self.stats.boots += 1
+        if not self.accepted:
+            self.accepted = True
+            self.stats.booted += 1
+        self.note(f"booted ({self._boot_reason})")
+        self._boot_reason = "PowerUp"
+        booted, self._next_boot = self._next_boot, asyncio.Event()
+        booted.set()
+
+    async def boot_again(self, protocol: SimulatorProtocol, reason: str) -> None:
+        """Send BootNotification without rebooting (TriggerMessage)."""
+        answer = await protocol.boot(reason)
+        if answer is not None and answer[0] == "Accepted" and answer[1] > 0:
+            self.settings.set(keystore.HEARTBEAT_INTERVAL, str(answer[1]))
+            self._schedule_heartbeat()
+
+    def _schedule_heartbeat(self) -> None:
+        interval = self.settings.get_int(keystore.HEARTBEAT_INTERVAL)
+        self._heartbeat_at = time.monotonic() + interval if interval > 0 else float("inf")
+
+    def _pause(self) -> float:
+        if self.config.session_pause is not None:
+            return self.config.session_pause
+        return max(0.5, 2 * self.config.meter_interval)
+
+    def _next_deadline(self) -> float:
+        now = time.monotonic()
+        deadlines = [self._heartbeat_at, now + 3600]
+        for connector in self.connectors.values():
+            session = connector.session
+            if session is not None:
+                if session.stop_reason:
+                    return now
+                if self.meter_interval > 0:
+                    deadlines.append(session.next_sample_at)
+                if session.ends_at is not None:
+                    deadlines.append(session.ends_at)
+            elif self._may_start(connector, self.tag_for(connector)):
+                deadlines.append(connector.next_session_at)
+            if connector.reservation is not None:
+                left = (connector.reservation.expires_at - utcnow()).total_seconds()
+                deadlines.append(now + max(0.0, left))
+        return min(deadlines)
+
+    def tag_for(self, connector: Connector) -> str:
+        return id_tag_for(self.config.id_tag, self.config.number, connector.connector_id)
+
+    def _may_start(self, connector: Connector, id_tag: str) -> bool:
+        return (
+            self.scripted
+            and not self._stopping
+            and self._reset_when_idle is None
+            and self.station_operative
+            and connector.operative
+            and not connector.busy
+            and connector.status in ("Available", "Reserved")
+            and (connector.reservation is None or connector.reservation.id_tag == id_tag)
+        )
+
+    async def _tick(self, protocol: SimulatorProtocol, connector: Connector) -> None:
+        now = time.monotonic()
+        reservation = connector.reservation
+        if reservation is not None and utcnow() >= reservation.expires_at:
+            await self._end_reservation(protocol, connector, "Expired")
+        session = connector.session
+        if session is None:
+            tag = self.tag_for(connector)
+            if self._may_start(connector, tag) and now >= connector.next_session_at:
+                await self.start_session(protocol, connector, tag)
+            return
+        if session.stop_reason:
+            await self.stop_session(protocol, connector, session.stop_reason)
+        elif session.ends_at is not None and now >= session.ends_at:
+            await self.stop_session(protocol, connector, "Local")
+        elif self.meter_interval > 0 and now >= session.next_sample_at:
+            session.next_sample_at += self.meter_interval
+            if session.next_sample_at < now:
+                session.next_sample_at = now + self.meter_interval
+            reading = self.read_meter(connector)
+            await protocol.meter_values(connector, session, reading, "Sample.Periodic")
+            curve = connector.meter.curve
+            if curve is not None and curve.full and session.charging_state == "Charging":
+                session.charging_state = "SuspendedEV"
+                connector.status = "SuspendedEV"
+                await protocol.charging_state_changed(connector, session, reading)
+                await self.report_status(protocol, connector)
+
+    def read_meter(self, connector: Connector) -> Reading:
+        now = time.monotonic()
+        connector.meter.advance(now - connector.metered_at)
+        connector.metered_at = now
+        return connector.meter.reading()
+
+    async def report_status(
+        self, protocol: SimulatorProtocol, connector: Connector, *, force: bool = False
+    ) -> None:
+        name = protocol.status_name(connector.status)
+        if name == connector.reported and not force:
+            return
+        connector.reported = name
+        await protocol.status(connector.connector_id, name)
+
+    async def report_statuses(self, protocol: SimulatorProtocol) -> None:
+        for connector in self.connectors.values():
+            await self.report_status(protocol, connector)
+
+    # --- sessions ------------------------------------------------------------------------
+
+    def _idle_status(self, connector: Connector) -> str:
+        if not (connector.operative and self.station_operative):
+            return "Unavailable"
+        return "Reserved" if connector.reservation is not None else "Available"
+
+    async def start_session(
+        self,
+        protocol: SimulatorProtocol,
+        connector: Connector,
+        id_tag: str,
+        *,
+        token_type: str = "ISO14443",
+        remote_start_id: int | None = None,
+        authorize: bool = True,
+        trigger: str = "Authorized",
+    ) -> None:
+        """Plug in, authorize, start a transaction and charge."""
+        connector.claimed = True
+        try:
+            connector.status = "Preparing"
+            await self.report_status(protocol, connector)
+            if authorize:
+                status = await protocol.authorize(id_tag)
+                if status != "Accepted":
+                    self.note(f"{id_tag} not authorized ({status}) on {connector.connector_id}")
+                    connector.status = self._idle_status(connector)
+                    connector.next_session_at = time.monotonic() + self._pause()
+                    await self.report_status(protocol, connector)
+                    return
+            reservation_id = None
+            if connector.reservation is not None and connector.reservation.id_tag == id_tag:
+                reservation_id = connector.reservation.reservation_id
+                connector.reservation = None
+            now = time.monotonic()
+            duration = self.session_duration if self.scripted else None
+            ramp = self.config.ramp_s
+            if ramp is None:
+                ramp = min(4.0, (duration or 40.0) / 10)
+            connector.meter.curve = curve_for_session(
+                rng=self.rng,
+                charger_max_current_a=self.config.max_current_a,
+                phases=self.config.phases,
+                duration_s=duration,
+                ramp_s=ramp,
+            )
+            connector.metered_at = now
+            session = Session(
+                id_tag=id_tag,
+                started_at=utcnow(),
+                meter_start_wh=int(connector.meter.energy_wh),
+                ends_at=now + duration if duration else None,
+                next_sample_at=now + self.meter_interval,
+                remote_start_id=remote_start_id,
+                reservation_id=reservation_id,
+                token_type=token_type,
+            )
+            connector.session = session
+            answer = await protocol.start_transaction(
+                connector, session, connector.meter.reading(), trigger
+            )
+            if answer is None:
+                connector.session = None
+                connector.meter.curve = None
+                connector.status = self._idle_status(connector)
+                await self.report_status(protocol, connector)
+                return
+            self.stats.sessions_started += 1
+            self.note(f"session {session.transaction_id} started on {connector.connector_id}")
+            connector.status = "Charging"
+            await self.report_status(protocol, connector)
+            if answer != "Accepted" and self.settings.get_bool(keystore.STOP_ON_INVALID_ID):
+                session.stop_reason = "DeAuthorized"
+        finally:
+            connector.claimed = False
+
+    async def stop_session(
+        self, protocol: SimulatorProtocol, connector: Connector, reason: str
+    ) -> None:
+        """Stop the connector's transaction, then free the connector."""
+        session = connector.session
+        if session is None:
+            return
+        session.stop_reason = session.stop_reason or reason
+        reading = self.read_meter(connector)
+        await protocol.stop_transaction(connector, session, reading, session.stop_reason)
+        connector.session = None
+        connector.meter.curve = None
+        connector.next_session_at = time.monotonic() + self._pause()
+        self.stats.sessions_stopped += 1
+        self.note(f"session {session.transaction_id} stopped ({session.stop_reason})")
+        if self.v16:
+            connector.status = "Finishing"
+            await self.report_status(protocol, connector)
+        if connector.scheduled_operative is not None:
+            connector.operative = connector.scheduled_operative
+            connector.scheduled_operative = None
+        connector.status = self._idle_status(connector)
+        await self.report_status(protocol, connector)
+        if self._reset_when_idle is not None and not any(c.busy for c in self.connectors.values()):
+            stop_reason, boot_reason = self._reset_when_idle
+            self.submit(lambda p: self.reboot(p, stop_reason, boot_reason))
+
+    def request_stop(self, transaction_id: str, reason: str) -> bool:
+        """Mark the transaction for stopping; False when no such transaction runs here."""
+        connector = self.connector_of_transaction(transaction_id)
+        if connector is None or connector.session is None:
+            return False
+        connector.session.stop_reason = connector.session.stop_reason or reason
+        self._wake.set()
+        return True
+
+    def connector_of_transaction(self, transaction_id: str) -> Connector | None:
+        for connector in self.connectors.values():
+            if connector.session is not None and connector.session.transaction_id == str(
+                transaction_id
+            ):
+                return connector
+        return None
+
+    def claim_connector(self, connector_id: int | None, id_tag: str) -> Connector | None:
+        """Pick (and hold) a connector for a remote start, or None when none is free."""
+        if connector_id:
+            candidates = [self.connectors[connector_id]] if connector_id in self.connectors else []
+        else:
+            candidates = list(self.connectors.values())
+        for connector in candidates:
+            if connector.busy or not (connector.operative and self.station_operative):
+                continue
+            if connector.status == "Faulted" or self._stopping:
+                continue
+            if connector.reservation is not None and connector.reservation.id_tag != id_tag:
+                continue
+            connector.claimed = True
+            return connector
+        return None
+
+    # --- commands ------------------------------------------------------------------------
+
+    def reset(self, *, stop_reason: str, boot_reason: str, on_idle: bool = False) -> str:
+        """Reboot now (Accepted) or once the running sessions end (Scheduled)."""
+        if on_idle and any(c.busy for c in self.connectors.values()):
+            self._reset_when_idle = (stop_reason, boot_reason)
+            return "Scheduled"
+        return "Accepted"
+
+    async def reboot(self, protocol: SimulatorProtocol, stop_reason: str, boot_reason: str) -> None:
+        """Stop every session, then leave the connection and boot again."""
+        self._reset_when_idle = None
+        for connector in self.connectors.values():
+            if connector.session is not None:
+                await self.stop_session(protocol, connector, stop_reason)
+        raise Reboot(boot_reason)
+
+    def change_availability(self, connector_id: int, operative: bool) -> str:
+        """Apply ChangeAvailability (0: the whole station); return the answer's status."""
+        if connector_id == 0:
+            targets = list(self.connectors.values())
+            self.station_operative = operative
+        elif connector_id in self.connectors:
+            targets = [self.connectors[connector_id]]
+        else:
+            return "Rejected"
+        scheduled = False
+        for connector in targets:
+            if connector.busy and not operative:
+                connector.scheduled_operative = operative
+                scheduled = True
+                continue
+            connector.operative = operative
+            connector.scheduled_operative = None
+            if not connector.busy:
+                connector.status = self._idle_status(connector)
+        return "Scheduled" if scheduled else "Accepted"
+
+    def reserve(
+        self, *, reservation_id: int, connector_id: int | None, id_tag: str, expires_at: datetime
+    ) -> str:
+        """Apply ReserveNow; return Accepted, Faulted, Occupied, Rejected or Unavailable."""
+        for connector in self.connectors.values():
+            held = connector.reservation
+            if held is not None and held.reservation_id == reservation_id:
+                connector.reservation = None  # a reservation id sent again replaces it
+                if connector.status == "Reserved":
+                    connector.status = self._idle_status(connector)
+        if connector_id is None:
+            free = [
+                c
+                for c in self.connectors.values()
+                if c.operative and not c.busy and c.reservation is None
+            ]
+            if not free:
+                return "Occupied"
+            connector = free[0]
+        elif connector_id in self.connectors:
+            connector = self.connectors[connector_id]
+        else:
+            return "Rejected"
+        if connector.status == "Faulted":
+            return "Faulted"
+        if not (connector.operative and self.station_operative):
+            return "Unavailable"
+        if connector.busy or connector.reservation is not None:
+            return "Occupied"
+        connector.reservation = Reservation(reservation_id, id_tag, expires_at)
+        connector.status = "Reserved"
+        self._wake.set()
+        return "Accepted"
+
+    def cancel_reservation(self, reservation_id: int) -> bool:
+        for connector in self.connectors.values():
+            held = connector.reservation
+            if held is not None and held.reservation_id == reservation_id:
+                connector.reservation = None
+                if connector.status == "Reserved":
+                    connector.status = self._idle_status(connector)
+                return True
+        return False
+
+    async def _end_reservation(
+        self, protocol: SimulatorProtocol, connector: Connector, status: str
+    ) -> None:
+        reservation = connector.reservation
+        if reservation is None:
+            return
+        connector.reservation = None
+        if connector.status == "Reserved":
+            connector.status = self._idle_status(connector)
+            await self.report_status(protocol, connector)
+        await protocol.reservation_ended(reservation.reservation_id, status)
+
+    def send_local_list(
+        self, *, version: int, full: bool, entries: list[tuple[str, dict[str, Any] | None]]
+    ) -> str:
+        """Apply SendLocalList; return Accepted, VersionMismatch or Disabled."""
+        if not self.settings.get_bool(keystore.LOCAL_LIST_ENABLED):
+            return "Disabled"
+        if not full and version <= self.local_list_version:
+            return "VersionMismatch"
+        if full:
+            self.local_list = {tag: info for tag, info in entries if info is not None}
+        else:
+            for tag, info in entries:
+                if info is None:
+                    self.local_list.pop(tag, None)
+                else:
+                    self.local_list[tag] = info
+        self.local_list_version = version
+        return "Accepted"
+
+    def setting_written(self, address: keystore.Address) -> None:
+        """Take a setting the CSMS changed into account at once."""
+        names = self.settings.names
+        if address == names[keystore.METER_INTERVAL]:
+            self.meter_interval = float(self.settings.get_int(keystore.METER_INTERVAL))
+            now = time.monotonic()
+            for connector in self.connectors.values():
+                if connector.session is not None:
+                    connector.session.next_sample_at = now + self.meter_interval
+        elif address == names[keystore.HEARTBEAT_INTERVAL]:
+            self._schedule_heartbeat()
+        self._wake.set()
+
+    # --- firmware and diagnostics --------------------------------------------------------
+
+    async def _when_online(self, send: Callable[[SimulatorProtocol], Awaitable[Any]]) -> None:
+        """Send a notification on the current connection, waiting for one if need be."""
+        while True:
+            await self._online.wait()
+            protocol = self.protocol
+            if protocol is None:
+                await asyncio.sleep(0.1)
+                continue
+            try:
+                await send(protocol)
+                return
+            except ConnectionClosed:
+                await asyncio.sleep(0.1)
+
+    def update_firmware(
+        self,
+        *,
+        location: str,
+        retrieve_at: datetime,
+        retries: int | None,
+        retry_interval: int | None,
+        request_id: int | None = None,
+    ) -> None:
+        """Start a firmware update (one at a time: a new request replaces one in progress)."""
+        if self.firmware.active and self.firmware.task is not None:
+            self.firmware.task.cancel()
+        self.firmware.request_id = request_id
+        self.firmware.task = self._spawn(
+            self._update_firmware(location, retrieve_at, retries, retry_interval, request_id)
+        )
+
+    async def _firmware_status(self, status: str, request_id: int | None) -> None:
+        self.firmware.status = status
+        await self._when_online(lambda p: p.firmware_status(status, request_id))
+
+    async def _update_firmware(
+        self,
+        location: str,
+        retrieve_at: datetime,
+        retries: int | None,
+        retry_interval: int | None,
+        request_id: int | None,
+    ) -> None:
+        wait = (retrieve_at - utcnow()).total_seconds()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        attempts = max(1, retries or 1)
+        for attempt in range(1, attempts + 1):
+            await self._firmware_status("Downloading", request_id)
+            try:
+                size, digest = await asyncio.to_thread(transfers.download, location)
+                break
+            except transfers.TransferError as exc:
+                self.note(f"firmware download {attempt}/{attempts} failed: {exc}")
+                logger.info("%s: %s", self.charger_id, exc)
+                if attempt == attempts:
+                    await self._firmware_status("DownloadFailed", request_id)
+                    self.firmware.status = "Idle"
+                    return
+                await asyncio.sleep(min(retry_interval or 0, 60))
+        self.note(f"firmware downloaded: {size} bytes, sha256 {digest[:12]}")
+        await self._firmware_status("Downloaded", request_id)
+        await self._firmware_status("Installing", request_id)
+        name = urlsplit(location).path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+        self.firmware_version = (name or f"sim-{digest[:12]}")[:50]
+        if not self.v16:
+            await self._firmware_status("InstallRebooting", request_id)
+        booted = self._next_boot
+        self.submit(lambda p: self.reboot(p, "Reboot", "FirmwareUpdate"))
+        await booted.wait()
+        await self._firmware_status("Installed", request_id)
+        self.firmware.status = "Idle"
+
+    def diagnostics_file_name(self) -> str:
+        stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
+        return f"diagnostics-{quote(self.charger_id, safe='')}-{stamp}.log"
+
+    def upload_logs(
+        self,
+        *,
+        location: str,
+        filename: str,
+        retries: int | None,
+        retry_interval: int | None,
+        request_id: int | None = None,
+    ) -> None:
+        """Start uploading a diagnostics file (one at a time: a new request replaces one)."""
+        if self.upload.active and self.upload.task is not None:
+            self.upload.task.cancel()
+        self.upload.request_id = request_id
+        self.upload.task = self._spawn(
+            self._upload(location, filename, retries, retry_interval, request_id)
+        )
+
+    async def _upload_status(self, status: str, request_id: int | None) -> None:
+        self.upload.status = status
+        await self._when_online(lambda p: p.upload_status(status, request_id))
+
+    async def _upload(
+        self,
+        location: str,
+        filename: str,
+        retries: int | None,
+        retry_interval: int | None,
+        request_id: int | None,
+    ) -> None:
+        await self._upload_status("Uploading", request_id)
+        content = self.diagnostics_text().encode()
+        attempts = max(1, retries or 1)
+        for attempt in range(1, attempts + 1):
+            try:
+                await asyncio.to_thread(
+                    transfers.upload, location, filename=filename, content=content
+                )
+                break
+            except transfers.TransferError as exc:
+                self.note(f"diagnostics upload {attempt}/{attempts} failed: {exc}")
+                logger.info("%s: %s", self.charger_id, exc)
+                if attempt == attempts:
+                    await self._upload_status("Failed", request_id)
+                    self.upload.status = "Idle"
+                    return
+                await asyncio.sleep(min(retry_interval or 0, 60))
+        await self._upload_status("Uploaded", request_id)
+        self.upload.status = "Idle"
+
+    def diagnostics_text(self) -> str:
+        """Return the diagnostics file: identity, connectors, settings and recent events."""
+        lines = [
+            "Constellation charge point simulator: diagnostics",
+            f"charger: {self.charger_id}",
+            f"ocpp: {self.version}",
+            f"firmware: {self.firmware_version}",
+            f"generated: {format_ocpp_datetime(utcnow())}",
+            "",
+            "[connectors]",
+        ]
+        for connector in self.connectors.values():
+            session = connector.session
+            lines.append(
+                f"{connector.connector_id}: {connector.status}, "
+                f"register {connector.meter.energy_wh:.0f} Wh"
+                + (f", transaction {session.transaction_id}" if session else "")
+            )
+        lines += ["", "[settings]"]
+        for setting in self.settings.readable():
+            if setting.write_only:
+                continue
+            where = ".".join(part for part in (setting.component, str(setting.evse or "")) if part)
+            name = f"{where}.{setting.variable}" if where else setting.variable
+            lines.append(f"{name} = {self.settings.value_of(setting)}")
+        lines += ["", "[events]", *self.events, ""]
+        return "\n".join(lines)
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, InvalidStatus):
+        return f"connection refused: HTTP {exc.response.status_code}"
+    if isinstance(exc, ConnectionClosed):
+        code = exc.rcvd.code if exc.rcvd is not None else None
+        reason = exc.rcvd.reason if exc.rcvd is not None else ""
+        return f"connection closed ({code}: {reason})"
+    if isinstance(exc, TimeoutError):
+        return "timed out connecting"
+    return f"{type(exc).__name__}: {exc}"

@@ -1,0 +1,59 @@
+"""Reads about simulators: where their chargers connect, how their fleet is set up."""
+
+from __future__ import annotations
+
+import ipaddress
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.http import HttpRequest
+
+from apps.simulator.fleet import FleetConfig
+from apps.simulator.models import Simulator
+
+DEFAULT_URL = "ws://127.0.0.1:8000/ocpp/"
+
+
+def simulator_target_url(*, simulator: Simulator, request: HttpRequest | None = None) -> str:
+    """Return the endpoint the simulator's chargers connect to.
+
+    Its own URL when set. Otherwise this server: the address and port the operator's request
+    reached (the ASGI server's own socket, so no proxy in between), else PUBLIC_URL, else
+    the default local port.
+    """
+    if simulator.url:
+        return simulator.url
+    if request is not None:
+        host = request.META.get("SERVER_NAME", "")
+        port = str(request.META.get("SERVER_PORT", ""))
+        if port.isdigit() and port != "0":
+            try:
+                address = ipaddress.ip_address(host)
+            except ValueError:
+                host = "127.0.0.1"
+            else:
+                if address.is_unspecified:
+                    host = "127.0.0.1"
+                elif address.version == 6:
+                    host = f"[{host}]"
+            return f"ws://{host}:{port}/ocpp/"
+    if settings.PUBLIC_URL:
+        parts = urlsplit(settings.PUBLIC_URL)
+        scheme = "wss" if parts.scheme == "https" else "ws"
+        return f"{scheme}://{parts.netloc}{parts.path.rstrip('/')}/ocpp/"
+    return DEFAULT_URL
+
+
+def simulator_fleet_config(*, simulator: Simulator, url: str) -> FleetConfig:
+    return FleetConfig(
+        count=simulator.charger_count,
+        url=url,
+        version=simulator.ocpp_version.removeprefix("ocpp"),
+        prefix=simulator.prefix,
+        connectors=simulator.connectors,
+        meter_interval=simulator.meter_interval,
+        mode=simulator.mode,
+        id_tag=simulator.id_tag,
+        password=simulator.password,
+        session_duration=simulator.session_duration,
+    )

@@ -1,0 +1,153 @@
+"""Start and stop simulators, and keep their rows up to date."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from django.db import transaction
+from django.http import HttpRequest
+
+from apps.chargers.models import RegistrationStatus
+from apps.chargers.services import station_get_or_register, station_set_registration
+from apps.core.timeutil import utcnow
+from apps.rfid.models import IdTag
+from apps.security.passwords import password_generate, password_matches
+from apps.security.services import station_password_set
+from apps.simulator.models import Simulator
+from apps.simulator.runner import AlreadyRunning, runner
+from apps.simulator.selectors import simulator_fleet_config, simulator_target_url
+
+logger = logging.getLogger(__name__)
+
+# A running simulator whose runner has not reported for this long is taken as dead (its
+# server process went away), so it may be started again.
+STALE_AFTER = timedelta(seconds=30)
+
+
+class SimulatorError(ValueError):
+    """The simulator cannot be started or stopped as asked."""
+
+
+def stations_register(
+    *, charger_ids: list[str], id_tags: list[str], label: str, password: str = ""
+) -> int:
+    """Record simulated chargers as accepted stations and their id tags as valid ones.
+
+    For simulators aimed at this server, so that trying the system needs no approval. With
+    a password, it becomes each station's password (security profile 1 at least), so the
+    chargers connect while OCPP_ALLOW_UNSECURED is off. Stations an operator has rejected
+    stay rejected; existing id tags are left as they are. Return how many stations are
+    accepted.
+    """
+    accepted = 0
+    for charger_id in charger_ids:
+        station = station_get_or_register(charger_id=charger_id)
+        if station.registration_status == RegistrationStatus.PENDING:
+            station_set_registration(station=station, status=RegistrationStatus.ACCEPTED)
+        if password and not (
+            station.password_hash and password_matches(password, station.password_hash)
+        ):
+            station_password_set(station=station, password=password)
+        accepted += station.registration_status == RegistrationStatus.ACCEPTED
+    IdTag.objects.bulk_create(
+        [IdTag(id_tag=tag, label=label[:100]) for tag in id_tags], ignore_conflicts=True
+    )
+    return accepted
+
+
+def simulator_start(*, simulator: Simulator, request: HttpRequest | None = None) -> Simulator:
+    """Start the simulator's chargers in this server process.
+
+    Raise SimulatorError when it runs already, here or (by a recent report) in another
+    server process.
+    """
+    url = simulator_target_url(simulator=simulator, request=request)
+    now = utcnow()
+    with transaction.atomic():
+        simulator = Simulator.objects.select_for_update().get(pk=simulator.pk)
+        recent = simulator.reported_at is not None and now - simulator.reported_at < STALE_AFTER
+        if runner.is_running(simulator.pk) or (
+            simulator.status == Simulator.Status.RUNNING and recent
+        ):
+            raise SimulatorError(f"{simulator} is already running")
+        registering = simulator.register_stations and not simulator.url
+        if registering and not simulator.password:
+            # The stations get this password; the simulator keeps it to send it.
+            simulator.password = password_generate()
+        config = simulator_fleet_config(simulator=simulator, url=url)
+        if registering:
+            stations_register(
+                charger_ids=simulator.charger_ids,
+                id_tags=config.id_tags,
+                label=f"Simulator {simulator.name}",
+                password=simulator.password,
+            )
+        simulator.status = Simulator.Status.RUNNING
+        simulator.started_at = now
+        simulator.stopped_at = None
+        simulator.reported_at = now
+        simulator.last_error = ""
+        simulator.counters = {}
+        simulator.save(
+            update_fields=[
+                "password",
+                "status",
+                "started_at",
+                "stopped_at",
+                "reported_at",
+                "last_error",
+                "counters",
+            ]
+        )
+    try:
+        runner.start(simulator.pk, config)
+    except AlreadyRunning as exc:
+        raise SimulatorError(str(exc)) from exc
+    except Exception as exc:
+        logger.exception("%s: could not start", simulator)
+        simulator_finish(simulator_id=simulator.pk, counters={}, error=repr(exc))
+        raise SimulatorError(f"{simulator} could not start: {exc}") from exc
+    logger.info("simulator %s started: %s chargers -> %s", simulator, simulator.charger_count, url)
+    return simulator
+
+
+def simulator_stop(*, simulator: Simulator) -> Simulator:
+    """Stop the simulator: at once if this process runs it, else at its runner's next report.
+
+    The chargers end their sessions and close their connections first (a few seconds at
+    most), then the row holds the final counters.
+    """
+    Simulator.objects.filter(pk=simulator.pk, status=Simulator.Status.RUNNING).update(
+        status=Simulator.Status.STOPPED, stopped_at=utcnow()
+    )
+    runner.stop(simulator.pk)
+    simulator.refresh_from_db()
+    return simulator
+
+
+def simulator_report(*, simulator_id: int, counters: dict[str, Any]) -> bool:
+    """Store a running simulator's counters; return False when it should stop."""
+    updated = Simulator.objects.filter(pk=simulator_id, status=Simulator.Status.RUNNING).update(
+        counters=counters, reported_at=utcnow(), last_error=counters.get("last_error", "")
+    )
+    return bool(updated)
+
+
+def simulator_finish(*, simulator_id: int, counters: dict[str, Any], error: str = "") -> None:
+    """Record that the simulator's chargers have stopped, with their final counters."""
+    now = utcnow()
+    fields: dict[str, Any] = {
+        "status": Simulator.Status.ERROR if error else Simulator.Status.STOPPED,
+        "counters": counters,
+        "reported_at": now,
+        "last_error": error or counters.get("last_error", ""),
+    }
+    with transaction.atomic():
+        simulator = Simulator.objects.select_for_update().filter(pk=simulator_id).first()
+        if simulator is None:
+            return
+        if simulator.stopped_at is None or simulator.status == Simulator.Status.RUNNING:
+            fields["stopped_at"] = now
+        Simulator.objects.filter(pk=simulator_id).update(**fields)
