@@ -78,3 +78,6 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             logger.warning("dashboard socket: unreadable event %r", event, exc_info=True)
             return
         await self.send(text_data=text)
+
+    async def layer_recovered(self, event: dict[str, Any]) -> None:
+        """The channel layer is back after an outage (apps/core/layers.py): nothing to do."""

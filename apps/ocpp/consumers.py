@@ -36,10 +36,11 @@ T = TypeVar("T")
 MAX_CHARGER_ID_LENGTH = 48
 # `/ocpp/` and `/ws/` name the endpoint, not a charger.
 ENDPOINT_PREFIXES = frozenset({"ocpp", "ws"})
-# Close codes (RFC 6455): 1002 protocol error, 1008 policy violation, 1011 server error.
-CLOSE_PROTOCOL_ERROR = 1002
-CLOSE_POLICY_VIOLATION = 1008
-CLOSE_SERVER_ERROR = 1011
+# Close codes. Applications may only send 1000 or 3000-4999 (daphne enforces it), so the
+# RFC 6455 meanings are carried in the private range: 4000 + the RFC code's last digits.
+CLOSE_PROTOCOL_ERROR = 4002  # RFC 1002: no OCPP subprotocol we serve
+CLOSE_POLICY_VIOLATION = 4008  # RFC 1008: refused (credentials, charger id, limits)
+CLOSE_SERVER_ERROR = 4011  # RFC 1011: our failure, try again later
 CLOSE_REPLACED = 4000
 # How long a new connection waits for another process to say it holds the station.
 PROBE_TIMEOUT_S = 1.0
@@ -325,6 +326,15 @@ class OcppConsumer(AsyncWebsocketConsumer):
             return
         self._queued.add(command_id)
         self._outbox.put_nowait(command_id)
+
+    async def layer_recovered(self, event: dict[str, Any]) -> None:
+        """The channel layer is back after an outage: pick up commands sent meanwhile."""
+        session = self.session
+        if session is None:
+            return
+        pending = await run_sync(lambda: pending_command_ids(station_ids=[session.station.pk]))
+        for _, command_id in pending:
+            self.enqueue(command_id)
 
     async def ocpp_command(self, event: dict[str, Any]) -> None:
         """Channel-layer message from send_command: a command for this charger."""

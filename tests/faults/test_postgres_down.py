@@ -95,8 +95,8 @@ async def test_nothing_is_lost_or_claimed_while_postgresql_is_down(
         assert await outcome(cp, call.Heartbeat()) != "ack"  # a write too (last seen)
         status, health = await asyncio.to_thread(server.health)
         assert status == 503 and health["checks"]["database"]["ok"] is False, health
-        # A charger connecting now is closed at once as a server error (1011), not served.
-        assert await close_code_of_a_new_connection(server.ws_url) == 1011
+        # A charger connecting now is closed at once as a server error (4011), not served.
+        assert await close_code_of_a_new_connection(server.ws_url) == 4011
 
         private_postgres.start()
         # The server recovers by itself: the next messages on this connection are stored.

@@ -294,7 +294,7 @@ async def test_it_closes_a_connection_with_an_invalid_charger_id(
     async with connect(asgi_server.ws_url, charger_id) as ws:
         code, reason = await closed_with(ws)
 
-    assert code == 1008
+    assert code == 4008
     assert "charger id" in reason
     assert not await sync_to_async(ChargingStation.objects.exists)()
 
@@ -319,7 +319,7 @@ async def test_it_closes_a_connection_offering_no_served_subprotocol(
     async with connect(asgi_server.ws_url, "CP-PROTO", offered) as ws:
         code, reason = await closed_with(ws)
 
-    assert code == 1002
+    assert code == 4002
     assert "subprotocol" in reason
     assert "ocpp1.6" in reason
 
@@ -377,5 +377,5 @@ async def test_it_closes_a_client_offering_no_subprotocol_when_one_is_required(
     async with connect(asgi_server.ws_url, "CP-NOPROTO", []) as ws:
         code, reason = await closed_with(ws)
 
-    assert code == 1002
+    assert code == 4002
     assert "subprotocol" in reason

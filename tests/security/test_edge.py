@@ -107,14 +107,14 @@ class TestProfiles:
         headers = basic(user, password or right)
         async with connect(f"{asgi_server.ws_url}/ocpp/SEC-B2", headers) as ws:
             code, reason = await closed_with(ws)
-        assert (code, reason) == (1008, "authentication failed")
+        assert (code, reason) == (4008, "authentication failed")
         assert await events("SEC-B2") == [event]
 
     async def test_a_weaker_profile_than_configured_is_a_downgrade(self, asgi_server):
         await station_with_password("SEC-DOWN")
         async with connect(f"{asgi_server.ws_url}/ocpp/SEC-DOWN") as ws:
             code, reason = await closed_with(ws)
-        assert (code, reason) == (1008, "security profile 1 required")
+        assert (code, reason) == (4008, "security profile 1 required")
         assert await events("SEC-DOWN") == ["DowngradeAttempt"]
 
     async def test_without_unsecured_connections_unknown_chargers_are_refused(
@@ -123,7 +123,7 @@ class TestProfiles:
         settings.OCPP_ALLOW_UNSECURED = False
         async with connect(f"{asgi_server.ws_url}/ocpp/SEC-NEW") as ws:
             code, reason = await closed_with(ws)
-        assert code == 1008 and "credentials required" in reason
+        assert code == 4008 and "credentials required" in reason
         assert await events("SEC-NEW") == ["UnsecuredConnectionRefused"]
         assert not await db(ChargingStation.objects.filter(charger_id="SEC-NEW").exists)
 
@@ -131,7 +131,7 @@ class TestProfiles:
         password = await station_with_password("SEC-TLS", SecurityProfile.TLS_BASIC)
         headers = basic("SEC-TLS", password)
         async with connect(f"{asgi_server.ws_url}/ocpp/SEC-TLS", headers) as ws:
-            assert await closed_with(ws) == (1008, "security profile 2 required")
+            assert await closed_with(ws) == (4008, "security profile 2 required")
         async with connect(
             f"{tls_server.ws_url}/ocpp/SEC-TLS", headers, ssl=tls_client_context
         ) as ws:
@@ -143,7 +143,7 @@ class TestProfiles:
         headers = {**basic("SEC-PROXY", password), "X-Forwarded-Proto": "https"}
         async with connect(f"{asgi_server.ws_url}/ocpp/SEC-PROXY", headers) as ws:
             # Not a trusted proxy yet: the header is ignored.
-            assert await closed_with(ws) == (1008, "security profile 2 required")
+            assert await closed_with(ws) == (4008, "security profile 2 required")
         settings.OCPP_TRUSTED_PROXIES = ["127.0.0.0/8"]
         async with connect(f"{asgi_server.ws_url}/ocpp/SEC-PROXY", headers) as ws:
             assert await served(ws)
@@ -186,7 +186,7 @@ class TestProfiles:
                 await closed_with(ws)
         async with connect(f"{asgi_server.ws_url}/ocpp/SEC-LOCK", basic("SEC-LOCK", right)) as ws:
             code, reason = await closed_with(ws)
-        assert code == 1008 and "locked out" in reason
+        assert code == 4008 and "locked out" in reason
         assert (await events("SEC-LOCK"))[-1] == "AuthenticationLockout"
 
 
@@ -208,7 +208,7 @@ class TestHijacking:
         async with connect(url) as first:
             assert await served(first)
             async with connect(url) as second:
-                assert await closed_with(second) == (1008, "charger already connected")
+                assert await closed_with(second) == (4008, "charger already connected")
             assert await served(first)
         assert await events("SEC-HJ2") == ["DuplicateConnectionRefused"]
         # Once the first has gone, the station connects again.
@@ -292,7 +292,7 @@ class TestPasswords:
         async with connect(url, basic(charger_id, new)) as ws:
             assert await served(ws)
         async with connect(url, basic(charger_id, old)) as ws:
-            assert await closed_with(ws) == (1008, "authentication failed")
+            assert await closed_with(ws) == (4008, "authentication failed")
 
 
 async def test_security_events_are_mailed_once_per_kind(asgi_server, settings):

@@ -1,0 +1,63 @@
+"""A Redis channel layer that outlives Redis outages.
+
+Channels' consumers wait on `channel_layer.receive()` next to their websocket; with the
+stock layer a Redis outage makes that raise, which ends every consumer and so every charger
+connection of the process. Here `receive()` waits for Redis to come back instead (with
+backoff), so chargers stay connected and served; sending (commands from other processes)
+fails clearly meanwhile and works again once Redis is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from channels_redis.core import RedisChannelLayer
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+logger = logging.getLogger(__name__)
+
+# The message a consumer receives once the layer works again after an outage: consumers on
+# this layer handle it (`layer_recovered`).
+RECOVERED = "layer.recovered"
+OUTAGE_ERRORS = (RedisConnectionError, RedisTimeoutError, ConnectionError, OSError)
+MAX_BACKOFF_S = 4.0
+
+
+class ResilientRedisChannelLayer(RedisChannelLayer):
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        # Groups each channel of this process joined: a Redis that restarts empty has
+        # forgotten them, so they are joined again once it is back.
+        self._memberships: dict[str, set[str]] = {}
+
+    async def group_add(self, group: str, channel: str) -> None:
+        self._memberships.setdefault(channel, set()).add(group)
+        await super().group_add(group, channel)
+
+    async def group_discard(self, group: str, channel: str) -> None:
+        groups = self._memberships.get(channel)
+        if groups is not None:
+            groups.discard(group)
+            if not groups:
+                del self._memberships[channel]
+        await super().group_discard(group, channel)
+
+    async def receive(self, channel: str) -> dict:
+        delay = 0.5
+        while True:
+            try:
+                if delay > 0.5:
+                    # Redis was away: make sure it knows our groups again, and tell the
+                    # consumer, which may have missed messages meanwhile.
+                    for group in list(self._memberships.get(channel, ())):
+                        await super().group_add(group, channel)
+                    return {"type": RECOVERED}
+                return await super().receive(channel)
+            except OUTAGE_ERRORS as exc:
+                logger.warning(
+                    "channel layer: Redis unavailable (%s); retrying in %.1f s", exc, delay
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, MAX_BACKOFF_S)
