@@ -151,6 +151,8 @@ class Connector(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("connector")
+        verbose_name_plural = _("connectors")
         ordering = ["station", "connector_id"]
         constraints = [
             models.UniqueConstraint(
@@ -178,6 +180,8 @@ class StatusEvent(models.Model):
     received_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("status notification")
+        verbose_name_plural = _("status notifications")
         ordering = ["-received_at"]
         indexes = [models.Index(fields=["station", "-received_at"])]
 
@@ -198,6 +202,8 @@ class StationReport(models.Model):
     received_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("progress report")
+        verbose_name_plural = _("progress reports")
         ordering = ["-received_at"]
 
     def __str__(self) -> str:
@@ -225,6 +231,8 @@ class DataTransfer(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("data transfer")
+        verbose_name_plural = _("data transfers")
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
@@ -249,6 +257,8 @@ class ConfigurationKey(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("configuration key")
+        verbose_name_plural = _("configuration keys")
         ordering = ["station", "key"]
         constraints = [
             models.UniqueConstraint(fields=["station", "key"], name="configuration_key_unique")

@@ -41,6 +41,8 @@ class DeviceVariable(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("device model variable")
+        verbose_name_plural = _("device model variables")
         ordering = [
             "station",
             "component",
@@ -99,6 +101,8 @@ class DeviceReport(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("device model report")
+        verbose_name_plural = _("device model reports")
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(
@@ -119,6 +123,8 @@ class ReportPart(models.Model):
     received_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("report part")
+        verbose_name_plural = _("report parts")
         ordering = ["seq_no"]
         constraints = [
             models.UniqueConstraint(fields=["report", "seq_no"], name="report_part_unique")
@@ -148,6 +154,8 @@ class DeviceEvent(models.Model):
     received_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("device event")
+        verbose_name_plural = _("device events")
         ordering = ["-timestamp"]
         constraints = [
             models.UniqueConstraint(

@@ -42,6 +42,8 @@ class Transaction(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("transaction")
+        verbose_name_plural = _("transactions")
         ordering = ["-started_at"]
         constraints = [
             models.UniqueConstraint(
@@ -90,6 +92,8 @@ class TransactionEvent(models.Model):
     received_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("transaction event")
+        verbose_name_plural = _("transaction events")
         ordering = ["seq_no"]
         constraints = [
             models.UniqueConstraint(
@@ -126,6 +130,8 @@ class MeterValue(models.Model):
     normalized_unit = models.CharField(max_length=16, blank=True)
 
     class Meta:
+        verbose_name = _("meter value")
+        verbose_name_plural = _("meter values")
         ordering = ["timestamp"]
         constraints = [
             # A replayed MeterValues (no ack seen before a reconnect) must not add rows.
