@@ -105,7 +105,7 @@ def test_it_uses_redis_for_layer_and_broker_with_redis_url(tmp_path: Path) -> No
     url = "redis://127.0.0.1:6379/3"
     found = load_settings(tmp_path / "data", REDIS_URL=url)
 
-    assert found["layer_backend"] == "channels_redis.core.RedisChannelLayer"
+    assert found["layer_backend"] == "apps.core.layers.ResilientRedisChannelLayer"
     assert found["layer_config"]["hosts"] == [url]
     assert found["broker_url"] == url
 

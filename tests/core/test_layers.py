@@ -1,0 +1,51 @@
+"""The Redis channel layer waits out an outage instead of ending every consumer."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from apps.core import layers
+
+
+async def test_receive_waits_for_redis_and_then_says_so(monkeypatch):
+    layer = layers.ResilientRedisChannelLayer(hosts=["redis://127.0.0.1:1/0"])
+    calls = {"receive": 0, "group_add": []}
+
+    async def flaky_receive(self, channel):
+        calls["receive"] += 1
+        if calls["receive"] <= 2:
+            raise RedisConnectionError("Redis is away")
+        return {"type": "ocpp.command", "command_id": 1}
+
+    async def remember_group_add(self, group, channel):
+        calls["group_add"].append((group, channel))
+
+    monkeypatch.setattr(layers.RedisChannelLayer, "receive", flaky_receive)
+    monkeypatch.setattr(layers.RedisChannelLayer, "group_add", remember_group_add)
+    real_sleep = asyncio.sleep
+    monkeypatch.setattr(layers.asyncio, "sleep", lambda _s: real_sleep(0))
+    await layer.group_add("charger.7", "specific.abc!1")
+    calls["group_add"].clear()
+
+    first = await layer.receive("specific.abc!1")
+    assert first == {"type": layers.RECOVERED}  # after two failures: recovered
+    assert calls["group_add"] == [("charger.7", "specific.abc!1")]  # groups joined again
+    assert await layer.receive("specific.abc!1") == {"type": "ocpp.command", "command_id": 1}
+
+
+@pytest.mark.parametrize("discard", [True, False])
+async def test_only_current_memberships_are_joined_again(monkeypatch, discard):
+    layer = layers.ResilientRedisChannelLayer(hosts=["redis://127.0.0.1:1/0"])
+
+    async def nothing(self, *args):
+        return None
+
+    monkeypatch.setattr(layers.RedisChannelLayer, "group_add", nothing)
+    monkeypatch.setattr(layers.RedisChannelLayer, "group_discard", nothing)
+    await layer.group_add("g", "c")
+    if discard:
+        await layer.group_discard("g", "c")
+    assert layer._memberships == ({} if discard else {"c": {"g"}})
