@@ -97,6 +97,10 @@ def fast_insert(model: type[Model], rows: list[Model], *, ignore_conflicts: bool
             value = getattr(row, field.attname)
             if value is None and field.has_default():
                 value = field.get_default()
+            elif isinstance(value, str) and "\x00" in value:
+                # PostgreSQL text cannot hold NUL: one charger's garbage must not make the
+                # whole batch (everybody's messages) fail to commit.
+                value = value.replace("\x00", "\ufffd")
             values.append(adapter(value) if adapter is not None and value is not None else value)
         params.append(values)
     with connection.cursor() as cursor:

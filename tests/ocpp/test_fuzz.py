@@ -419,7 +419,7 @@ def check_replies(
             assert len(replies) <= 1
             if not replies:
                 return "broken SEND: no reply"
-    assert len(replies) == 1, f"expected exactly one reply, got {replies}"
+    assert len(replies) == 1, f"expected exactly one reply to {raw[:200]!r}, got {replies}"
     reply = orjson.loads(replies[0])
     assert isinstance(reply, list), reply
     if parsed:
