@@ -15,7 +15,10 @@ OCPP_AUTH_LOCKOUT_SECONDS the id is locked out for that long, before any passwor
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -26,6 +29,8 @@ from apps.ocpp.handshake import Credentials
 from apps.security.models import SecurityEvent
 from apps.security.passwords import password_matches
 from apps.security.services import security_event_record
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -100,7 +105,7 @@ def _refuse(
 
 def connection_admit(*, charger_id: str, credentials: Credentials) -> Admission:
     """Decide whether a websocket claiming `charger_id` may connect; record refusals."""
-    if cache.get(_locked_key(charger_id)):
+    if _cache_call(cache.get, _locked_key(charger_id)):
         return Admission(False, reason="locked out after failed authentications, retry later")
     station = ChargingStation.objects.filter(charger_id=charger_id).first()
     ip = f"from {credentials.peer_ip}"
@@ -134,26 +139,45 @@ def connection_admit(*, charger_id: str, credentials: Credentials) -> Admission:
             station,
             f"profile {achieved} offered, {station.security_profile} configured {ip}",
         )
-    cache.delete(_failures_key(charger_id))
+    _cache_call(cache.delete, _failures_key(charger_id))
     return Admission(True, station, profile=achieved)
+
+
+def _cache_call(operation: Callable[..., Any], *args: Any) -> Any:
+    """Run a cache operation; None when the cache (Redis) is unavailable.
+
+    The lockout lives in the cache. While it is down, connections are still judged by their
+    credentials, only without the lockout: a Redis outage must not lock every charger out.
+    """
+    try:
+        return operation(*args)
+    except Exception:
+        logger.warning("cache unavailable: the authentication lockout is off", exc_info=True)
+        return None
 
 
 def _count_failure(charger_id: str, station: ChargingStation | None, ip: str) -> None:
     window = settings.OCPP_AUTH_LOCKOUT_SECONDS
     key = _failures_key(charger_id)
-    cache.add(key, 0, window)
     try:
-        failures = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, window)
-        failures = 1
-    if failures >= settings.OCPP_AUTH_MAX_FAILURES:
-        cache.set(_locked_key(charger_id), True, window)
-        cache.delete(key)
-        security_event_record(
-            source=SecurityEvent.Source.CSMS,
-            event_type="AuthenticationLockout",
-            charger_id=charger_id,
-            station_id=station.pk if station else None,
-            tech_info=f"{failures} failed authentications, locked for {window} s (last {ip})",
-        )
+        cache.add(key, 0, window)
+        try:
+            failures = cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.set(key, 1, window)
+            failures = 1
+        if failures >= settings.OCPP_AUTH_MAX_FAILURES:
+            cache.set(_locked_key(charger_id), True, window)
+            cache.delete(key)
+        else:
+            return
+    except Exception:
+        logger.warning("cache unavailable: a failed authentication went uncounted", exc_info=True)
+        return
+    security_event_record(
+        source=SecurityEvent.Source.CSMS,
+        event_type="AuthenticationLockout",
+        charger_id=charger_id,
+        station_id=station.pk if station else None,
+        tech_info=f"{failures} failed authentications, locked for {window} s (last {ip})",
+    )

@@ -50,9 +50,7 @@ def security_event_record(
     logger.warning(
         "security event %s from %s (%s): %s", event_type, charger_id or "-", source, tech_info
     )
-    if settings.OCPP_SECURITY_EMAILS and cache.add(
-        f"ocpp:security-mail:{charger_id}:{event_type}", True, MAIL_EVERY_S
-    ):
+    if settings.OCPP_SECURITY_EMAILS and _first_in_a_while(f"{charger_id}:{event_type}"):
         transaction.on_commit(lambda: _queue_mail(event.pk))
     publish(
         "security",
@@ -67,6 +65,14 @@ def security_event_record(
         },
     )
     return event
+
+
+def _first_in_a_while(key: str) -> bool:
+    """Tell whether no mail went for `key` in MAIL_EVERY_S (True when the cache is down)."""
+    try:
+        return bool(cache.add(f"ocpp:security-mail:{key}", True, MAIL_EVERY_S))
+    except Exception:
+        return True
 
 
 def _queue_mail(event_id: int) -> None:

@@ -132,6 +132,20 @@ async def test_a_connected_charger_is_served_while_redis_is_down(
 
 
 @pytest.mark.slow
+async def test_a_charger_can_connect_while_redis_is_down(
+    private_redis, make_server, sqlite_url
+) -> None:
+    server = make_server(sqlite_url, REDIS_URL=private_redis.url)
+    server.start()
+    private_redis.stop()
+
+    async with connect_v16(server.ws_url, "FAULT-REDIS-NEW") as cp:
+        boot = await cp.call(call.BootNotification(charge_point_model="M", charge_point_vendor="V"))
+        assert boot.status == "Accepted"
+        assert await cp.call(call.Heartbeat()) is not None
+
+
+@pytest.mark.slow
 async def test_health_and_commands_from_other_processes_recover_with_redis(
     private_redis, make_server, sqlite_url
 ) -> None:
