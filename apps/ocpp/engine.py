@@ -77,6 +77,29 @@ class Outcome:
     error: OcppError | None = None
 
 
+def _holds_nul(text: str | bytes, payload: Any) -> bool:
+    """Tell whether a string of the payload holds U+0000; cheap unless the frame says "\\u0000"."""
+    if ("\\u0000" if isinstance(text, str) else b"\\u0000") not in text:
+        return False  # JSON can carry a NUL only as this escape
+    return _nul_inside(payload)
+
+
+def _nul_inside(payload: Any) -> bool:
+    # Iterative: a payload may be nested up to orjson's 1024 levels, past Python's recursion.
+    stack = [payload]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                return True
+        elif isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return False
+
+
 class Engine:
     """Decode, validate and dispatch frames of one connection."""
 
@@ -105,6 +128,19 @@ class Engine:
                 return Outcome(None, [], error=exc)
             reply = frames.encode_error(exc.message_id, exc.code, exc.description, self.version)
             return Outcome(None, [reply], error=exc)
+        if isinstance(frame, frames.Call | frames.Send) and _holds_nul(text, frame.payload):
+            # No database column takes U+0000 (PostgreSQL refuses it in text and jsonb), and
+            # no OCPP value needs it: refused as a value out of bounds, before any handler.
+            error = OcppError(
+                ErrorCode.PROPERTY_CONSTRAINT_VIOLATION,
+                f"{frame.action}: strings must not contain U+0000 (NUL)",
+            )
+            if isinstance(frame, frames.Send):
+                return Outcome(frame, [], frame.action, error)
+            reply = frames.encode_error(
+                frame.message_id, error.code, error.description, self.version
+            )
+            return Outcome(frame, [reply], frame.action, error)
         if isinstance(frame, frames.Call):
             return self._receive_call(frame, context)
         if isinstance(frame, frames.Send):

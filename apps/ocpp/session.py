@@ -41,6 +41,15 @@ logger = logging.getLogger(__name__)
 TOUCH_EVERY = timedelta(seconds=30)
 
 
+def _storable(text: str, limit: int) -> str:
+    """`text` as any database column takes it: at most `limit` characters, NUL replaced.
+
+    The log rows of a group-commit batch are inserted together: one that PostgreSQL refuses
+    (a NUL, an action longer than its column) would fail every job of the batch.
+    """
+    return text[:limit].replace("\x00", "\ufffd")
+
+
 @dataclass
 class ChargerSession:
     station: ChargingStation
@@ -219,9 +228,9 @@ class ChargerSession:
             charger_id=self.charger_id,
             direction=direction,
             message_type=message_type,
-            message_id=message_id[:64],
-            action=action,
-            frame=text[: self.max_frame_bytes],
+            message_id=_storable(message_id, 64),
+            action=_storable(action, 64),
+            frame=_storable(text, self.max_frame_bytes),
             created_at=at or utcnow(),
         )
 

@@ -207,17 +207,34 @@ def _transaction_pk(station_id: int, transaction_id: str) -> int | None:
     return row[0] if row else None
 
 
+# OCPP 2.x allows units of 20 characters, more than these columns hold: the value and the
+# multiplier are kept whole, only a custom unit's name is cut.
+_UNIT_LENGTH = MeterValue._meta.get_field("unit").max_length
+_NORMALIZED_UNIT_LENGTH = MeterValue._meta.get_field("normalized_unit").max_length
+_MULTIPLIERS = range(-(2**15), 2**15)  # the column is a SmallIntegerField
+
+
 def _store_samples(
     station_id: int, connector_id: int, tx_pk: int | None, samples: list[SampledValue]
 ) -> None:
+    """Store readings at the end of the batch; refuse here what no column could hold.
+
+    Rows go in with the whole group-commit batch: one the database refused there would fail
+    every job of the batch, so anything unstorable fails this message now, alone.
+    """
     if not samples:
         return
     rows = []
     for sample in samples:
+        if sample.multiplier not in _MULTIPLIERS:
+            raise ValueError(f"multiplier {sample.multiplier} is out of range")
         measurand = sample.measurand or "Energy.Active.Import.Register"
-        value, unit = normalize(
-            measurand, sample.unit, sample.value, sample.format, sample.multiplier
-        )
+        try:
+            value, unit = normalize(
+                measurand, sample.unit, sample.value, sample.format, sample.multiplier
+            )
+        except OverflowError:  # 10 ** multiplier beyond a float: kept raw, not normalised
+            value, unit = None, ""
         rows.append(
             MeterValue(
                 station_id=station_id,
@@ -226,14 +243,14 @@ def _store_samples(
                 timestamp=sample.timestamp,
                 measurand=measurand,
                 phase=sample.phase,
-                unit=sample.unit,
+                unit=sample.unit[:_UNIT_LENGTH],
                 context=sample.context,
                 location=sample.location,
                 format=sample.format,
                 value=sample.value,
                 multiplier=sample.multiplier,
                 normalized_value=value,
-                normalized_unit=unit,
+                normalized_unit=unit[:_NORMALIZED_UNIT_LENGTH],
             )
         )
     # The unique sample constraint turns a replayed reading into a no-op.

@@ -41,6 +41,7 @@ import jsonschema_rs
 import orjson
 import pytest
 import websockets
+from asgiref.sync import sync_to_async
 from hypothesis import HealthCheck, currently_in_test_context, event, given, settings
 from hypothesis import strategies as st
 
@@ -48,7 +49,9 @@ from apps.ocpp import schemas
 from apps.ocpp.engine import Engine, HandlerContext, HandlerRegistry
 from apps.ocpp.errors import ErrorCode, OcppError
 from apps.ocpp.handlers import registry_for
+from apps.ocpp.models import MessageLog
 from apps.ocpp.versions import V16, V21, V201, VERSIONS, OcppVersion
+from apps.transactions.models import MeterValue
 
 IN_SUITE = settings(
     max_examples=200,
@@ -183,8 +186,10 @@ DATE_TIMES = st.datetimes(
     min_value=datetime(2000, 1, 1), max_value=datetime(2099, 12, 31), timezones=st.just(UTC)
 ).map(lambda moment: moment.isoformat(timespec="milliseconds").replace("+00:00", "Z"))
 URIS = st.sampled_from(["https://csms.example.com/fw.bin", "ftp://user:pw@10.0.0.1/diag"])
-# Valid strings stay short (a few characters) unless a mutation makes them huge.
+# Valid strings stay short (a few characters) unless a mutation makes them huge. U+0000 is
+# left to the mutations: the engine refuses it (no database column takes it).
 TEXT_SIZE = 12
+VALID_CHARACTERS = st.characters(codec="utf-8", exclude_characters="\x00")
 INT_LIMIT = 2**63 - 1
 
 
@@ -246,7 +251,9 @@ def from_schema(node: dict[str, Any], root: dict[str, Any] | None = None) -> st.
         if node.get("format") == "uri":
             return URIS
         return st.text(
-            min_size=node.get("minLength", 0), max_size=min(node.get("maxLength", 50), TEXT_SIZE)
+            VALID_CHARACTERS,
+            min_size=node.get("minLength", 0),
+            max_size=min(node.get("maxLength", 50), TEXT_SIZE),
         )
     if kind == "integer":
         return st.integers(
@@ -268,7 +275,7 @@ def from_schema(node: dict[str, Any], root: dict[str, Any] | None = None) -> st.
     if kind == "boolean":
         return st.booleans()
     if kind is None:
-        return JSON_VALUES  # DataTransfer's data: anything
+        return JSON_VALUES.filter(lambda value: not _has_nul(value))  # DataTransfer's data
     raise AssertionError(f"no strategy for {node}")
 
 
@@ -378,6 +385,16 @@ def _is_int(value: Any) -> bool:
     return type(value) is int
 
 
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(item) for item in value)
+    return False
+
+
 def _wellformed_send(message: list) -> bool:
     return (
         len(message) == 4
@@ -450,6 +467,7 @@ def check_engine(setup: Setup, raw: str | bytes) -> str:
         assert setup.handled(action)
         assert setup.accepted or action == "BootNotification"
         assert is_valid_request(setup.version, action, payload), "invalid request answered"
+        assert not _has_nul(payload), "a NUL reached a handler"
         result = orjson.loads(outcome.replies[0])[2]
         assert is_valid_response(setup.version, action, result), result
     if currently_in_test_context():
@@ -461,7 +479,7 @@ def check_engine(setup: Setup, raw: str | bytes) -> str:
 
 MESSAGE_TYPES = st.sampled_from([0, 1, 2, 3, 4, 5, 6, 7, -1, 2.0, "2", True, None, 2**40])
 MESSAGE_IDS = st.sampled_from(
-    ["", "a" * 36, "a" * 37, "-1", "ü" * 36, '"', "\\", "\x00", 1, None, [], {}]
+    ["", "a" * 36, "a" * 37, "-1", "ü" * 36, '"', "\\", "\x00", "a\x00b", 1, None, [], {}]
 ) | st.text(min_size=1, max_size=40)
 # A placeholder a mutation puts in the tree, replaced by deep nesting once encoded.
 DEEP = "\x00deep-nesting\x00"
@@ -617,7 +635,10 @@ def mutated_frames(draw: st.DrawFn, version: OcppVersion) -> str | bytes:
             message[1] = draw(MESSAGE_IDS)
         elif part == "action":
             message[2] = draw(
-                st.sampled_from(all_actions(version)) | st.text(max_size=20) | JSON_SCALARS
+                st.sampled_from(all_actions(version))
+                | st.text(max_size=20)
+                | st.text(min_size=65, max_size=300)  # longer than the log's column
+                | JSON_SCALARS
             )
         elif draw(st.booleans()):
             message = message[: draw(st.integers(0, len(message) - 1))]
@@ -725,6 +746,31 @@ def test_a_payload_nested_deeper_than_the_validator_goes_is_a_format_violation(
 
 
 @pytest.mark.parametrize("version", VERSIONS, ids=str)
+@pytest.mark.parametrize(
+    "payload",
+    [{"vendorId": "V\x00"}, {"vendorId": "V", "data": {"k\x00": 1}}],
+    ids=["value", "key"],
+)
+def test_a_nul_anywhere_in_the_payload_is_a_property_constraint_violation(
+    version: OcppVersion, payload: dict
+) -> None:
+    # PostgreSQL stores no U+0000 (text or jsonb): found by the socket fuzz on PostgreSQL.
+    setup = Setup(version, every_action=False, behaviour=Behaviour.OK, accepted=True)
+
+    label = check_engine(setup, json.dumps([2, "nul-1", "DataTransfer", payload]))
+
+    assert label == "CALLERROR PropertyConstraintViolation"
+
+
+def test_an_escaped_backslash_before_u0000_is_no_nul() -> None:
+    setup = Setup(V16, every_action=False, behaviour=Behaviour.OK, accepted=True)
+    raw = json.dumps([2, "not-nul-1", "DataTransfer", {"vendorId": "\\u0000"}])
+    assert "\\\\u0000" in raw  # the text holds the escape sequence, the value does not
+
+    assert check_engine(setup, raw) == "CALLRESULT"
+
+
+@pytest.mark.parametrize("version", VERSIONS, ids=str)
 def test_the_generator_knows_every_schema(version: OcppVersion) -> None:
     for action in all_actions(version):
         assert is_valid_request(version, action, minimal_instance(request_schema(version, action)))
@@ -789,6 +835,84 @@ async def _fuzz_one_connection(ws_url: str, raws: list[str | bytes]) -> dict[str
 async def _exchange(ws: Any, message: list) -> list:
     await ws.send(json.dumps(message))
     return orjson.loads(await asyncio.wait_for(ws.recv(), 20))
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_frames_no_database_column_takes_as_they_are_are_answered_and_logged(
+    asgi_server, settings
+) -> None:
+    # Found by the socket fuzz on PostgreSQL: the message log rows of a group-commit batch
+    # are inserted together, and one PostgreSQL refused (a NUL, an action longer than its
+    # column) failed the whole batch: no answer, or InternalError, for every job in it.
+    settings.OCPP_UNKNOWN_STATIONS = "accept"
+    frames_and_codes = [
+        ('[2,"nul-payload","DataTransfer",{"vendorId":"V\\u0000"}]', "PropertyConstraintViolation"),
+        ('[2,"nul-action","Heart\\u0000beat",{}]', "NotImplemented"),
+        (json.dumps([2, "long-action", "A" * 100, {}]), "NotImplemented"),
+        ("\x00\x00 not json", "FormatViolation"),
+    ]
+    async with websockets.connect(
+        f"{asgi_server.ws_url}/ocpp/FUZZ-STORE", subprotocols=["ocpp1.6"]
+    ) as ws:
+        for raw, code in frames_and_codes:
+            await ws.send(raw)
+            reply = orjson.loads(await asyncio.wait_for(ws.recv(), 20))
+            assert reply[0] == 4 and reply[2] == code, (raw, reply)
+        heartbeat = await _exchange(ws, [2, "nul\u0000id", "Heartbeat", {}])
+        assert heartbeat[:2] == [3, "nul\u0000id"]
+
+    logged = await sync_to_async(
+        lambda: list(
+            MessageLog.objects.filter(charger_id="FUZZ-STORE", direction="in").values_list(
+                "message_id", "action", "frame"
+            )
+        )
+    )()
+    assert len(logged) == len(frames_and_codes) + 1
+    assert all("\x00" not in "".join(row) for row in logged)
+    assert ("nul\ufffdid", "Heartbeat") in {row[:2] for row in logged}
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("unit", "answer", "stored"),
+    [
+        pytest.param({"unit": "U" * 20}, 3, ("1.5", "U" * 16, 1.5), id="unit-of-20"),
+        pytest.param({"multiplier": 400}, 3, ("1.5", "", None), id="multiplier-overflows"),
+        pytest.param({"multiplier": -40000}, 4, None, id="multiplier-out-of-column"),
+    ],
+)
+async def test_readings_at_the_schemas_edges_fail_alone_or_are_stored(
+    asgi_server, settings, unit, answer, stored
+):
+    # OCPP 2.x allows a unit of 20 characters and any multiplier. A reading PostgreSQL
+    # refused at the end of a group-commit batch failed every job of that batch.
+    settings.OCPP_UNKNOWN_STATIONS = "accept"
+    reading = {
+        "evseId": 1,
+        "meterValue": [
+            {
+                "timestamp": "2024-01-02T03:04:05.000Z",
+                "sampledValue": [{"value": 1.5, "unitOfMeasure": unit}],
+            }
+        ],
+    }
+    async with websockets.connect(
+        f"{asgi_server.ws_url}/ocpp/FUZZ-UNIT", subprotocols=["ocpp2.0.1"]
+    ) as ws:
+        reply = await _exchange(ws, [2, "unit-1", "MeterValues", reading])
+        heartbeat = await _exchange(ws, [2, "unit-2", "Heartbeat", {}])
+
+    assert reply[:2] == [answer, "unit-1"]
+    assert heartbeat[0] == 3
+    rows = await sync_to_async(
+        lambda: list(
+            MeterValue.objects.filter(station__charger_id="FUZZ-UNIT").values_list(
+                "value", "unit", "normalized_value"
+            )
+        )
+    )()
+    assert rows == ([stored] if stored else [])
 
 
 @pytest.mark.django_db(transaction=True)
