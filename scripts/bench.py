@@ -496,7 +496,10 @@ async def storm(server: Server, *, chargers: int) -> dict:
 
 
 async def run(args: argparse.Namespace) -> dict:
-    results: dict = {"machine": machine(), "args": vars(args), "ours": {}, "reference": {}}
+    given = {
+        key: str(value) if isinstance(value, Path) else value for key, value in vars(args).items()
+    }
+    results: dict = {"machine": machine(), "args": given, "ours": {}, "reference": {}}
     ours = start_ours(server=args.server, database_url=args.database_url, redis_url=args.redis_url)
     reference = start_reference() if not args.no_reference else None
     try:
