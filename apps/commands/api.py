@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
@@ -151,23 +153,19 @@ class CommandViewSet(
     )
     def create(self, request: Request) -> Response:
         """Send a command to a charger; an offline charger gets status offline at once."""
-        wait_s = _wait_seconds(request)
         given = CommandRequestSerializer(data=request.data)
         given.is_valid(raise_exception=True)
-        try:
-            command = send_command(
-                station=given.validated_data["charger"],
-                action=given.validated_data["action"],
-                payload=given.validated_data["payload"],
-                timeout=given.validated_data.get("timeout"),
-                requested_by=request.user,
-                source="api",
-            )
-        except CommandError as exc:
-            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
-        if wait_s:
-            command = command_wait(command=command, wait_s=wait_s)
-        return Response(CommandSerializer(command).data, status=status.HTTP_201_CREATED)
+        data = given.validated_data
+        return self._send(
+            request,
+            lambda **options: send_command(
+                station=data["charger"],
+                action=data["action"],
+                payload=data["payload"],
+                timeout=data.get("timeout"),
+                **options,
+            ),
+        )
 
     @extend_schema(
         request=OperationRequestSerializer,
@@ -177,18 +175,25 @@ class CommandViewSet(
     @action(detail=False, methods=["post"], url_path="operations")
     def operations(self, request: Request) -> Response:
         """Run a version-neutral operation: the right action and payload for the charger."""
-        wait_s = _wait_seconds(request)
         given = OperationRequestSerializer(data=request.data)
         given.is_valid(raise_exception=True)
+        data = given.validated_data
+        return self._send(
+            request,
+            lambda **options: run_operation(
+                station=data["charger"],
+                operation=data["operation"],
+                arguments=data["arguments"],
+                timeout=data.get("timeout"),
+                **options,
+            ),
+        )
+
+    def _send(self, request: Request, send: Callable[..., ChargerCommand]) -> Response:
+        """Send as the request's user; answer 201 with the command (after `?wait=`) or 400."""
+        wait_s = _wait_seconds(request)
         try:
-            command = run_operation(
-                station=given.validated_data["charger"],
-                operation=given.validated_data["operation"],
-                arguments=given.validated_data["arguments"],
-                timeout=given.validated_data.get("timeout"),
-                requested_by=request.user,
-                source="api",
-            )
+            command = send(requested_by=request.user, source="api")
         except CommandError as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
         if wait_s:
