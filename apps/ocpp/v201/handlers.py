@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
-
 from apps.chargers import services as chargers
-from apps.chargers.models import RegistrationStatus, StationReport
-from apps.core.timeutil import format_ocpp_datetime, parse_ocpp_datetime, utcnow
+from apps.chargers.models import StationReport
+from apps.core.timeutil import format_ocpp_datetime, parse_ocpp_datetime
 from apps.devicemodel import services as devicemodel
 from apps.maintenance import services as maintenance
+from apps.ocpp import common
 from apps.ocpp.engine import HandlerContext, HandlerRegistry
 from apps.reservations import services as reservations
 from apps.rfid.services import IdTagInfo, id_tag_authorize
@@ -79,22 +78,10 @@ def boot_notification(context: HandlerContext, payload: dict[str, Any]) -> dict[
         ),
         reason=payload["reason"],
     )
-    context.accepted = station.registration_status == RegistrationStatus.ACCEPTED
-    context.extra["free_charging"] = station.free_charging
-    interval = (
-        settings.OCPP_HEARTBEAT_INTERVAL if context.accepted else settings.OCPP_BOOT_RETRY_INTERVAL
-    )
-    return {
-        "status": station.registration_status,
-        "currentTime": format_ocpp_datetime(station.last_boot_at or utcnow()),
-        "interval": interval,
-    }
+    return common.boot_answer(context, station)
 
 
-@registry.handles("Heartbeat")
-def heartbeat(context: HandlerContext, payload: dict[str, Any]) -> dict[str, Any]:
-    now = chargers.station_heartbeat(station_id=context.station_id)
-    return {"currentTime": format_ocpp_datetime(now)}
+registry.handles("Heartbeat")(common.heartbeat)
 
 
 @registry.handles("Authorize")
@@ -157,15 +144,7 @@ def transaction_event(context: HandlerContext, payload: dict[str, Any]) -> dict[
     return {"idTokenInfo": id_token_info(info)} if info is not None else {}
 
 
-@registry.handles("DataTransfer")
-def data_transfer(context: HandlerContext, payload: dict[str, Any]) -> dict[str, Any]:
-    record = chargers.data_transfer_receive(
-        station_id=context.station_id,
-        vendor_id=payload["vendorId"],
-        message_id=payload.get("messageId", ""),
-        data=payload.get("data", ""),
-    )
-    return {"status": record.status}
+registry.handles("DataTransfer")(common.data_transfer)
 
 
 @registry.handles("FirmwareStatusNotification")

@@ -1,0 +1,41 @@
+"""Handler pieces that every OCPP version shares (the messages differ, the answers do not)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+
+from apps.chargers import services as chargers
+from apps.chargers.models import ChargingStation, RegistrationStatus
+from apps.core.timeutil import format_ocpp_datetime, utcnow
+from apps.ocpp.engine import HandlerContext
+
+
+def boot_answer(context: HandlerContext, station: ChargingStation) -> dict[str, Any]:
+    """Answer a BootNotification from the station's registration; remember it on the context."""
+    context.accepted = station.registration_status == RegistrationStatus.ACCEPTED
+    context.extra["free_charging"] = station.free_charging
+    interval = (
+        settings.OCPP_HEARTBEAT_INTERVAL if context.accepted else settings.OCPP_BOOT_RETRY_INTERVAL
+    )
+    return {
+        "status": station.registration_status,
+        "currentTime": format_ocpp_datetime(station.last_boot_at or utcnow()),
+        "interval": interval,
+    }
+
+
+def heartbeat(context: HandlerContext, payload: dict[str, Any]) -> dict[str, Any]:
+    now = chargers.station_heartbeat(station_id=context.station_id)
+    return {"currentTime": format_ocpp_datetime(now)}
+
+
+def data_transfer(context: HandlerContext, payload: dict[str, Any]) -> dict[str, Any]:
+    record = chargers.data_transfer_receive(
+        station_id=context.station_id,
+        vendor_id=payload["vendorId"],
+        message_id=payload.get("messageId", ""),
+        data=payload.get("data", ""),
+    )
+    return {"status": record.status}
