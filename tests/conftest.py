@@ -160,6 +160,10 @@ def pytest_configure(config: pytest.Config) -> None:
     from apps.ocpp import observers
 
     observers.add(_record)
+    # Cache keys (authentication lockouts, ...) of this run must not meet another run's: the
+    # Redis the suite shares outlives it.
+    for cache in settings.CACHES.values():
+        cache["KEY_PREFIX"] = f"test-{os.getpid()}-{time.time_ns()}"
     for name, value in TEST_EDGE_SETTINGS.items():
         setattr(settings, name, value)
         os.environ[name] = str(value).lower()
