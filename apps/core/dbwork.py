@@ -8,8 +8,11 @@ data is committed, and a thousand concurrent messages cost a handful of commits 
 a thousand (with SQLite, whose writers take turns, that is the difference between queueing
 on a lock and flowing).
 
-Used through asgiref (`sync_to_async(..., executor=...)`), so code running in these threads
-can still reach the event loop (async_to_sync, channel layers) as in any Django view.
+The event loop hands work over with `await executor.run(fn, *args)`: one queue put per job,
+and one wake-up of the loop per batch to settle every job of it (asgiref's sync_to_async
+costs a context copy, a chained future and a wake-up per job). Code running in these threads
+can still reach the event loop with async_to_sync (channel layers), as in any Django view:
+the thread is told which loop its job came from, as asgiref's SyncToAsync would.
 
 Rows given to `insert_rows(model, rows)` — meter readings, the message log — are collected
 across the batch and inserted with one statement per model, inside the transaction, just
@@ -18,13 +21,16 @@ before the commit; the rows of a job that fails are dropped with it.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
 import queue
 import threading
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from typing import Any
 
+from asgiref.sync import SyncToAsync
 from django.db import connection, transaction
 from django.db.models import Model
 from django.db.models.constants import OnConflict
@@ -107,6 +113,92 @@ def fast_insert(model: type[Model], rows: list[Model], *, ignore_conflicts: bool
         cursor.executemany(sql, params)
 
 
+# Compiled statements and converters, per (database vendor, model, ...): the ORM would build
+# them again for every message.
+_statements: dict[tuple, Any] = {}
+
+
+def _select_plan(model: type[Model], where: str, lock: bool) -> tuple[str, list, list]:
+    key = (connection.vendor, "select", model, where, lock)
+    plan = _statements.get(key)
+    if plan is None:
+        ops = connection.ops
+        fields = list(model._meta.concrete_fields)
+        columns = ", ".join(ops.quote_name(field.column) for field in fields)
+        sql = f"SELECT {columns} FROM {ops.quote_name(model._meta.db_table)} WHERE {where} LIMIT 1"
+        if lock and connection.features.has_select_for_update:
+            sql += " FOR UPDATE"
+        converters = []
+        for field in fields:
+            column = field.get_col(model._meta.db_table)
+            found = ops.get_db_converters(column) + column.get_db_converters(connection)
+            converters.append((column, found))
+        plan = _statements[key] = (sql, [field.attname for field in fields], converters)
+    return plan
+
+
+def fetch_one(model: type[Model], where: str, params: list, *, lock: bool = False) -> Any:
+    """Return the first instance matching `where` (SQL over its columns), or None.
+
+    What `model.objects.filter(...).first()` returns (all fields, converted as the ORM
+    converts them), from a statement built once: `where` is code, never input; the values
+    go in `params`. `lock`: SELECT ... FOR UPDATE where the database has it (SQLite's
+    writers take turns anyway).
+    """
+    sql, names, converters = _select_plan(model, where, lock)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = []
+    for value, (column, found) in zip(row, converters, strict=True):
+        for converter in found:
+            value = converter(value, column, connection)
+        values.append(value)
+    return model.from_db(connection.alias, names, values)
+
+
+def row_exists(model: type[Model], where: str, params: list) -> bool:
+    """Tell whether a row of `model` matches `where` (SQL), with a statement built once."""
+    key = (connection.vendor, "exists", model, where)
+    sql = _statements.get(key)
+    if sql is None:
+        table = connection.ops.quote_name(model._meta.db_table)
+        sql = _statements[key] = f"SELECT 1 FROM {table} WHERE {where} LIMIT 1"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone() is not None
+
+
+def fast_update(instance: Model, fields: list[str]) -> None:
+    """Write `fields` of a stored instance: `instance.save(update_fields=fields)`, built once.
+
+    auto_now fields among them are stamped; no signals are sent (nothing listens to the
+    models this serves: check before using it for another).
+    """
+    model = type(instance)
+    key = (connection.vendor, "update", model, tuple(fields))
+    plan = _statements.get(key)
+    if plan is None:
+        ops = connection.ops
+        targets = [model._meta.get_field(name) for name in fields]
+        assignments = ", ".join(f"{ops.quote_name(field.column)} = %s" for field in targets)
+        pk = model._meta.pk
+        sql = (
+            f"UPDATE {ops.quote_name(model._meta.db_table)} SET {assignments}"
+            f" WHERE {ops.quote_name(pk.column)} = %s"
+        )
+        plan = _statements[key] = (sql, targets)
+    sql, targets = plan
+    params = [
+        field.get_db_prep_save(field.pre_save(instance, False), connection) for field in targets
+    ]
+    params.append(instance.pk)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
 def _drop_broken_connection() -> None:
     """Close the thread's connection if an error left it unusable (a database restart).
 
@@ -120,13 +212,34 @@ def _drop_broken_connection() -> None:
             connection.close()
 
 
+# A queued job: its future (concurrent, or asyncio on `loop`), the loop or None, the call.
+_Job = tuple[Any, asyncio.AbstractEventLoop | None, Callable, tuple, dict]
+
+
+def _settle(results: list[tuple[asyncio.Future, bool, Any]]) -> None:
+    """On the event loop: hand a batch's outcomes to the coroutines awaiting them."""
+    for future, ok, value in results:
+        if future.cancelled():
+            continue
+        if ok:
+            future.set_result(value)
+        else:
+            future.set_exception(value)
+
+
+def _started(job: _Job) -> bool:
+    """Tell whether the job still wants running (its caller did not cancel it)."""
+    future, loop = job[0], job[1]
+    if loop is None:
+        return future.set_running_or_notify_cancel()
+    return not future.cancelled()
+
+
 class GroupCommitExecutor(Executor):
     """An Executor whose threads run queued jobs in batches, one transaction per batch."""
 
     def __init__(self, threads: int = 1, max_batch: int = 256, name: str = "db") -> None:
-        self._queue: queue.SimpleQueue[tuple[Future, Callable, tuple, dict] | None] = (
-            queue.SimpleQueue()
-        )
+        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._max_batch = max_batch
         self._threads = [
             threading.Thread(target=self._work, name=f"{name}-{n}", daemon=True)
@@ -140,7 +253,16 @@ class GroupCommitExecutor(Executor):
         if self._shutdown:
             raise RuntimeError("executor is shut down")
         future: Future = Future()
-        self._queue.put((future, fn, args, kwargs))
+        self._queue.put((future, None, fn, args, kwargs))
+        return future
+
+    def run(self, fn: Callable, /, *args: Any) -> asyncio.Future:
+        """From a coroutine: run `fn(*args)` in a batch; await the result, there once committed."""
+        if self._shutdown:
+            raise RuntimeError("executor is shut down")
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._queue.put((future, loop, fn, args, {}))
         return future
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
@@ -151,7 +273,7 @@ class GroupCommitExecutor(Executor):
             for thread in self._threads:
                 thread.join()
 
-    def _take_batch(self) -> list[tuple[Future, Callable, tuple, dict]] | None:
+    def _take_batch(self) -> list[_Job] | None:
         first = self._queue.get()
         if first is None:
             return None
@@ -169,19 +291,21 @@ class GroupCommitExecutor(Executor):
 
     def _work(self) -> None:
         while (batch := self._take_batch()) is not None:
-            batch = [job for job in batch if job[0].set_running_or_notify_cancel()]
+            batch = [job for job in batch if _started(job)]
             if batch:
                 self._run_batch(batch)
         connection.close()
 
-    def _run_batch(self, batch: list[tuple[Future, Callable, tuple, dict]]) -> None:
+    def _run_batch(self, batch: list[_Job]) -> None:
         _drop_broken_connection()
         outcomes: list[tuple[bool, Any]] = []
         pending: dict[tuple[type[Model], bool], list[Model]] = {}
         _local.rows = pending
         try:
             with transaction.atomic():
-                for _, fn, args, kwargs in batch:
+                for _, loop, fn, args, kwargs in batch:
+                    if loop is not None:
+                        _tell_loop(loop)
                     sizes = {key: len(rows) for key, rows in pending.items()}
                     try:
                         with transaction.atomic():
@@ -197,8 +321,24 @@ class GroupCommitExecutor(Executor):
             outcomes = [(False, exc)] * len(batch)
         finally:
             _local.rows = None
-        for (future, *_), (ok, value) in zip(batch, outcomes, strict=True):
-            if ok:
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future, bool, Any]]] = {}
+        for (future, loop, *_), (ok, value) in zip(batch, outcomes, strict=True):
+            if loop is not None:
+                by_loop.setdefault(loop, []).append((future, ok, value))
+            elif ok:
                 future.set_result(value)
             else:
                 future.set_exception(value)
+        for loop, results in by_loop.items():
+            try:
+                loop.call_soon_threadsafe(_settle, results)
+            except RuntimeError:  # the loop is closed: nobody waits any more
+                pass
+
+
+def _tell_loop(loop: asyncio.AbstractEventLoop) -> None:
+    """Let async_to_sync in this thread run on the job's loop (as SyncToAsync's threads do)."""
+    local = SyncToAsync.threadlocal
+    if getattr(local, "main_event_loop", None) is not loop:
+        local.main_event_loop = loop
+        local.main_event_loop_pid = os.getpid()

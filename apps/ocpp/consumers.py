@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import unquote
 
-from asgiref.sync import sync_to_async
+from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import InMemoryChannelLayer
 from django.conf import settings
@@ -83,7 +83,7 @@ def db_executor() -> GroupCommitExecutor:
 
 async def run_sync(func: Callable[..., T], *args: Any) -> T:
     """Run blocking (database) work in the database threads; done once it is committed."""
-    return await sync_to_async(func, thread_sensitive=False, executor=db_executor())(*args)
+    return await db_executor().run(func, *args)
 
 
 _handshakes: KeyedBuckets | None = None
@@ -173,6 +173,19 @@ def _open(charger_id: str, credentials: Credentials, offered: list[str]) -> _Ope
 
 class OcppConsumer(AsyncWebsocketConsumer):
     session: ChargerSession | None = None
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """Route an ASGI or channel-layer message to its handler.
+
+        Channels' own dispatch first closes the event loop's stale database connections with
+        a thread hop per message; this consumer never touches the database on the loop (its
+        work runs in the database threads, which look after their connections), so that hop
+        would only cost every frame a round trip through the thread pool.
+        """
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def connect(self) -> None:
         raw_path = self.scope.get("raw_path") or self.scope["path"].encode()

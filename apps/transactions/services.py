@@ -13,8 +13,9 @@ from datetime import datetime
 from django.db import connection
 from django.db import transaction as db_transaction
 
+from apps.chargers.models import Connector
 from apps.chargers.services import connector_get_or_create
-from apps.core.dbwork import insert_rows
+from apps.core.dbwork import fast_update, fetch_one, insert_rows, row_exists
 from apps.core.live import publish
 from apps.reservations.services import reservation_use
 from apps.rfid.services import IdTagInfo, id_tag_authorize
@@ -306,16 +307,17 @@ def transaction_event_record(
     state (charging state) follows the highest sequence number seen. The id token info is
     returned whenever the event carries an id token, replay or not.
     """
-    with db_transaction.atomic():
-        # The session row is locked: its events are applied one at a time. (of=self: the
-        # connector join is nullable, which PostgreSQL will not lock.)
-        locked = (
-            Transaction.objects.select_for_update(of=("self",))
-            .select_related("connector")
-            .filter(station_id=station_id, transaction_id=event.transaction_id)
-            .order_by()[:1]
+    # No savepoint of its own: it succeeds or fails whole with its caller (a group-commit
+    # job has a savepoint already), and a savepoint per event was a good part of its cost.
+    with db_transaction.atomic(savepoint=False):
+        # The session row is locked (PostgreSQL; SQLite's writers take turns): its events are
+        # applied one at a time. Statements built once (dbwork): this runs for every event.
+        tx = fetch_one(
+            Transaction,
+            "station_id = %s AND transaction_id = %s",
+            [station_id, event.transaction_id],
+            lock=True,
         )
-        tx = next(iter(locked), None)
         if tx is None:
             tx = Transaction.objects.create(
                 station_id=station_id,
@@ -324,13 +326,15 @@ def transaction_event_record(
             )
         # A connection sends its next frame only once this one is answered, so the same
         # sequence number cannot be in flight twice: check, then insert with the batch.
-        created = not TransactionEvent.objects.filter(transaction=tx, seq_no=event.seq_no).exists()
+        created = not row_exists(
+            TransactionEvent, "transaction_id = %s AND seq_no = %s", [tx.pk, event.seq_no]
+        )
         if created:
             insert_rows(
                 TransactionEvent,
                 [
                     TransactionEvent(
-                        transaction=tx,
+                        transaction_id=tx.pk,
                         seq_no=event.seq_no,
                         event_type=event.event_type,
                         trigger_reason=event.trigger_reason,
@@ -400,9 +404,16 @@ TX_EVENT_FIELDS = [
 ]
 
 
+_TX_EVENT_ATTNAMES = [Transaction._meta.get_field(name).attname for name in TX_EVENT_FIELDS]
+
+
 def _apply_event(tx: Transaction, event: TransactionEventData, info: IdTagInfo | None) -> None:
+    before = [getattr(tx, attname) for attname in _TX_EVENT_ATTNAMES]
+    connector = None
     if event.evse_id is not None and tx.connector_id is None:
-        tx.connector = connector_get_or_create(station_id=tx.station_id, connector_id=event.evse_id)
+        tx.connector = connector = connector_get_or_create(
+            station_id=tx.station_id, connector_id=event.evse_id
+        )
     if event.event_type == "Started" or event.timestamp < tx.started_at:
         tx.started_at = min(tx.started_at, event.timestamp)
     if info is not None and event.id_token:
@@ -435,6 +446,29 @@ def _apply_event(tx: Transaction, event: TransactionEventData, info: IdTagInfo |
             tx.meter_stop_wh = stop
     elif tx.meter_start_wh is None and event.event_type == "Started":
         tx.meter_start_wh = _energy_reading(event.samples, ("Sample.Periodic", "Trigger", ""))
-    tx.save(update_fields=TX_EVENT_FIELDS)
-    connector_id = tx.connector.connector_id if tx.connector else (event.evse_id or 0)
-    _store_samples(tx.station_id, connector_id, tx.pk, list(event.samples))
+    # Only what the event changed (the row is locked, so the rest is as loaded).
+    changed = [
+        name
+        for name, attname, old in zip(TX_EVENT_FIELDS, _TX_EVENT_ATTNAMES, before, strict=True)
+        if name != "updated_at" and getattr(tx, attname) != old
+    ]
+    fast_update(tx, [*changed, "updated_at"])
+    if not event.samples:
+        return
+    if connector is not None:
+        number = connector.connector_id
+    elif tx.connector_id is not None:
+        number = _connector_number(tx.connector_id)
+    else:
+        number = event.evse_id or 0
+    _store_samples(tx.station_id, number, tx.pk, list(event.samples))
+
+
+def _connector_number(connector_pk: int) -> int:
+    """The station's number of a connector (its EVSE id in 2.x), by plain SQL (per event)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT connector_id FROM {Connector._meta.db_table} WHERE id = %s", [connector_pk]
+        )
+        row = cursor.fetchone()
+    return row[0] if row else 0

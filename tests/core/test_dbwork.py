@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from concurrent.futures import Future
 
 import pytest
+from asgiref.sync import async_to_sync
 
 from apps.core.dbwork import GroupCommitExecutor, insert_rows
 from apps.core.timeutil import utcnow
@@ -18,7 +20,7 @@ def entry(frame: str) -> MessageLog:
 
 
 def run_batch(executor: GroupCommitExecutor, *jobs) -> list[Future]:
-    batch = [(Future(), fn, (), {}) for fn in jobs]
+    batch = [(Future(), None, fn, (), {}) for fn in jobs]
     for future, *_ in batch:
         future.set_running_or_notify_cancel()
     executor._run_batch(batch)
@@ -60,3 +62,62 @@ def test_a_nul_character_does_not_sink_the_batch(executor):
     assert [future.result() for future in futures] == [None, "ok"]
     frames = sorted(MessageLog.objects.values_list("frame", flat=True))
     assert frames == ["another charger", '\ufffd[2, "x"]']
+
+
+def test_a_coroutine_awaits_its_job_and_async_to_sync_reaches_its_loop(executor):
+    """`run` settles on the caller's loop; a job's async_to_sync runs there too."""
+
+    async def where() -> asyncio.AbstractEventLoop:
+        return asyncio.get_running_loop()
+
+    def job(value: str) -> tuple[str, asyncio.AbstractEventLoop]:
+        insert_rows(MessageLog, [entry(value)])
+        return value, async_to_sync(where)()
+
+    def failing() -> None:
+        raise ValueError("job failed")
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        results = await asyncio.gather(*(executor.run(job, f"frame {n}") for n in range(20)))
+        assert [value for value, _ in results] == [f"frame {n}" for n in range(20)]
+        assert all(job_loop is loop for _, job_loop in results)
+        with pytest.raises(ValueError, match="job failed"):
+            await executor.run(failing)
+
+    asyncio.run(main())
+    assert MessageLog.objects.count() == 20
+
+
+def test_fetch_one_and_fast_update_match_the_orm():
+    """The per-message statements read and write what the ORM would."""
+    from datetime import timedelta
+
+    from apps.chargers.models import ChargingStation
+    from apps.core.dbwork import fast_update, fetch_one, row_exists
+    from apps.transactions.models import Transaction
+
+    station = ChargingStation.objects.create(charger_id="DBW-TX")
+    started = utcnow().replace(microsecond=123000)
+    stored = Transaction.objects.create(
+        station=station, transaction_id="t-1", started_at=started, meter_start_wh=5
+    )
+    where = "station_id = %s AND transaction_id = %s"
+    loaded = fetch_one(Transaction, where, [station.pk, "t-1"], lock=True)
+    expected = Transaction.objects.get(pk=stored.pk)
+    for field in Transaction._meta.concrete_fields:
+        assert getattr(loaded, field.attname) == getattr(expected, field.attname), field.name
+    assert loaded.started_at.tzinfo is not None
+    assert fetch_one(Transaction, where, [station.pk, "t-2"]) is None
+    assert row_exists(Transaction, where, [station.pk, "t-1"])
+    assert not row_exists(Transaction, where, [station.pk, "t-2"])
+
+    loaded.charging_state = "Charging"
+    loaded.stopped_at = started + timedelta(hours=1)
+    loaded.meter_start_wh = 6
+    fast_update(loaded, ["charging_state", "stopped_at", "updated_at"])
+    again = Transaction.objects.get(pk=stored.pk)
+    assert again.charging_state == "Charging"
+    assert again.stopped_at == started + timedelta(hours=1)
+    assert again.meter_start_wh == 5  # not among the fields written
+    assert again.updated_at > expected.updated_at
