@@ -34,28 +34,82 @@ from asgiref.sync import SyncToAsync
 from django.db import connection, transaction
 from django.db.models import Model
 from django.db.models.constants import OnConflict
+from django.utils import timezone
 
 logger = logging.getLogger(__name__)
 
 _local = threading.local()
 
 
-def insert_rows(model: type[Model], rows: list[Model], *, ignore_conflicts: bool = False) -> None:
+Row = Model | dict[str, Any]
+
+
+def insert_rows(model: type[Model], rows: list[Row], *, ignore_conflicts: bool = False) -> None:
     """Insert `rows`: at the end of the current batch, or now outside one.
 
+    A row is an instance or, cheaper on the per-message path, a dict of field attnames
+    (what is left out takes the field's default; auto_now(_add) fields are stamped).
     `ignore_conflicts`: rows that break a unique constraint (replays) are skipped.
     """
     pending = getattr(_local, "rows", None)
     if pending is None:
-        model.objects.bulk_create(rows, ignore_conflicts=ignore_conflicts)
+        instances = [row if isinstance(row, Model) else model(**row) for row in rows]
+        model.objects.bulk_create(instances, ignore_conflicts=ignore_conflicts)
         return
     pending.setdefault((model, ignore_conflicts), []).extend(rows)
 
 
-def _flush_rows(pending: dict[tuple[type[Model], bool], list[Model]]) -> None:
+def _flush_rows(pending: dict[tuple[type[Model], bool], list[Row]]) -> None:
     for (model, ignore_conflicts), rows in pending.items():
         if rows:
             fast_insert(model, rows, ignore_conflicts=ignore_conflicts)
+
+
+# --- statements built once ---------------------------------------------------------------
+#
+# The per-message path runs a handful of fixed statements. Built by the ORM each time they
+# cost several times the database work, and so did Django's cursor wrapper around each
+# execution (settings lookups, a new driver cursor per statement). Here they are built once
+# per (database vendor, model, shape), with the driver's own placeholders, and run on one
+# driver cursor per thread and connection, inside Django's error wrapping (so a failure
+# still reads as a django.db error and marks the connection for the health check).
+
+_statements: dict[tuple, Any] = {}
+_UNSET = object()
+
+
+def _driver_sql(sql: str) -> str:
+    """`sql`, written with %s placeholders, in the driver's placeholder style."""
+    return sql.replace("%s", "?") if connection.vendor == "sqlite" else sql
+
+
+def _driver_cursor() -> Any:
+    """This thread's reusable driver cursor on its current database connection."""
+    if connection.connection is None:
+        connection.ensure_connection()
+    raw = connection.connection
+    held = getattr(_local, "cursor", None)
+    if held is None or held[0] is not raw:
+        held = _local.cursor = (raw, raw.cursor())
+    return held[1]
+
+
+def run_statement(sql: str, params: list | tuple) -> list[tuple]:
+    """Run one statement (driver placeholders, see _driver_sql); return its rows, if any."""
+    cursor = _driver_cursor()
+    with connection.wrap_database_errors:
+        cursor.execute(sql, params)
+        return cursor.fetchall() if cursor.description is not None else []
+
+
+def select_value(sql: str, params: list | tuple) -> Any:
+    """The first column of the first row of a SELECT written with %s placeholders, or None."""
+    key = (connection.vendor, "value", sql)
+    statement = _statements.get(key)
+    if statement is None:
+        statement = _statements[key] = _driver_sql(sql)
+    rows = run_statement(statement, params)
+    return rows[0][0] if rows else None
 
 
 def _adapter(field: Any) -> Callable[[Any], Any] | None:
@@ -68,7 +122,33 @@ def _adapter(field: Any) -> Callable[[Any], Any] | None:
     return None
 
 
-def fast_insert(model: type[Model], rows: list[Model], *, ignore_conflicts: bool) -> None:
+def _insert_plan(model: type[Model], ignore_conflicts: bool) -> tuple[str, list, list, list]:
+    key = (connection.vendor, "insert", model, ignore_conflicts)
+    plan = _statements.get(key)
+    if plan is None:
+        fields = [field for field in model._meta.concrete_fields if not field.primary_key]
+        ops = connection.ops
+        columns = ", ".join(ops.quote_name(field.column) for field in fields)
+        placeholders = ", ".join(["%s"] * len(fields))
+        on_conflict = OnConflict.IGNORE if ignore_conflicts else None
+        sql = (
+            f"{ops.insert_statement(on_conflict=on_conflict)} "
+            f"{ops.quote_name(model._meta.db_table)} ({columns}) VALUES ({placeholders})"
+        )
+        suffix = ops.on_conflict_suffix_sql(fields, on_conflict, None, None)
+        if suffix:
+            sql = f"{sql} {suffix}"
+        stamped = [
+            field
+            for field in fields
+            if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
+        ]
+        adapt = [_adapter(field) for field in fields]
+        plan = _statements[key] = (_driver_sql(sql), fields, adapt, stamped)
+    return plan
+
+
+def fast_insert(model: type[Model], rows: list[Row], *, ignore_conflicts: bool) -> None:
     """Insert rows with one prepared statement (executemany), as bulk_create would.
 
     bulk_create compiles every value of every row through the ORM; on the per-message path
@@ -76,32 +156,23 @@ def fast_insert(model: type[Model], rows: list[Model], *, ignore_conflicts: bool
     datetimes go through the backend's adapter, everything else as it is. No signals are
     sent (bulk_create sends none either) and primary keys are not read back.
     """
-    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
-    ops = connection.ops
-    adapt = [_adapter(field) for field in fields]
-    columns = ", ".join(ops.quote_name(field.column) for field in fields)
-    placeholders = ", ".join(["%s"] * len(fields))
-    on_conflict = OnConflict.IGNORE if ignore_conflicts else None
-    sql = (
-        f"{ops.insert_statement(on_conflict=on_conflict)} {ops.quote_name(model._meta.db_table)}"
-        f" ({columns}) VALUES ({placeholders})"
-    )
-    suffix = ops.on_conflict_suffix_sql(fields, on_conflict, None, None)
-    if suffix:
-        sql = f"{sql} {suffix}"
-    stamped = [
-        field
-        for field in fields
-        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
-    ]
+    sql, fields, adapt, stamped = _insert_plan(model, ignore_conflicts)
+    now = None
     params = []
     for row in rows:
-        for field in stamped:
-            field.pre_save(row, add=True)
+        if isinstance(row, Model):
+            for field in stamped:
+                field.pre_save(row, add=True)
+            get = row.__dict__.get
+        else:
+            get = row.get
         values = []
         for field, adapter in zip(fields, adapt, strict=True):
-            value = getattr(row, field.attname)
-            if value is None and field.has_default():
+            value = get(field.attname, _UNSET)
+            if value is _UNSET and field in stamped:
+                now = now or timezone.now()
+                value = now
+            elif value is _UNSET or (value is None and field.has_default()):
                 value = field.get_default()
             elif isinstance(value, str) and "\x00" in value:
                 # PostgreSQL text cannot hold NUL: one charger's garbage must not make the
@@ -109,13 +180,9 @@ def fast_insert(model: type[Model], rows: list[Model], *, ignore_conflicts: bool
                 value = value.replace("\x00", "\ufffd")
             values.append(adapter(value) if adapter is not None and value is not None else value)
         params.append(values)
-    with connection.cursor() as cursor:
+    cursor = _driver_cursor()
+    with connection.wrap_database_errors:
         cursor.executemany(sql, params)
-
-
-# Compiled statements and converters, per (database vendor, model, ...): the ORM would build
-# them again for every message.
-_statements: dict[tuple, Any] = {}
 
 
 def _select_plan(model: type[Model], where: str, lock: bool) -> tuple[str, list, list]:
@@ -133,7 +200,11 @@ def _select_plan(model: type[Model], where: str, lock: bool) -> tuple[str, list,
             column = field.get_col(model._meta.db_table)
             found = ops.get_db_converters(column) + column.get_db_converters(connection)
             converters.append((column, found))
-        plan = _statements[key] = (sql, [field.attname for field in fields], converters)
+        plan = _statements[key] = (
+            _driver_sql(sql),
+            [field.attname for field in fields],
+            converters,
+        )
     return plan
 
 
@@ -146,13 +217,11 @@ def fetch_one(model: type[Model], where: str, params: list, *, lock: bool = Fals
     writers take turns anyway).
     """
     sql, names, converters = _select_plan(model, where, lock)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    if row is None:
+    rows = run_statement(sql, params)
+    if not rows:
         return None
     values = []
-    for value, (column, found) in zip(row, converters, strict=True):
+    for value, (column, found) in zip(rows[0], converters, strict=True):
         for converter in found:
             value = converter(value, column, connection)
         values.append(value)
@@ -165,10 +234,8 @@ def row_exists(model: type[Model], where: str, params: list) -> bool:
     sql = _statements.get(key)
     if sql is None:
         table = connection.ops.quote_name(model._meta.db_table)
-        sql = _statements[key] = f"SELECT 1 FROM {table} WHERE {where} LIMIT 1"
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchone() is not None
+        sql = _statements[key] = _driver_sql(f"SELECT 1 FROM {table} WHERE {where} LIMIT 1")
+    return bool(run_statement(sql, params))
 
 
 def fast_update(instance: Model, fields: list[str]) -> None:
@@ -189,14 +256,13 @@ def fast_update(instance: Model, fields: list[str]) -> None:
             f"UPDATE {ops.quote_name(model._meta.db_table)} SET {assignments}"
             f" WHERE {ops.quote_name(pk.column)} = %s"
         )
-        plan = _statements[key] = (sql, targets)
+        plan = _statements[key] = (_driver_sql(sql), targets)
     sql, targets = plan
     params = [
         field.get_db_prep_save(field.pre_save(instance, False), connection) for field in targets
     ]
     params.append(instance.pk)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    run_statement(sql, params)
 
 
 def _drop_broken_connection() -> None:
@@ -308,8 +374,7 @@ class GroupCommitExecutor(Executor):
                         _tell_loop(loop)
                     sizes = {key: len(rows) for key, rows in pending.items()}
                     try:
-                        with transaction.atomic():
-                            outcomes.append((True, fn(*args, **kwargs)))
+                        outcomes.append((True, _run_job(fn, args, kwargs)))
                     except BaseException as exc:  # the job's own failure: its savepoint is undone
                         outcomes.append((False, exc))
                         for key, rows in pending.items():  # and so are the rows it queued
@@ -334,6 +399,36 @@ class GroupCommitExecutor(Executor):
                 loop.call_soon_threadsafe(_settle, results)
             except RuntimeError:  # the loop is closed: nobody waits any more
                 pass
+
+
+def _run_job(fn: Callable, args: tuple, kwargs: dict) -> Any:
+    """Run one job of a batch in its own savepoint, as `transaction.atomic()` would.
+
+    Its failure undoes its writes and forgets its on-commit hooks, nothing else of the
+    batch. The savepoint statements go straight to the driver: through atomic() they were a
+    good part of a small message's cost.
+    """
+    hooks = len(connection.run_on_commit)
+    run_statement("SAVEPOINT dbwork_job", ())
+    try:
+        result = fn(*args, **kwargs)
+    except BaseException:
+        _undo_job(hooks)
+        raise
+    if connection.needs_rollback:
+        # An inner atomic block failed and the job carried on: as atomic() does, its writes
+        # are undone and it still returns.
+        _undo_job(hooks)
+    else:
+        run_statement("RELEASE SAVEPOINT dbwork_job", ())
+    return result
+
+
+def _undo_job(hooks: int) -> None:
+    run_statement("ROLLBACK TO SAVEPOINT dbwork_job", ())
+    run_statement("RELEASE SAVEPOINT dbwork_job", ())
+    del connection.run_on_commit[hooks:]
+    connection.needs_rollback = False
 
 
 def _tell_loop(loop: asyncio.AbstractEventLoop) -> None:

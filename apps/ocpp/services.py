@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 
@@ -11,8 +12,11 @@ from apps.core.timeutil import utcnow
 from apps.ocpp.models import MessageLog
 
 
-def message_log_write(*, entries: list[MessageLog]) -> None:
-    """Store frames; inside a group-commit batch, all the batch's frames in one statement."""
+def message_log_write(*, entries: list[MessageLog | dict[str, Any]]) -> None:
+    """Store frames; inside a group-commit batch, all the batch's frames in one statement.
+
+    An entry is a MessageLog or a dict of its fields (see dbwork.insert_rows).
+    """
     insert_rows(MessageLog, entries)
 
 

@@ -11,6 +11,7 @@ import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from apps.chargers.models import ChargingStation, RegistrationStatus
 from apps.chargers.services import (
@@ -223,16 +224,17 @@ class ChargerSession:
         action: str,
         text: str,
         at: datetime | None = None,
-    ) -> MessageLog:
-        return MessageLog(
-            charger_id=self.charger_id,
-            direction=direction,
-            message_type=message_type,
-            message_id=_storable(message_id, 64),
-            action=_storable(action, 64),
-            frame=_storable(text, self.max_frame_bytes),
-            created_at=at or utcnow(),
-        )
+    ) -> dict[str, Any]:
+        """A message-log row (a dict of MessageLog fields: cheaper than an instance)."""
+        return {
+            "charger_id": self.charger_id,
+            "direction": direction,
+            "message_type": message_type,
+            "message_id": _storable(message_id, 64),
+            "action": _storable(action, 64),
+            "frame": _storable(text, self.max_frame_bytes),
+            "created_at": at or utcnow(),
+        }
 
     def _log(self, text: str, outcome: Outcome, received_at: datetime) -> None:
         frame = outcome.frame
@@ -257,7 +259,7 @@ class ChargerSession:
             )
         self._write_log(entries)
 
-    def _write_log(self, entries: list[MessageLog]) -> None:
+    def _write_log(self, entries: list[dict[str, Any]]) -> None:
         try:
             message_log_write(entries=entries)
         except Exception:

@@ -10,12 +10,11 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import connection
 from django.db import transaction as db_transaction
 
 from apps.chargers.models import Connector
 from apps.chargers.services import connector_get_or_create
-from apps.core.dbwork import fast_update, fetch_one, insert_rows, row_exists
+from apps.core.dbwork import fast_update, fetch_one, insert_rows, row_exists, select_value
 from apps.core.live import publish
 from apps.reservations.services import reservation_use
 from apps.rfid.services import IdTagInfo, id_tag_authorize
@@ -195,17 +194,14 @@ def meter_values_record(
 def _transaction_pk(station_id: int, transaction_id: str) -> int | None:
     """Return the key of the station's transaction `transaction_id`, or None.
 
-    Plain SQL on purpose: it runs for every meter reading, and building the ORM query
+    A statement built once: it runs for every meter reading, and building the ORM query
     cost several times the query itself.
     """
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT id FROM {Transaction._meta.db_table} "
-            "WHERE station_id = %s AND transaction_id = %s LIMIT 1",
-            [station_id, transaction_id],
-        )
-        row = cursor.fetchone()
-    return row[0] if row else None
+    return select_value(
+        f"SELECT id FROM {Transaction._meta.db_table} "
+        "WHERE station_id = %s AND transaction_id = %s LIMIT 1",
+        [station_id, transaction_id],
+    )
 
 
 # OCPP 2.x allows units of 20 characters, more than these columns hold: the value and the
@@ -237,22 +233,22 @@ def _store_samples(
         except OverflowError:  # 10 ** multiplier beyond a float: kept raw, not normalised
             value, unit = None, ""
         rows.append(
-            MeterValue(
-                station_id=station_id,
-                connector_id=connector_id,
-                transaction_id=tx_pk,
-                timestamp=sample.timestamp,
-                measurand=measurand,
-                phase=sample.phase,
-                unit=sample.unit[:_UNIT_LENGTH],
-                context=sample.context,
-                location=sample.location,
-                format=sample.format,
-                value=sample.value,
-                multiplier=sample.multiplier,
-                normalized_value=value,
-                normalized_unit=unit[:_NORMALIZED_UNIT_LENGTH],
-            )
+            {  # MeterValue fields: a dict is cheaper than an instance (dbwork.insert_rows)
+                "station_id": station_id,
+                "connector_id": connector_id,
+                "transaction_id": tx_pk,
+                "timestamp": sample.timestamp,
+                "measurand": measurand,
+                "phase": sample.phase,
+                "unit": sample.unit[:_UNIT_LENGTH],
+                "context": sample.context,
+                "location": sample.location,
+                "format": sample.format,
+                "value": sample.value,
+                "multiplier": sample.multiplier,
+                "normalized_value": value,
+                "normalized_unit": unit[:_NORMALIZED_UNIT_LENGTH],
+            }
         )
     # The unique sample constraint turns a replayed reading into a no-op.
     insert_rows(MeterValue, rows, ignore_conflicts=True)
@@ -333,16 +329,16 @@ def transaction_event_record(
             insert_rows(
                 TransactionEvent,
                 [
-                    TransactionEvent(
-                        transaction_id=tx.pk,
-                        seq_no=event.seq_no,
-                        event_type=event.event_type,
-                        trigger_reason=event.trigger_reason,
-                        timestamp=event.timestamp,
-                        offline=event.offline,
-                        charging_state=event.charging_state,
-                        payload=event.payload,
-                    )
+                    {
+                        "transaction_id": tx.pk,
+                        "seq_no": event.seq_no,
+                        "event_type": event.event_type,
+                        "trigger_reason": event.trigger_reason,
+                        "timestamp": event.timestamp,
+                        "offline": event.offline,
+                        "charging_state": event.charging_state,
+                        "payload": event.payload,
+                    }
                 ],
                 ignore_conflicts=True,
             )
@@ -465,10 +461,8 @@ def _apply_event(tx: Transaction, event: TransactionEventData, info: IdTagInfo |
 
 
 def _connector_number(connector_pk: int) -> int:
-    """The station's number of a connector (its EVSE id in 2.x), by plain SQL (per event)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT connector_id FROM {Connector._meta.db_table} WHERE id = %s", [connector_pk]
-        )
-        row = cursor.fetchone()
-    return row[0] if row else 0
+    """The station's number of a connector (its EVSE id in 2.x), by a statement built once."""
+    number = select_value(
+        f"SELECT connector_id FROM {Connector._meta.db_table} WHERE id = %s", [connector_pk]
+    )
+    return number or 0

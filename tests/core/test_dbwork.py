@@ -121,3 +121,28 @@ def test_fetch_one_and_fast_update_match_the_orm():
     assert again.stopped_at == started + timedelta(hours=1)
     assert again.meter_start_wh == 5  # not among the fields written
     assert again.updated_at > expected.updated_at
+
+
+def test_rows_given_as_dicts_are_stored_as_instances_would_be(executor):
+    """A dict row takes the fields' defaults and auto_now_add stamps, in and out of a batch."""
+    from apps.chargers.models import ChargingStation
+    from apps.transactions.models import Transaction, TransactionEvent
+
+    station = ChargingStation.objects.create(charger_id="DBW-DICT")
+    tx = Transaction.objects.create(station=station, transaction_id="t-1", started_at=utcnow())
+    row = {
+        "transaction_id": tx.pk,
+        "seq_no": 1,
+        "event_type": "Updated",
+        "trigger_reason": "MeterValuePeriodic",
+        "timestamp": utcnow(),
+        "payload": {"seqNo": 1},
+    }
+    before = utcnow()
+    (future,) = run_batch(executor, lambda: insert_rows(TransactionEvent, [row]))
+    future.result()
+    insert_rows(TransactionEvent, [{**row, "seq_no": 2, "offline": True}])  # outside a batch
+    first, second = TransactionEvent.objects.order_by("seq_no")
+    assert (first.offline, first.charging_state, first.payload) == (False, "", {"seqNo": 1})
+    assert first.received_at >= before
+    assert (second.seq_no, second.offline) == (2, True)
