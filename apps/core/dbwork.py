@@ -31,7 +31,8 @@ from concurrent.futures import Executor, Future
 from typing import Any
 
 from asgiref.sync import SyncToAsync
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model
 from django.db.models.constants import OnConflict
 from django.utils import timezone
@@ -78,16 +79,28 @@ _statements: dict[tuple, Any] = {}
 _UNSET = object()
 
 
+def _db() -> BaseDatabaseWrapper:
+    """This thread's connection wrapper: the batch's (looked up once per batch), or Django's.
+
+    Every `django.db.connection.x` is a lookup through a context-local proxy; on the
+    per-message path those lookups had come to cost more than the statements.
+    """
+    db = getattr(_local, "db", None)
+    return db if db is not None else connections[DEFAULT_DB_ALIAS]
+
+
 def _driver_sql(sql: str) -> str:
     """`sql`, written with %s placeholders, in the driver's placeholder style."""
-    return sql.replace("%s", "?") if connection.vendor == "sqlite" else sql
+    db = _db()
+    return sql.replace("%s", "?") if db.vendor == "sqlite" else sql
 
 
 def _driver_cursor() -> Any:
     """This thread's reusable driver cursor on its current database connection."""
-    if connection.connection is None:
-        connection.ensure_connection()
-    raw = connection.connection
+    db = _db()
+    if db.connection is None:
+        db.ensure_connection()
+    raw = db.connection
     held = getattr(_local, "cursor", None)
     if held is None or held[0] is not raw:
         held = _local.cursor = (raw, raw.cursor())
@@ -96,15 +109,17 @@ def _driver_cursor() -> Any:
 
 def run_statement(sql: str, params: list | tuple) -> list[tuple]:
     """Run one statement (driver placeholders, see _driver_sql); return its rows, if any."""
+    db = _db()
     cursor = _driver_cursor()
-    with connection.wrap_database_errors:
+    with db.wrap_database_errors:
         cursor.execute(sql, params)
         return cursor.fetchall() if cursor.description is not None else []
 
 
 def select_value(sql: str, params: list | tuple) -> Any:
     """The first column of the first row of a SELECT written with %s placeholders, or None."""
-    key = (connection.vendor, "value", sql)
+    db = _db()
+    key = (db.vendor, "value", sql)
     statement = _statements.get(key)
     if statement is None:
         statement = _statements[key] = _driver_sql(sql)
@@ -114,20 +129,22 @@ def select_value(sql: str, params: list | tuple) -> Any:
 
 def _adapter(field: Any) -> Callable[[Any], Any] | None:
     """How a column's Python value becomes a database parameter (None: as it is)."""
+    db = _db()
     kind = field.get_internal_type()
     if kind == "DateTimeField":
-        return connection.ops.adapt_datetimefield_value
+        return db.ops.adapt_datetimefield_value
     if kind in ("JSONField", "DecimalField", "DateField", "TimeField", "UUIDField"):
-        return lambda value: field.get_db_prep_save(value, connection)
+        return lambda value: field.get_db_prep_save(value, db)
     return None
 
 
 def _insert_plan(model: type[Model], ignore_conflicts: bool) -> tuple[str, list, list, list]:
-    key = (connection.vendor, "insert", model, ignore_conflicts)
+    db = _db()
+    key = (db.vendor, "insert", model, ignore_conflicts)
     plan = _statements.get(key)
     if plan is None:
         fields = [field for field in model._meta.concrete_fields if not field.primary_key]
-        ops = connection.ops
+        ops = db.ops
         columns = ", ".join(ops.quote_name(field.column) for field in fields)
         placeholders = ", ".join(["%s"] * len(fields))
         on_conflict = OnConflict.IGNORE if ignore_conflicts else None
@@ -156,6 +173,7 @@ def fast_insert(model: type[Model], rows: list[Row], *, ignore_conflicts: bool) 
     datetimes go through the backend's adapter, everything else as it is. No signals are
     sent (bulk_create sends none either) and primary keys are not read back.
     """
+    db = _db()
     sql, fields, adapt, stamped = _insert_plan(model, ignore_conflicts)
     now = None
     params = []
@@ -181,24 +199,25 @@ def fast_insert(model: type[Model], rows: list[Row], *, ignore_conflicts: bool) 
             values.append(adapter(value) if adapter is not None and value is not None else value)
         params.append(values)
     cursor = _driver_cursor()
-    with connection.wrap_database_errors:
+    with db.wrap_database_errors:
         cursor.executemany(sql, params)
 
 
 def _select_plan(model: type[Model], where: str, lock: bool) -> tuple[str, list, list]:
-    key = (connection.vendor, "select", model, where, lock)
+    db = _db()
+    key = (db.vendor, "select", model, where, lock)
     plan = _statements.get(key)
     if plan is None:
-        ops = connection.ops
+        ops = db.ops
         fields = list(model._meta.concrete_fields)
         columns = ", ".join(ops.quote_name(field.column) for field in fields)
         sql = f"SELECT {columns} FROM {ops.quote_name(model._meta.db_table)} WHERE {where} LIMIT 1"
-        if lock and connection.features.has_select_for_update:
+        if lock and db.features.has_select_for_update:
             sql += " FOR UPDATE"
         converters = []
         for field in fields:
             column = field.get_col(model._meta.db_table)
-            found = ops.get_db_converters(column) + column.get_db_converters(connection)
+            found = ops.get_db_converters(column) + column.get_db_converters(db)
             converters.append((column, found))
         plan = _statements[key] = (
             _driver_sql(sql),
@@ -216,6 +235,7 @@ def fetch_one(model: type[Model], where: str, params: list, *, lock: bool = Fals
     go in `params`. `lock`: SELECT ... FOR UPDATE where the database has it (SQLite's
     writers take turns anyway).
     """
+    db = _db()
     sql, names, converters = _select_plan(model, where, lock)
     rows = run_statement(sql, params)
     if not rows:
@@ -223,17 +243,18 @@ def fetch_one(model: type[Model], where: str, params: list, *, lock: bool = Fals
     values = []
     for value, (column, found) in zip(rows[0], converters, strict=True):
         for converter in found:
-            value = converter(value, column, connection)
+            value = converter(value, column, db)
         values.append(value)
-    return model.from_db(connection.alias, names, values)
+    return model.from_db(db.alias, names, values)
 
 
 def row_exists(model: type[Model], where: str, params: list) -> bool:
     """Tell whether a row of `model` matches `where` (SQL), with a statement built once."""
-    key = (connection.vendor, "exists", model, where)
+    db = _db()
+    key = (db.vendor, "exists", model, where)
     sql = _statements.get(key)
     if sql is None:
-        table = connection.ops.quote_name(model._meta.db_table)
+        table = db.ops.quote_name(model._meta.db_table)
         sql = _statements[key] = _driver_sql(f"SELECT 1 FROM {table} WHERE {where} LIMIT 1")
     return bool(run_statement(sql, params))
 
@@ -244,11 +265,12 @@ def fast_update(instance: Model, fields: list[str]) -> None:
     auto_now fields among them are stamped; no signals are sent (nothing listens to the
     models this serves: check before using it for another).
     """
+    db = _db()
     model = type(instance)
-    key = (connection.vendor, "update", model, tuple(fields))
+    key = (db.vendor, "update", model, tuple(fields))
     plan = _statements.get(key)
     if plan is None:
-        ops = connection.ops
+        ops = db.ops
         targets = [model._meta.get_field(name) for name in fields]
         assignments = ", ".join(f"{ops.quote_name(field.column)} = %s" for field in targets)
         pk = model._meta.pk
@@ -258,9 +280,7 @@ def fast_update(instance: Model, fields: list[str]) -> None:
         )
         plan = _statements[key] = (_driver_sql(sql), targets)
     sql, targets = plan
-    params = [
-        field.get_db_prep_save(field.pre_save(instance, False), connection) for field in targets
-    ]
+    params = [field.get_db_prep_save(field.pre_save(instance, False), db) for field in targets]
     params.append(instance.pk)
     run_statement(sql, params)
 
@@ -365,8 +385,9 @@ class GroupCommitExecutor(Executor):
     def _run_batch(self, batch: list[_Job]) -> None:
         _drop_broken_connection()
         outcomes: list[tuple[bool, Any]] = []
-        pending: dict[tuple[type[Model], bool], list[Model]] = {}
+        pending: dict[tuple[type[Model], bool], list[Row]] = {}
         _local.rows = pending
+        _local.db = connections[DEFAULT_DB_ALIAS]
         try:
             with transaction.atomic():
                 for _, loop, fn, args, kwargs in batch:
@@ -386,6 +407,7 @@ class GroupCommitExecutor(Executor):
             outcomes = [(False, exc)] * len(batch)
         finally:
             _local.rows = None
+            _local.db = None
         by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future, bool, Any]]] = {}
         for (future, loop, *_), (ok, value) in zip(batch, outcomes, strict=True):
             if loop is not None:
@@ -408,14 +430,15 @@ def _run_job(fn: Callable, args: tuple, kwargs: dict) -> Any:
     batch. The savepoint statements go straight to the driver: through atomic() they were a
     good part of a small message's cost.
     """
-    hooks = len(connection.run_on_commit)
+    db = _db()
+    hooks = len(db.run_on_commit)
     run_statement("SAVEPOINT dbwork_job", ())
     try:
         result = fn(*args, **kwargs)
     except BaseException:
         _undo_job(hooks)
         raise
-    if connection.needs_rollback:
+    if db.needs_rollback:
         # An inner atomic block failed and the job carried on: as atomic() does, its writes
         # are undone and it still returns.
         _undo_job(hooks)
@@ -427,8 +450,9 @@ def _run_job(fn: Callable, args: tuple, kwargs: dict) -> Any:
 def _undo_job(hooks: int) -> None:
     run_statement("ROLLBACK TO SAVEPOINT dbwork_job", ())
     run_statement("RELEASE SAVEPOINT dbwork_job", ())
-    del connection.run_on_commit[hooks:]
-    connection.needs_rollback = False
+    db = _db()
+    del db.run_on_commit[hooks:]
+    db.needs_rollback = False
 
 
 def _tell_loop(loop: asyncio.AbstractEventLoop) -> None:
