@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 
 from apps.chargers.models import (
     ChargingStation,
@@ -19,6 +19,7 @@ from apps.chargers.models import (
     StationReport,
     StatusEvent,
 )
+from apps.core.dbwork import fast_update, fetch_one
 from apps.core.live import publish
 from apps.core.timeutil import utcnow
 
@@ -43,22 +44,18 @@ def station_get_or_register(*, charger_id: str) -> ChargingStation:
 def station_connect(
     *, station: ChargingStation, ocpp_version: str, connection_id: str = ""
 ) -> ChargingStation:
-    """Mark the station connected, on `connection_id`, with the negotiated protocol version."""
+    """Mark the station connected, on `connection_id`, with the negotiated protocol version.
+
+    One UPDATE of the connection fields from a statement built once: every reconnect of a
+    storm runs this.
+    """
     now = utcnow()
     station.is_connected = True
     station.connection_id = connection_id
     station.connected_at = now
     station.last_seen_at = now
     station.ocpp_version = ocpp_version
-    station.save(
-        update_fields=[
-            "is_connected",
-            "connection_id",
-            "connected_at",
-            "last_seen_at",
-            "ocpp_version",
-        ]
-    )
+    fast_update(station, _CONNECT_FIELDS)
     publish(
         "station",
         {
@@ -72,12 +69,35 @@ def station_connect(
     return station
 
 
+_CONNECT_FIELDS = ["is_connected", "connection_id", "connected_at", "last_seen_at", "ocpp_version"]
+# Statements built once per database vendor (the ORM would build them for every call).
+_statements: dict[tuple[str, str], str] = {}
+
+
+def _disconnect_statement() -> str:
+    key = (connection.vendor, "disconnect")
+    sql = _statements.get(key)
+    if sql is None:
+        meta = ChargingStation._meta
+
+        def column(name: str) -> str:
+            return connection.ops.quote_name(meta.get_field(name).column)
+
+        sql = _statements[key] = (
+            f"UPDATE {connection.ops.quote_name(meta.db_table)}"
+            f" SET {column('is_connected')} = %s, {column('disconnected_at')} = %s,"
+            f" {column('last_seen_at')} = %s"
+            f" WHERE {column('id')} = %s AND {column('connection_id')} = %s"
+        )
+    return sql
+
+
 def station_disconnect(*, station_id: int, connection_id: str = "") -> None:
     """Mark the station disconnected, unless a newer connection has taken over meanwhile."""
     now = utcnow()
-    ChargingStation.objects.filter(pk=station_id, connection_id=connection_id).update(
-        is_connected=False, disconnected_at=now, last_seen_at=now
-    )
+    at = connection.ops.adapt_datetimefield_value(now)
+    with connection.cursor() as cursor:
+        cursor.execute(_disconnect_statement(), [False, at, at, station_id, connection_id])
     publish(
         "station", {"station": station_id, "online": False, "connection": connection_id, "at": now}
     )
@@ -103,16 +123,27 @@ class StationIdentity:
 def station_boot(
     *, station_id: int, identity: StationIdentity, reason: str = ""
 ) -> ChargingStation:
-    """Store what the station says of itself in BootNotification; return it with its status."""
-    with transaction.atomic():
-        station = ChargingStation.objects.select_for_update().get(pk=station_id)
-        for name, value in identity.__dict__.items():
+    """Store what the station says of itself in BootNotification; return it with its status.
+
+    One read and one UPDATE of what the boot changes (its times, the identity only when it
+    differs), from statements built once. No row lock: the fields written here are written
+    by nobody else, and an operator's concurrent change of other fields is not overwritten.
+    """
+    station = fetch_one(ChargingStation, "id = %s", [station_id])
+    if station is None:
+        raise ChargingStation.DoesNotExist(f"no station {station_id}")
+    now = utcnow()
+    changed = ["last_boot_at", "last_seen_at"]
+    for name, value in identity.__dict__.items():
+        if getattr(station, name) != value:
             setattr(station, name, value)
-        now = utcnow()
+            changed.append(name)
+    if station.last_boot_reason != reason:
         station.last_boot_reason = reason
-        station.last_boot_at = now
-        station.last_seen_at = now
-        station.save()
+        changed.append("last_boot_reason")
+    station.last_boot_at = now
+    station.last_seen_at = now
+    fast_update(station, changed)
     return station
 
 
