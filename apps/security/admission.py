@@ -25,6 +25,7 @@ from django.core.cache import cache
 
 from apps.chargers.models import ChargingStation, SecurityProfile
 from apps.chargers.services import station_get_or_register
+from apps.core.dbwork import fetch_one
 from apps.ocpp.handshake import Credentials
 from apps.security.models import SecurityEvent
 from apps.security.passwords import password_matches
@@ -104,10 +105,16 @@ def _refuse(
 
 
 def connection_admit(*, charger_id: str, credentials: Credentials) -> Admission:
-    """Decide whether a websocket claiming `charger_id` may connect; record refusals."""
-    if _cache_call(cache.get, _locked_key(charger_id)):
+    """Decide whether a websocket claiming `charger_id` may connect; record refusals.
+
+    Every reconnect of a storm comes through here: one cache round trip (lockout and failure
+    count together), one station read from a statement built once.
+    """
+    locked_key, failures_key = _locked_key(charger_id), _failures_key(charger_id)
+    seen = _cache_call(cache.get_many, [locked_key, failures_key]) or {}
+    if seen.get(locked_key):
         return Admission(False, reason="locked out after failed authentications, retry later")
-    station = ChargingStation.objects.filter(charger_id=charger_id).first()
+    station = fetch_one(ChargingStation, "charger_id = %s", [charger_id])
     ip = f"from {credentials.peer_ip}"
     try:
         achieved = _achieved(station, charger_id, credentials)
@@ -139,7 +146,8 @@ def connection_admit(*, charger_id: str, credentials: Credentials) -> Admission:
             station,
             f"profile {achieved} offered, {station.security_profile} configured {ip}",
         )
-    _cache_call(cache.delete, _failures_key(charger_id))
+    if failures_key in seen:  # a success forgives earlier failures
+        _cache_call(cache.delete, failures_key)
     return Admission(True, station, profile=achieved)
 
 
