@@ -366,7 +366,8 @@ class Usage:
         own = resource.getrusage(resource.RUSAGE_SELF)
         self.wall_s = wall
         self.loadgen_cpu = round((own.ru_utime + own.ru_stime - self.own) / wall * 100, 1)
-        self.server_cpu = round((self.server.cpu_seconds() - self.srv) / wall * 100, 1)
+        self.server_cpu_s = self.server.cpu_seconds() - self.srv
+        self.server_cpu = round(self.server_cpu_s / wall * 100, 1)
 
 
 # --- workloads --------------------------------------------------------------------------------
@@ -473,21 +474,26 @@ async def storm(server: Server, *, chargers: int) -> dict:
     prefix = f"st-{random.randrange(10**6)}-"
     fleet = [Charger(server.url, f"{prefix}{n}", "ocpp1.6") for n in range(chargers)]
     first_failures = await connect_all(fleet)
+    cpu_before_drop = server.cpu_seconds()
     # Everybody drops at once (a site losing power, a server restart behind a proxy) ...
     for charger in fleet:
         if charger.ws is not None:
             charger.ws.transport.abort()
     await asyncio.sleep(1)
     # ... and comes back at once.
-    started = time.perf_counter()
-    failures = await connect_all(fleet, parallel=chargers)
-    back_s = time.perf_counter() - started
+    with Usage(server) as usage:
+        failures = await connect_all(fleet, parallel=chargers)
+    storm_cpu_s = server.cpu_seconds() - cpu_before_drop
     await asyncio.gather(*(charger.close() for charger in fleet))
     return {
         "chargers": chargers,
         "first_connect_failures": first_failures,
-        "all_back_and_booted_s": round(back_s, 1),
+        "all_back_and_booted_s": round(usage.wall_s, 1),
         "failures": failures,
+        "loadgen_cpu_pct": usage.loadgen_cpu,
+        "server_cpu_pct": usage.server_cpu,
+        # The server's CPU time per charger: its drop, its reconnect and its boot.
+        "server_cpu_ms_per_reconnect": round(storm_cpu_s * 1000 / chargers, 2),
         "failure_kinds": dict(FAILURE_KINDS.most_common(3)),
     }
 
