@@ -1,0 +1,70 @@
+"""A websocket consumer with a lean per-message path, for connections that carry many frames.
+
+Channels' AsyncConsumer waits on the websocket and the channel layer together for every
+message (two tasks, an `asyncio.wait`, a new task per message) and, before each handler,
+closes the loop thread's stale database connections through a thread hop. A charger sends
+thousands of frames, so here:
+
+- the websocket's messages are awaited directly, one at a time;
+- channel-layer messages are read by one task of the connection's own;
+- both are handled one at a time (a lock), as Channels does, so a layer message never runs
+  in the middle of a frame's handling;
+- no database housekeeping per message: these consumers never use the database on the event
+  loop (their work runs in the database threads, which look after their connections).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from channels.consumer import get_handler_name
+from channels.exceptions import StopConsumer
+from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.layers import get_channel_layer
+
+logger = logging.getLogger(__name__)
+
+
+class LeanWebsocketConsumer(AsyncWebsocketConsumer):
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        self.scope = scope
+        self.base_send = send
+        self._dispatching = asyncio.Lock()
+        self.channel_layer = get_channel_layer(self.channel_layer_alias)
+        listener = None
+        if self.channel_layer is not None:
+            self.channel_name = await self.channel_layer.new_channel()
+            listener = asyncio.ensure_future(self._listen_to_layer())
+        try:
+            while True:
+                message = await receive()
+                async with self._dispatching:
+                    await self.dispatch(message)
+        except StopConsumer:
+            pass
+        finally:
+            if listener is not None:
+                listener.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await listener
+
+    async def _listen_to_layer(self) -> None:
+        while True:
+            message = await self.channel_layer.receive(self.channel_name)
+            try:
+                async with self._dispatching:
+                    await self.dispatch(message)
+            except (StopConsumer, asyncio.CancelledError):
+                raise
+            except Exception:
+                # One bad layer message must not end the charger's connection.
+                logger.exception("channel-layer message %s failed", message.get("type"))
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
