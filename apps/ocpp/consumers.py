@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import time
@@ -11,12 +12,14 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import unquote
 
+from channels.exceptions import StopConsumer
 from channels.layers import InMemoryChannelLayer
 from django.conf import settings
 
 from apps.chargers.models import ChargingStation
+from apps.commands.models import ChargerCommand, CommandStatus
 from apps.commands.services import pending_command_ids, station_group
-from apps.core.dbwork import GroupCommitExecutor
+from apps.core.dbwork import GroupCommitExecutor, row_exists
 from apps.ocpp import frames
 from apps.ocpp.handlers import served_versions
 from apps.ocpp.handshake import Credentials, credentials_from_scope
@@ -151,11 +154,25 @@ class _Opening:
 def _open_session(session: ChargerSession) -> list[int]:
     """Open the session; return the station's pending commands, oldest first."""
     session.open()
-    return [pk for _, pk in pending_command_ids(station_ids=[session.station.pk])]
+    station_id = session.station.pk
+    # Most connections have no command waiting: one indexed probe instead of the query.
+    if not row_exists(ChargerCommand, _PENDING_WHERE, [station_id, CommandStatus.PENDING]):
+        return []
+    return [pk for _, pk in pending_command_ids(station_ids=[station_id])]
 
 
-def _open(charger_id: str, credentials: Credentials, offered: list[str]) -> _Opening:
-    """Admit a connection and, unless the station may be connected already, open it."""
+_PENDING_WHERE = "station_id = %s AND status = %s"
+
+
+def _open(
+    charger_id: str, credentials: Credentials, offered: list[str], single_process: bool = False
+) -> _Opening:
+    """Admit a connection and, unless the station may be connected already, open it.
+
+    `single_process` (the in-memory channel layer): this process's connections are all
+    there are, so a station it does not hold is free whatever is_connected says (a drop not
+    yet recorded, a restart) and opens in this same job.
+    """
     admission = connection_admit(charger_id=charger_id, credentials=credentials)
     if not admission.allowed:
         return _Opening(admission)
@@ -164,7 +181,7 @@ def _open(charger_id: str, credentials: Credentials, offered: list[str]) -> _Ope
     version, refusal = _negotiate(station, offered)
     if version is None:
         return _Opening(admission, refusal=refusal)
-    if station.pk in _LOCAL or station.is_connected:
+    if station.pk in _LOCAL or (station.is_connected and not single_process):
         return _Opening(admission, version)
     session = ChargerSession(station, version, settings.OCPP_MAX_FRAME_BYTES)
     return _Opening(admission, version, session=session, pending=_open_session(session))
@@ -192,9 +209,10 @@ class OcppConsumer(LeanWebsocketConsumer):
             )
             return
         offered = self._offered
+        single_process = isinstance(self.channel_layer, InMemoryChannelLayer)
         try:
             # One database job in the common case: admit, negotiate, open, find commands.
-            opening = await run_sync(lambda: _open(charger_id, credentials, offered))
+            opening = await run_sync(_open, charger_id, credentials, offered, single_process)
         except Exception:
             logger.exception("%s: could not admit the connection", charger_id)
             await self._refuse(CLOSE_SERVER_ERROR, "server error, try again later")
@@ -225,7 +243,9 @@ class OcppConsumer(LeanWebsocketConsumer):
         else:
             pending = opening.pending
         self.session = session
-        self._outbox: asyncio.Queue[int | None] = asyncio.Queue()
+        # Commands to send, in order; the sender task runs only while there are some.
+        self._outbox: collections.deque[int] = collections.deque()
+        self._sender: asyncio.Task | None = None
         self._queued: set[int] = set()
         self._answers: dict[str, asyncio.Future] = {}
         rate = settings.OCPP_MESSAGES_PER_SECOND
@@ -241,7 +261,6 @@ class OcppConsumer(LeanWebsocketConsumer):
         except Exception:
             # Commands still arrive through the database poll; the charger is served.
             logger.warning("%s: channel layer unavailable", charger_id, exc_info=True)
-        self._sender = asyncio.create_task(self._send_commands())
         _ensure_poller()
         for command_id in pending:
             self.enqueue(command_id)
@@ -320,11 +339,17 @@ class OcppConsumer(LeanWebsocketConsumer):
         await self._refuse(CLOSE_POLICY_VIOLATION, reason)
 
     def enqueue(self, command_id: int) -> None:
-        """Queue a command for sending; each is queued once, sent in order, one at a time."""
+        """Queue a command for sending; each is queued once, sent in order, one at a time.
+
+        The sender task is started here, not at connect: most connections have no command
+        most of the time, and ten thousand idle tasks cost memory and a storm's time.
+        """
         if self.session is None or command_id in self._queued:
             return
         self._queued.add(command_id)
-        self._outbox.put_nowait(command_id)
+        self._outbox.append(command_id)
+        if self._sender is None or self._sender.done():
+            self._sender = asyncio.create_task(self._send_commands())
 
     async def layer_recovered(self, event: dict[str, Any]) -> None:
         """The channel layer is back after an outage: pick up commands sent meanwhile."""
@@ -340,7 +365,9 @@ class OcppConsumer(LeanWebsocketConsumer):
         self.enqueue(event["command_id"])
 
     async def _send_commands(self) -> None:
-        while (command_id := await self._outbox.get()) is not None:
+        """Send the queued commands one at a time; end when none is left or the socket is."""
+        while self._outbox and self.session is not None:
+            command_id = self._outbox.popleft()
             try:
                 await self._execute(command_id)
             except Exception:
@@ -457,9 +484,20 @@ class OcppConsumer(LeanWebsocketConsumer):
             )
         # The sender stores the outcome of a command in flight, then stops; queued ones stay
         # pending in the database for the next connection.
-        self._outbox.put_nowait(None)
+        self._outbox.clear()
+        self._queued.clear()
         try:
             await run_sync(session.close)
         except Exception:
             logger.exception("%s: could not record the disconnect", session.charger_id)
         logger.info("%s: disconnected (%s)", session.charger_id, code)
+
+    async def websocket_disconnect(self, message: dict[str, Any]) -> None:
+        """The socket closed: record it, and end the consumer.
+
+        Channels' own handler then closes the event loop's stale database connections with
+        a thread hop (one per disconnect, ten thousand in a storm); this consumer holds none
+        on the loop, see `dispatch`.
+        """
+        await self.disconnect(message["code"])
+        raise StopConsumer()
