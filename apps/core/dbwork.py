@@ -325,7 +325,9 @@ class GroupCommitExecutor(Executor):
     """An Executor whose threads run queued jobs in batches, one transaction per batch."""
 
     def __init__(self, threads: int = 1, max_batch: int = 256, name: str = "db") -> None:
-        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        # Lists of jobs (those of one event-loop turn, or one submit()), None to stop.
+        self._queue: queue.SimpleQueue[list[_Job] | None] = queue.SimpleQueue()
+        self._handover: dict[asyncio.AbstractEventLoop, list[_Job]] = {}
         self._max_batch = max_batch
         self._threads = [
             threading.Thread(target=self._work, name=f"{name}-{n}", daemon=True)
@@ -339,7 +341,7 @@ class GroupCommitExecutor(Executor):
         if self._shutdown:
             raise RuntimeError("executor is shut down")
         future: Future = Future()
-        self._queue.put((future, None, fn, args, kwargs))
+        self._queue.put([(future, None, fn, args, kwargs)])
         return future
 
     def run(self, fn: Callable, /, *args: Any) -> asyncio.Future:
@@ -348,8 +350,18 @@ class GroupCommitExecutor(Executor):
             raise RuntimeError("executor is shut down")
         loop = asyncio.get_running_loop()
         future = loop.create_future()
-        self._queue.put((future, loop, fn, args, {}))
+        # The jobs of one turn of the event loop go over together, at the end of the turn:
+        # one wake-up of a database thread instead of one per job (each of which took the
+        # GIL from the loop in the middle of its turn), and bigger batches.
+        waiting = self._handover.get(loop)
+        if waiting is None:
+            waiting = self._handover[loop] = []
+            loop.call_soon(self._hand_over, loop)
+        waiting.append((future, loop, fn, args, {}))
         return future
+
+    def _hand_over(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._queue.put(self._handover.pop(loop))
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         self._shutdown = True
@@ -363,16 +375,16 @@ class GroupCommitExecutor(Executor):
         first = self._queue.get()
         if first is None:
             return None
-        batch = [first]
+        batch = list(first)
         while len(batch) < self._max_batch:
             try:
-                job = self._queue.get_nowait()
+                jobs = self._queue.get_nowait()
             except queue.Empty:
                 break
-            if job is None:  # shutting down: finish this batch, stop after it
+            if jobs is None:  # shutting down: finish this batch, stop after it
                 self._queue.put(None)
                 break
-            batch.append(job)
+            batch.extend(jobs)
         return batch
 
     def _work(self) -> None:
