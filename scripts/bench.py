@@ -2,6 +2,7 @@
 
     .venv/bin/python scripts/bench.py                      # everything, SQLite, daphne
     .venv/bin/python scripts/bench.py --database-url postgres://postgres@127.0.0.1/bench
+                                      (that database is dropped and created anew)
     .venv/bin/python scripts/bench.py --only closed16 --chargers 50 --seconds 20
 
 It starts the servers itself (ours: migrated database in a temporary DATA_DIR, one process,
@@ -112,6 +113,22 @@ def _wait_http(url: str, process: subprocess.Popen, seconds: float = 60) -> None
     raise RuntimeError(f"{url} did not answer within {seconds} s")
 
 
+def fresh_postgres_database(url: str) -> None:
+    """Drop and create the database `url` names, so every run starts empty as with SQLite."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    import psycopg
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    if not name or not name.replace("_", "").isalnum():
+        raise SystemExit(f"--database-url must name a plain database to recreate, not {name!r}")
+    admin_url = urlunsplit(parts._replace(scheme="postgresql", path="/postgres"))
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}"')
+
+
 def start_ours(
     *, server: str = "daphne", database_url: str = "", redis_url: str = "", quiet: bool = True
 ) -> Server:
@@ -132,6 +149,8 @@ def start_ours(
         env.pop("DATABASE_URL")
     if not redis_url:
         env.pop("REDIS_URL")
+    if database_url.startswith(("postgres://", "postgresql://")):
+        fresh_postgres_database(database_url)
     subprocess.run(
         [PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True
     )
@@ -588,7 +607,11 @@ def print_table(results: dict) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--server", choices=["daphne", "uvicorn"], default="daphne")
-    parser.add_argument("--database-url", default="", help="default: SQLite in a temp dir")
+    parser.add_argument(
+        "--database-url",
+        default="",
+        help="default: SQLite in a temp dir; a PostgreSQL database given here is recreated",
+    )
     parser.add_argument("--redis-url", default="")
     parser.add_argument("--chargers", type=int, default=50, help="closed-loop chargers")
     parser.add_argument("--seconds", type=float, default=15)
