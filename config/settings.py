@@ -170,7 +170,8 @@ if REDIS_URL:
         }
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    # Channels' own, with its expiry sweep bounded (apps/core/layers.py).
+    CHANNEL_LAYERS = {"default": {"BACKEND": "apps.core.layers.InMemoryChannelLayer"}}
 
 # Cache: counters shared by the server processes (authentication failures, lockouts).
 if REDIS_URL:

@@ -1,17 +1,24 @@
-"""A Redis channel layer that outlives Redis outages.
+"""Channel layers: a Redis one that outlives Redis outages, an in-memory one that scales.
 
 Channels' consumers wait on `channel_layer.receive()` next to their websocket; with the
 stock layer a Redis outage makes that raise, which ends every consumer and so every charger
 connection of the process. Here `receive()` waits for Redis to come back instead (with
 backoff), so chargers stay connected and served; sending (commands from other processes)
 fails clearly meanwhile and works again once Redis is back.
+
+Channels' in-memory layer sweeps every channel and group for expired entries on each
+`receive()` and `group_send()`. Every connection starts a `receive()`, so N connections
+opening cost N² steps: 10,000 chargers reconnecting at once spent most of the server's time
+sweeping. `InMemoryChannelLayer` here sweeps at most once per CLEAN_EVERY_S instead.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
+from channels import layers
 from channels_redis.core import RedisChannelLayer
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -61,3 +68,28 @@ class ResilientRedisChannelLayer(RedisChannelLayer):
                 )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, MAX_BACKOFF_S)
+
+
+class InMemoryChannelLayer(layers.InMemoryChannelLayer):
+    """Channels' in-memory layer, its expiry sweep run at most once per CLEAN_EVERY_S.
+
+    Messages expire after `expiry` seconds (60) and group memberships after `group_expiry`
+    (a day): a sweep up to a second late changes neither in practice.
+    """
+
+    CLEAN_EVERY_S = 1.0
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self._swept_at = -self.CLEAN_EVERY_S
+
+    def _clean_expired(self) -> None:
+        now = time.monotonic()
+        if now - self._swept_at < self.CLEAN_EVERY_S:
+            return
+        self._swept_at = now
+        super()._clean_expired()
+
+    async def flush(self) -> None:
+        await super().flush()
+        self._swept_at = -self.CLEAN_EVERY_S

@@ -49,3 +49,31 @@ async def test_only_current_memberships_are_joined_again(monkeypatch, discard):
     if discard:
         await layer.group_discard("g", "c")
     assert layer._memberships == ({} if discard else {"c": {"g"}})
+
+
+async def test_the_in_memory_layer_sweeps_for_expired_entries_once_a_second(monkeypatch):
+    layer = layers.InMemoryChannelLayer()
+    sweeps = []
+    real_sweep = layers.layers.InMemoryChannelLayer._clean_expired
+    monkeypatch.setattr(
+        layers.layers.InMemoryChannelLayer,
+        "_clean_expired",
+        lambda self: sweeps.append(1) or real_sweep(self),
+    )
+    for n in range(100):  # a hundred connections opening: one sweep, not a hundred
+        channel = await layer.new_channel()
+        await layer.group_add(f"charger.{n}", channel)
+        await layer.group_send(f"charger.{n}", {"type": "ocpp.command", "command_id": n})
+        assert await layer.receive(channel) == {"type": "ocpp.command", "command_id": n}
+    assert len(sweeps) == 1
+    layer._swept_at -= layer.CLEAN_EVERY_S  # as if a second had passed
+    await layer.group_send("charger.0", {"type": "ocpp.probe"})
+    assert len(sweeps) == 2
+
+
+async def test_the_in_memory_layer_still_drops_expired_messages():
+    layer = layers.InMemoryChannelLayer(expiry=-1)  # every message is stale at once
+    await layer.send("specific.x!stale", {"type": "ocpp.command", "command_id": 1})
+    layer._swept_at -= layer.CLEAN_EVERY_S
+    layer._clean_expired()
+    assert "specific.x!stale" not in layer.channels

@@ -96,7 +96,7 @@ def test_it_uses_the_in_memory_layer_and_filesystem_broker_without_redis_url(
     data_dir = tmp_path / "data"
     found = load_settings(data_dir)
 
-    assert found["layer_backend"] == "channels.layers.InMemoryChannelLayer"
+    assert found["layer_backend"] == "apps.core.layers.InMemoryChannelLayer"
     assert found["broker_url"].startswith("filesystem://")
     assert (data_dir / "celery-broker" / "out").is_dir()
 
