@@ -12,6 +12,7 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter  # noqa: E402
 
+from apps.core.memory import server_gc_tune  # noqa: E402
 from apps.dashboard.routing import LivePathRouter  # noqa: E402
 from apps.ocpp.routing import websocket_application  # noqa: E402
 
@@ -21,3 +22,4 @@ application = ProtocolTypeRouter(
         "websocket": LivePathRouter(websocket_application),
     }
 )
+server_gc_tune()
