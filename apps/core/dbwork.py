@@ -96,24 +96,45 @@ def _driver_sql(sql: str) -> str:
 
 
 def _driver_cursor() -> Any:
-    """This thread's reusable driver cursor on its current database connection."""
+    """This thread's reusable driver cursor on its current database connection.
+
+    On PostgreSQL (psycopg 3) a server-side-binding cursor: psycopg prepares a statement
+    once it has run a few times, so PostgreSQL stops parsing and planning it per message.
+    """
     db = _db()
     if db.connection is None:
         db.ensure_connection()
     raw = db.connection
     held = getattr(_local, "cursor", None)
     if held is None or held[0] is not raw:
-        held = _local.cursor = (raw, raw.cursor())
+        if db.vendor == "postgresql" and hasattr(raw, "pgconn"):
+            import psycopg
+
+            cursor = psycopg.Cursor(raw)
+        else:
+            cursor = raw.cursor()
+        held = _local.cursor = (raw, cursor)
     return held[1]
 
 
-def run_statement(sql: str, params: list | tuple) -> list[tuple]:
-    """Run one statement (driver placeholders, see _driver_sql); return its rows, if any."""
+def run_statement(sql: str, params: list | tuple | None, *, rows: bool = False) -> list[tuple]:
+    """Run one statement (driver placeholders, see _driver_sql); return its rows if `rows`."""
     db = _db()
     cursor = _driver_cursor()
     with db.wrap_database_errors:
         cursor.execute(sql, params)
-        return cursor.fetchall() if cursor.description is not None else []
+        return cursor.fetchall() if rows else []
+
+
+def _run_control(sql: str) -> None:
+    """Run a transaction-control statement (SAVEPOINT ...): no parameters, never prepared."""
+    db = _db()
+    cursor = _driver_cursor()
+    with db.wrap_database_errors:
+        if db.vendor == "postgresql" and hasattr(db.connection, "pgconn"):
+            cursor.execute(sql, prepare=False)
+        else:
+            cursor.execute(sql)
 
 
 def select_value(sql: str, params: list | tuple) -> Any:
@@ -123,7 +144,7 @@ def select_value(sql: str, params: list | tuple) -> Any:
     statement = _statements.get(key)
     if statement is None:
         statement = _statements[key] = _driver_sql(sql)
-    rows = run_statement(statement, params)
+    rows = run_statement(statement, params, rows=True)
     return rows[0][0] if rows else None
 
 
@@ -138,7 +159,7 @@ def _adapter(field: Any) -> Callable[[Any], Any] | None:
     return None
 
 
-def _insert_plan(model: type[Model], ignore_conflicts: bool) -> tuple[str, list, list, list]:
+def _insert_plan(model: type[Model], ignore_conflicts: bool) -> tuple:
     db = _db()
     key = (db.vendor, "insert", model, ignore_conflicts)
     plan = _statements.get(key)
@@ -148,13 +169,12 @@ def _insert_plan(model: type[Model], ignore_conflicts: bool) -> tuple[str, list,
         columns = ", ".join(ops.quote_name(field.column) for field in fields)
         placeholders = ", ".join(["%s"] * len(fields))
         on_conflict = OnConflict.IGNORE if ignore_conflicts else None
-        sql = (
+        head = (
             f"{ops.insert_statement(on_conflict=on_conflict)} "
-            f"{ops.quote_name(model._meta.db_table)} ({columns}) VALUES ({placeholders})"
+            f"{ops.quote_name(model._meta.db_table)} ({columns}) VALUES "
         )
         suffix = ops.on_conflict_suffix_sql(fields, on_conflict, None, None)
-        if suffix:
-            sql = f"{sql} {suffix}"
+        sql = f"{head}({placeholders})" + (f" {suffix}" if suffix else "")
         stamped = [
             field
             for field in fields
@@ -237,7 +257,7 @@ def fetch_one(model: type[Model], where: str, params: list, *, lock: bool = Fals
     """
     db = _db()
     sql, names, converters = _select_plan(model, where, lock)
-    rows = run_statement(sql, params)
+    rows = run_statement(sql, params, rows=True)
     if not rows:
         return None
     values = []
@@ -256,7 +276,7 @@ def row_exists(model: type[Model], where: str, params: list) -> bool:
     if sql is None:
         table = db.ops.quote_name(model._meta.db_table)
         sql = _statements[key] = _driver_sql(f"SELECT 1 FROM {table} WHERE {where} LIMIT 1")
-    return bool(run_statement(sql, params))
+    return bool(run_statement(sql, params, rows=True))
 
 
 def fast_update(instance: Model, fields: list[str]) -> None:
@@ -297,6 +317,9 @@ def _drop_broken_connection() -> None:
         if not connection.is_usable():
             connection.close()
 
+
+# The fewest jobs of one event-loop turn given to a thread of their own (see _hand_over).
+MIN_SHARE = 8
 
 # A queued job: its future (concurrent, or asyncio on `loop`), the loop or None, the call.
 _Job = tuple[Any, asyncio.AbstractEventLoop | None, Callable, tuple, dict]
@@ -361,7 +384,16 @@ class GroupCommitExecutor(Executor):
         return future
 
     def _hand_over(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._queue.put(self._handover.pop(loop))
+        jobs = self._handover.pop(loop)
+        # With several threads (PostgreSQL), a long turn is shared out so that they wait on
+        # the database side by side; each share still big enough to be worth a commit.
+        shares = min(len(self._threads), len(jobs) // MIN_SHARE) or 1
+        if shares == 1:
+            self._queue.put(jobs)
+            return
+        size = -(-len(jobs) // shares)
+        for start in range(0, len(jobs), size):
+            self._queue.put(jobs[start : start + size])
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         self._shutdown = True
@@ -402,12 +434,12 @@ class GroupCommitExecutor(Executor):
         _local.db = connections[DEFAULT_DB_ALIAS]
         try:
             with transaction.atomic():
-                for _, loop, fn, args, kwargs in batch:
+                for position, (_, loop, fn, args, kwargs) in enumerate(batch):
                     if loop is not None:
                         _tell_loop(loop)
                     sizes = {key: len(rows) for key, rows in pending.items()}
                     try:
-                        outcomes.append((True, _run_job(fn, args, kwargs)))
+                        outcomes.append((True, _run_job(fn, args, kwargs, position == 0)))
                     except BaseException as exc:  # the job's own failure: its savepoint is undone
                         outcomes.append((False, exc))
                         for key, rows in pending.items():  # and so are the rows it queued
@@ -435,33 +467,41 @@ class GroupCommitExecutor(Executor):
                 pass
 
 
-def _run_job(fn: Callable, args: tuple, kwargs: dict) -> Any:
+def _run_job(fn: Callable, args: tuple, kwargs: dict, first: bool) -> Any:
     """Run one job of a batch in its own savepoint, as `transaction.atomic()` would.
 
     Its failure undoes its writes and forgets its on-commit hooks, nothing else of the
     batch. The savepoint statements go straight to the driver: through atomic() they were a
-    good part of a small message's cost.
+    good part of a small message's cost. On PostgreSQL, where each statement is a round trip,
+    a job's savepoint is released by the next job's (one statement: "RELEASE ...; SAVEPOINT
+    ...") or by the commit; `first`: the batch's first job, with no savepoint before it.
     """
     db = _db()
+    keep_open = db.vendor == "postgresql"
     hooks = len(db.run_on_commit)
-    run_statement("SAVEPOINT dbwork_job", ())
+    if keep_open and not first:
+        _run_control("RELEASE SAVEPOINT dbwork_job; SAVEPOINT dbwork_job")
+    else:
+        _run_control("SAVEPOINT dbwork_job")
     try:
         result = fn(*args, **kwargs)
     except BaseException:
-        _undo_job(hooks)
+        _undo_job(hooks, keep_open)
         raise
     if db.needs_rollback:
         # An inner atomic block failed and the job carried on: as atomic() does, its writes
         # are undone and it still returns.
-        _undo_job(hooks)
-    else:
-        run_statement("RELEASE SAVEPOINT dbwork_job", ())
+        _undo_job(hooks, keep_open)
+    elif not keep_open:
+        _run_control("RELEASE SAVEPOINT dbwork_job")
     return result
 
 
-def _undo_job(hooks: int) -> None:
-    run_statement("ROLLBACK TO SAVEPOINT dbwork_job", ())
-    run_statement("RELEASE SAVEPOINT dbwork_job", ())
+def _undo_job(hooks: int, keep_open: bool) -> None:
+    # ROLLBACK TO keeps the savepoint: released here, or by the next job or the commit.
+    _run_control("ROLLBACK TO SAVEPOINT dbwork_job")
+    if not keep_open:
+        _run_control("RELEASE SAVEPOINT dbwork_job")
     db = _db()
     del db.run_on_commit[hooks:]
     db.needs_rollback = False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 
@@ -31,6 +32,8 @@ class Probe(LeanWebsocketConsumer):
         raise RuntimeError("a handler that fails")
 
 
+# channels.testing closes stale database connections around the application.
+@pytest.mark.django_db
 def test_messages_are_handled_one_at_a_time_and_a_failing_layer_message_is_survived():
     Probe.log = []
 
