@@ -223,15 +223,19 @@ def fast_insert(model: type[Model], rows: list[Row], *, ignore_conflicts: bool) 
         cursor.executemany(sql, params)
 
 
-def _select_plan(model: type[Model], where: str, lock: bool) -> tuple[str, list, list]:
+def _select_plan(
+    model: type[Model], where: str, lock: bool, extra: tuple[str, ...]
+) -> tuple[str, list, list]:
     db = _db()
-    key = (db.vendor, "select", model, where, lock)
+    key = (db.vendor, "select", model, where, lock, extra)
     plan = _statements.get(key)
     if plan is None:
         ops = db.ops
+        table = ops.quote_name(model._meta.db_table)
         fields = list(model._meta.concrete_fields)
-        columns = ", ".join(ops.quote_name(field.column) for field in fields)
-        sql = f"SELECT {columns} FROM {ops.quote_name(model._meta.db_table)} WHERE {where} LIMIT 1"
+        columns = ", ".join(f"{table}.{ops.quote_name(field.column)}" for field in fields)
+        columns += "".join(f", ({expression})" for expression in extra)
+        sql = f"SELECT {columns} FROM {table} WHERE {where} LIMIT 1"
         if lock and db.features.has_select_for_update:
             sql += " FOR UPDATE"
         converters = []
@@ -255,17 +259,36 @@ def fetch_one(model: type[Model], where: str, params: list, *, lock: bool = Fals
     go in `params`. `lock`: SELECT ... FOR UPDATE where the database has it (SQLite's
     writers take turns anyway).
     """
+    return fetch_one_with(model, where, params, lock=lock)[0]
+
+
+def fetch_one_with(
+    model: type[Model],
+    where: str,
+    params: list,
+    *,
+    lock: bool = False,
+    extra: tuple[str, ...] = (),
+    extra_params: tuple = (),
+) -> tuple[Any, tuple]:
+    """fetch_one, and in the same statement the values of `extra` scalar subqueries.
+
+    Each extra is a SELECT returning one value (or none: None), written with the model's
+    table name for its columns; its parameters, in order, are `extra_params`. Returns
+    (instance or None, the extra values).
+    """
     db = _db()
-    sql, names, converters = _select_plan(model, where, lock)
-    rows = run_statement(sql, params, rows=True)
+    sql, names, converters = _select_plan(model, where, lock, extra)
+    rows = run_statement(sql, [*extra_params, *params], rows=True)
     if not rows:
-        return None
+        return None, ()
+    row = rows[0]
     values = []
-    for value, (column, found) in zip(rows[0], converters, strict=True):
+    for value, (column, found) in zip(row, converters, strict=False):
         for converter in found:
             value = converter(value, column, db)
         values.append(value)
-    return model.from_db(db.alias, names, values)
+    return model.from_db(db.alias, names, values), tuple(row[len(names) :])
 
 
 def row_exists(model: type[Model], where: str, params: list) -> bool:

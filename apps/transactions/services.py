@@ -14,7 +14,7 @@ from django.db import transaction as db_transaction
 
 from apps.chargers.models import Connector
 from apps.chargers.services import connector_get_or_create
-from apps.core.dbwork import fast_update, fetch_one, insert_rows, row_exists, select_value
+from apps.core.dbwork import fast_update, fetch_one_with, insert_rows, select_value
 from apps.core.live import publish
 from apps.reservations.services import reservation_use
 from apps.rfid.services import IdTagInfo, id_tag_authorize
@@ -308,23 +308,28 @@ def transaction_event_record(
     with db_transaction.atomic(savepoint=False):
         # The session row is locked (PostgreSQL; SQLite's writers take turns): its events are
         # applied one at a time. Statements built once (dbwork): this runs for every event.
-        tx = fetch_one(
+        # One statement: the session, whether this sequence number is stored already and
+        # its connector's number.
+        tx, extras = fetch_one_with(
             Transaction,
             "station_id = %s AND transaction_id = %s",
             [station_id, event.transaction_id],
             lock=True,
+            extra=_SESSION_EXTRAS,
+            extra_params=(event.seq_no,),
         )
-        if tx is None:
+        if tx is not None:
+            seen, connector_number = extras
+        else:
             tx = Transaction.objects.create(
                 station_id=station_id,
                 transaction_id=event.transaction_id,
                 started_at=event.timestamp,
             )
+            seen = connector_number = None
         # A connection sends its next frame only once this one is answered, so the same
         # sequence number cannot be in flight twice: check, then insert with the batch.
-        created = not row_exists(
-            TransactionEvent, "transaction_id = %s AND seq_no = %s", [tx.pk, event.seq_no]
-        )
+        created = seen is None
         if created:
             insert_rows(
                 TransactionEvent,
@@ -359,7 +364,7 @@ def transaction_event_record(
                     has_active_transaction=busy,
                 )
         if created:
-            _apply_event(tx, event, info)
+            _apply_event(tx, event, info, connector_number)
     publish(
         "transaction",
         {
@@ -400,10 +405,25 @@ TX_EVENT_FIELDS = [
 ]
 
 
+_TX_TABLE = Transaction._meta.db_table
+# Read with the session row (fetch_one_with): whether the event's sequence number is stored
+# already (1 or None), and the number of the session's connector (or None).
+_SESSION_EXTRAS = (
+    f"SELECT 1 FROM {TransactionEvent._meta.db_table} e "
+    f"WHERE e.transaction_id = {_TX_TABLE}.id AND e.seq_no = %s",
+    f"SELECT c.connector_id FROM {Connector._meta.db_table} c "
+    f"WHERE c.id = {_TX_TABLE}.connector_id",
+)
+
 _TX_EVENT_ATTNAMES = [Transaction._meta.get_field(name).attname for name in TX_EVENT_FIELDS]
 
 
-def _apply_event(tx: Transaction, event: TransactionEventData, info: IdTagInfo | None) -> None:
+def _apply_event(
+    tx: Transaction,
+    event: TransactionEventData,
+    info: IdTagInfo | None,
+    connector_number: int | None = None,
+) -> None:
     before = [getattr(tx, attname) for attname in _TX_EVENT_ATTNAMES]
     connector = None
     if event.evse_id is not None and tx.connector_id is None:
@@ -454,15 +474,7 @@ def _apply_event(tx: Transaction, event: TransactionEventData, info: IdTagInfo |
     if connector is not None:
         number = connector.connector_id
     elif tx.connector_id is not None:
-        number = _connector_number(tx.connector_id)
+        number = connector_number or 0
     else:
         number = event.evse_id or 0
     _store_samples(tx.station_id, number, tx.pk, list(event.samples))
-
-
-def _connector_number(connector_pk: int) -> int:
-    """The station's number of a connector (its EVSE id in 2.x), by a statement built once."""
-    number = select_value(
-        f"SELECT connector_id FROM {Connector._meta.db_table} WHERE id = %s", [connector_pk]
-    )
-    return number or 0
