@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import ipaddress
 import re
 from dataclasses import dataclass
@@ -38,17 +39,27 @@ def _headers(scope: dict[str, Any]) -> dict[str, str]:
 
 
 def _trusted(ip: str, proxies: list[str]) -> bool:
+    if not proxies:  # the common case, and every handshake asks
+        return False
     try:
         address = ipaddress.ip_address(ip)
     except ValueError:
         return False
+    return any(address in network for network in _networks(tuple(proxies)))
+
+
+@functools.lru_cache(maxsize=8)
+def _networks(
+    proxies: tuple[str, ...],
+) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """The trusted proxies as networks, parsed once; entries that are none are skipped."""
+    networks = []
     for proxy in proxies:
         try:
-            if address in ipaddress.ip_network(proxy, strict=False):
-                return True
+            networks.append(ipaddress.ip_network(proxy, strict=False))
         except ValueError:
             continue
-    return False
+    return tuple(networks)
 
 
 _CN = re.compile(r"(?:^|[,/])\s*CN\s*=\s*([^,/]+)")
