@@ -511,13 +511,21 @@ def _run_job(fn: Callable, args: tuple, kwargs: dict, first: bool) -> Any:
     except BaseException:
         _undo_job(hooks, keep_open)
         raise
-    if db.needs_rollback:
-        # An inner atomic block failed and the job carried on: as atomic() does, its writes
+    if db.needs_rollback or (keep_open and _aborted(db)):
+        # An inner atomic block failed, or a statement failed (PostgreSQL then refuses the
+        # rest of the transaction), and the job carried on: as atomic() does, its writes
         # are undone and it still returns.
         _undo_job(hooks, keep_open)
     elif not keep_open:
         _run_control("RELEASE SAVEPOINT dbwork_job")
     return result
+
+
+def _aborted(db: BaseDatabaseWrapper) -> bool:
+    """Tell whether PostgreSQL's transaction is in error (libpq's own state: no round trip)."""
+    info = getattr(db.connection, "info", None)
+    status = getattr(info, "transaction_status", None)
+    return status is not None and status.name == "INERROR"
 
 
 def _undo_job(hooks: int, keep_open: bool) -> None:

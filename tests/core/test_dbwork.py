@@ -146,3 +146,39 @@ def test_rows_given_as_dicts_are_stored_as_instances_would_be(executor):
     assert (first.offline, first.charging_state, first.payload) == (False, "", {"seqNo": 1})
     assert first.received_at >= before
     assert (second.seq_no, second.offline) == (2, True)
+
+
+def test_a_job_that_swallows_a_database_error_is_undone_alone(executor):
+    """A failed statement the job caught (PostgreSQL: transaction in error) undoes that job.
+
+    The jobs before and after it keep their rows, and each job gets its own outcome.
+    """
+    from django.db import DatabaseError, connection
+
+    def good(frame: str):
+        def job() -> str:
+            insert_rows(MessageLog, [entry(frame)])
+            MessageLog.objects.create(
+                charger_id="DBW", direction="in", frame=f"{frame} now", created_at=utcnow()
+            )
+            return frame
+
+        return job
+
+    def swallowing() -> str:
+        MessageLog.objects.create(
+            charger_id="DBW", direction="in", frame="undone", created_at=utcnow()
+        )
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT * FROM no_such_table")
+        except DatabaseError:
+            pass
+        return "carried on"
+
+    futures = run_batch(executor, good("first"), swallowing, good("second"))
+    assert [future.result() for future in futures] == ["first", "carried on", "second"]
+    stored = set(MessageLog.objects.values_list("frame", flat=True))
+    assert {"first", "first now", "second", "second now"} <= stored
+    if connection.vendor == "postgresql":
+        assert "undone" not in stored
