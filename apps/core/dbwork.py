@@ -28,6 +28,7 @@ import queue
 import threading
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
+from dataclasses import dataclass
 from typing import Any
 
 from asgiref.sync import SyncToAsync
@@ -54,10 +55,31 @@ def insert_rows(model: type[Model], rows: list[Row], *, ignore_conflicts: bool =
     """
     pending = getattr(_local, "rows", None)
     if pending is None:
-        instances = [row if isinstance(row, Model) else model(**row) for row in rows]
+        instances = [row if isinstance(row, Model) else model(**_resolved(row)) for row in rows]
         model.objects.bulk_create(instances, ignore_conflicts=ignore_conflicts)
         return
     pending.setdefault((model, ignore_conflicts), []).extend(rows)
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """A column value of a dict row that the database finds as the row is inserted.
+
+    `sql` is a SELECT of one value (%s placeholders for `params`); no row found: NULL.
+    Inside a batch it becomes a subquery of the batch's INSERT, so the job that queued the
+    row runs no statement for it (a meter reading's transaction, looked up per reading,
+    cost a round trip per message on PostgreSQL).
+    """
+
+    sql: str
+    params: tuple
+
+
+def _resolved(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        name: select_value(value.sql, value.params) if isinstance(value, Lookup) else value
+        for name, value in row.items()
+    }
 
 
 def _flush_rows(pending: dict[tuple[type[Model], bool], list[Row]]) -> None:
@@ -120,6 +142,7 @@ def _driver_cursor() -> Any:
 def run_statement(sql: str, params: list | tuple | None, *, rows: bool = False) -> list[tuple]:
     """Run one statement (driver placeholders, see _driver_sql); return its rows if `rows`."""
     db = _db()
+    _make_savepoint()
     cursor = _driver_cursor()
     with db.wrap_database_errors:
         cursor.execute(sql, params)
@@ -197,6 +220,8 @@ def fast_insert(model: type[Model], rows: list[Row], *, ignore_conflicts: bool) 
     sql, fields, adapt, stamped = _insert_plan(model, ignore_conflicts)
     now = None
     params = []
+    # Rows with Lookup values, by which columns are looked up and how: statements of their own.
+    looked_up: dict[tuple, list[list]] = {}
     for row in rows:
         if isinstance(row, Model):
             for field in stamped:
@@ -205,8 +230,13 @@ def fast_insert(model: type[Model], rows: list[Row], *, ignore_conflicts: bool) 
         else:
             get = row.get
         values = []
-        for field, adapter in zip(fields, adapt, strict=True):
+        shape: tuple = ()
+        for position, (field, adapter) in enumerate(zip(fields, adapt, strict=True)):
             value = get(field.attname, _UNSET)
+            if value.__class__ is Lookup:
+                shape += ((position, value.sql),)
+                values.extend(value.params)
+                continue
             if value is _UNSET and field in stamped:
                 now = now or timezone.now()
                 value = now
@@ -217,10 +247,38 @@ def fast_insert(model: type[Model], rows: list[Row], *, ignore_conflicts: bool) 
                 # whole batch (everybody's messages) fail to commit.
                 value = value.replace("\x00", "\ufffd")
             values.append(adapter(value) if adapter is not None and value is not None else value)
-        params.append(values)
+        if shape:
+            looked_up.setdefault(shape, []).append(values)
+        else:
+            params.append(values)
     cursor = _driver_cursor()
     with db.wrap_database_errors:
-        cursor.executemany(sql, params)
+        if params:
+            cursor.executemany(sql, params)
+        for shape, shaped in looked_up.items():
+            cursor.executemany(_lookup_insert_sql(model, ignore_conflicts, shape), shaped)
+
+
+def _lookup_insert_sql(model: type[Model], ignore_conflicts: bool, shape: tuple) -> str:
+    """The batch INSERT with the looked-up columns as subqueries (see Lookup)."""
+    db = _db()
+    key = (db.vendor, "insert-lookup", model, ignore_conflicts, shape)
+    sql = _statements.get(key)
+    if sql is None:
+        fields = [field for field in model._meta.concrete_fields if not field.primary_key]
+        values = ["%s"] * len(fields)
+        for position, subquery in shape:
+            values[position] = f"({subquery})"
+        ops = db.ops
+        columns = ", ".join(ops.quote_name(field.column) for field in fields)
+        on_conflict = OnConflict.IGNORE if ignore_conflicts else None
+        suffix = ops.on_conflict_suffix_sql(fields, on_conflict, None, None)
+        statement = (
+            f"{ops.insert_statement(on_conflict=on_conflict)} "
+            f"{ops.quote_name(model._meta.db_table)} ({columns}) VALUES ({', '.join(values)})"
+        ) + (f" {suffix}" if suffix else "")
+        sql = _statements[key] = _driver_sql(statement)
+    return sql
 
 
 def _select_plan(
@@ -454,15 +512,16 @@ class GroupCommitExecutor(Executor):
         outcomes: list[tuple[bool, Any]] = []
         pending: dict[tuple[type[Model], bool], list[Row]] = {}
         _local.rows = pending
-        _local.db = connections[DEFAULT_DB_ALIAS]
+        _local.db = db = connections[DEFAULT_DB_ALIAS]
+        _local.savepoint_open = _local.savepoint_wanted = False
         try:
-            with transaction.atomic():
-                for position, (_, loop, fn, args, kwargs) in enumerate(batch):
+            with transaction.atomic(), db.execute_wrapper(_before_statement):
+                for _, loop, fn, args, kwargs in batch:
                     if loop is not None:
                         _tell_loop(loop)
                     sizes = {key: len(rows) for key, rows in pending.items()}
                     try:
-                        outcomes.append((True, _run_job(fn, args, kwargs, position == 0)))
+                        outcomes.append((True, _run_job(fn, args, kwargs)))
                     except BaseException as exc:  # the job's own failure: its savepoint is undone
                         outcomes.append((False, exc))
                         for key, rows in pending.items():  # and so are the rows it queued
@@ -475,6 +534,7 @@ class GroupCommitExecutor(Executor):
         finally:
             _local.rows = None
             _local.db = None
+            _local.savepoint_open = _local.savepoint_wanted = False
         by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future, bool, Any]]] = {}
         for (future, loop, *_), (ok, value) in zip(batch, outcomes, strict=True):
             if loop is not None:
@@ -490,22 +550,20 @@ class GroupCommitExecutor(Executor):
                 pass
 
 
-def _run_job(fn: Callable, args: tuple, kwargs: dict, first: bool) -> Any:
+def _run_job(fn: Callable, args: tuple, kwargs: dict) -> Any:
     """Run one job of a batch in its own savepoint, as `transaction.atomic()` would.
 
     Its failure undoes its writes and forgets its on-commit hooks, nothing else of the
-    batch. The savepoint statements go straight to the driver: through atomic() they were a
-    good part of a small message's cost. On PostgreSQL, where each statement is a round trip,
-    a job's savepoint is released by the next job's (one statement: "RELEASE ...; SAVEPOINT
-    ...") or by the commit; `first`: the batch's first job, with no savepoint before it.
+    batch. The savepoint is made just before the job's first statement (many jobs, such as
+    a meter reading, only queue rows and run none) and its statements go straight to the
+    driver. On PostgreSQL, where each statement is a round trip, a job's savepoint is left
+    for the next one to release with its own ("RELEASE ...; SAVEPOINT ...": one statement)
+    or for the commit.
     """
     db = _db()
     keep_open = db.vendor == "postgresql"
     hooks = len(db.run_on_commit)
-    if keep_open and not first:
-        _run_control("RELEASE SAVEPOINT dbwork_job; SAVEPOINT dbwork_job")
-    else:
-        _run_control("SAVEPOINT dbwork_job")
+    _local.savepoint_wanted = True
     try:
         result = fn(*args, **kwargs)
     except BaseException:
@@ -516,9 +574,29 @@ def _run_job(fn: Callable, args: tuple, kwargs: dict, first: bool) -> Any:
         # rest of the transaction), and the job carried on: as atomic() does, its writes
         # are undone and it still returns.
         _undo_job(hooks, keep_open)
-    elif not keep_open:
+    elif not _local.savepoint_wanted and not keep_open:
         _run_control("RELEASE SAVEPOINT dbwork_job")
+        _local.savepoint_open = False
+    _local.savepoint_wanted = False
     return result
+
+
+def _make_savepoint() -> None:
+    """Before the first statement of a job: make its savepoint (see _run_job)."""
+    if not getattr(_local, "savepoint_wanted", False):
+        return
+    _local.savepoint_wanted = False
+    if _local.savepoint_open:
+        _run_control("RELEASE SAVEPOINT dbwork_job; SAVEPOINT dbwork_job")
+    else:
+        _run_control("SAVEPOINT dbwork_job")
+    _local.savepoint_open = True
+
+
+def _before_statement(execute: Callable, sql: str, params: Any, many: bool, context: dict) -> Any:
+    """Django execute wrapper, in a batch: an ORM statement of a job makes its savepoint."""
+    _make_savepoint()
+    return execute(sql, params, many, context)
 
 
 def _aborted(db: BaseDatabaseWrapper) -> bool:
@@ -529,13 +607,17 @@ def _aborted(db: BaseDatabaseWrapper) -> bool:
 
 
 def _undo_job(hooks: int, keep_open: bool) -> None:
+    db = _db()
+    del db.run_on_commit[hooks:]
+    db.needs_rollback = False
+    if _local.savepoint_wanted:  # no statement ran: nothing to undo in the database
+        _local.savepoint_wanted = False
+        return
     # ROLLBACK TO keeps the savepoint: released here, or by the next job or the commit.
     _run_control("ROLLBACK TO SAVEPOINT dbwork_job")
     if not keep_open:
         _run_control("RELEASE SAVEPOINT dbwork_job")
-    db = _db()
-    del db.run_on_commit[hooks:]
-    db.needs_rollback = False
+        _local.savepoint_open = False
 
 
 def _tell_loop(loop: asyncio.AbstractEventLoop) -> None:

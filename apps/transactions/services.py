@@ -14,7 +14,7 @@ from django.db import transaction as db_transaction
 
 from apps.chargers.models import Connector
 from apps.chargers.services import connector_get_or_create
-from apps.core.dbwork import fast_update, fetch_one_with, insert_rows, select_value
+from apps.core.dbwork import Lookup, fast_update, fetch_one_with, insert_rows
 from apps.core.live import publish
 from apps.reservations.services import reservation_use
 from apps.rfid.services import IdTagInfo, id_tag_authorize
@@ -177,9 +177,9 @@ def meter_values_record(
     samples: list[SampledValue],
 ) -> None:
     """Store sampled values (OCPP MeterValues); a replayed reading is not stored twice."""
-    tx_pk = None if transaction_id is None else _transaction_pk(station_id, transaction_id)
-    # One statement (inside a group-commit batch: one for the whole batch), no transaction.
-    _store_samples(station_id, connector_id, tx_pk, samples)
+    # No statement of its own: the reading's transaction is looked up by the batch's INSERT.
+    tx_ref = None if transaction_id is None else _transaction_lookup(station_id, transaction_id)
+    _store_samples(station_id, connector_id, tx_ref, samples)
     publish(
         "meter",
         {
@@ -191,17 +191,15 @@ def meter_values_record(
     )
 
 
-def _transaction_pk(station_id: int, transaction_id: str) -> int | None:
-    """Return the key of the station's transaction `transaction_id`, or None.
+_TRANSACTION_BY_ID = (
+    f"SELECT id FROM {Transaction._meta.db_table} "
+    "WHERE station_id = %s AND transaction_id = %s LIMIT 1"
+)
 
-    A statement built once: it runs for every meter reading, and building the ORM query
-    cost several times the query itself.
-    """
-    return select_value(
-        f"SELECT id FROM {Transaction._meta.db_table} "
-        "WHERE station_id = %s AND transaction_id = %s LIMIT 1",
-        [station_id, transaction_id],
-    )
+
+def _transaction_lookup(station_id: int, transaction_id: str) -> Lookup:
+    """The key of the station's transaction `transaction_id` (NULL if none), found on insert."""
+    return Lookup(_TRANSACTION_BY_ID, (station_id, transaction_id))
 
 
 # OCPP 2.x allows units of 20 characters, more than these columns hold: the value and the
@@ -212,7 +210,7 @@ _MULTIPLIERS = range(-(2**15), 2**15)  # the column is a SmallIntegerField
 
 
 def _store_samples(
-    station_id: int, connector_id: int, tx_pk: int | None, samples: list[SampledValue]
+    station_id: int, connector_id: int, tx_pk: int | Lookup | None, samples: list[SampledValue]
 ) -> None:
     """Store readings at the end of the batch; refuse here what no column could hold.
 

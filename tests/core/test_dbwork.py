@@ -182,3 +182,65 @@ def test_a_job_that_swallows_a_database_error_is_undone_alone(executor):
     assert {"first", "first now", "second", "second now"} <= stored
     if connection.vendor == "postgresql":
         assert "undone" not in stored
+
+
+def test_savepoints_are_made_only_by_jobs_that_run_statements(executor):
+    """A job that runs no statement and fails cannot undo the job before it; one that runs
+    statements and fails undoes only its own."""
+
+    def writes(frame: str, fail: bool = False):
+        def job() -> str:
+            MessageLog.objects.create(
+                charger_id="DBW", direction="in", frame=frame, created_at=utcnow()
+            )
+            if fail:
+                raise ValueError(frame)
+            return frame
+
+        return job
+
+    def fails_without_statements() -> None:
+        insert_rows(MessageLog, [entry("queued, dropped")])
+        raise ValueError("no statement ran")
+
+    futures = run_batch(
+        executor,
+        writes("kept 1"),
+        fails_without_statements,
+        writes("undone", fail=True),
+        writes("kept 2"),
+        fails_without_statements,
+    )
+    assert [future.exception() is None for future in futures] == [True, False, False, True, False]
+    stored = sorted(MessageLog.objects.values_list("frame", flat=True))
+    assert stored == ["kept 1", "kept 2"]
+
+
+def test_a_lookup_value_is_found_by_the_insert_in_and_out_of_a_batch(executor):
+    """Lookup: the database finds the value as the row goes in; none found: NULL."""
+    from apps.chargers.models import ChargingStation
+    from apps.core.dbwork import Lookup
+    from apps.transactions.models import MeterValue, Transaction
+
+    station = ChargingStation.objects.create(charger_id="DBW-LOOKUP")
+    tx = Transaction.objects.create(station=station, transaction_id="77", started_at=utcnow())
+    find = "SELECT id FROM transactions_transaction WHERE station_id = %s AND transaction_id = %s"
+
+    def reading(value: str, transaction_id: str) -> dict:
+        return {
+            "station_id": station.pk,
+            "connector_id": 1,
+            "transaction_id": Lookup(find, (station.pk, transaction_id)),
+            "timestamp": utcnow(),
+            "value": value,
+        }
+
+    def job() -> None:
+        insert_rows(MeterValue, [reading("in batch", "77"), reading("unknown tx", "78")])
+        insert_rows(MeterValue, [{**reading("plain", "77"), "transaction_id": None}])
+
+    (future,) = run_batch(executor, job)
+    future.result()
+    insert_rows(MeterValue, [reading("outside", "77")])
+    stored = dict(MeterValue.objects.values_list("value", "transaction_id"))
+    assert stored == {"in batch": tx.pk, "unknown tx": None, "plain": None, "outside": tx.pk}
