@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
@@ -19,7 +19,7 @@ from apps.chargers.models import (
     StationReport,
     StatusEvent,
 )
-from apps.core.dbwork import fast_update, fetch_one
+from apps.core.dbwork import fast_update
 from apps.core.live import publish
 from apps.core.timeutil import utcnow
 
@@ -120,31 +120,65 @@ class StationIdentity:
     meter_serial_number: str = ""
 
 
-def station_boot(
-    *, station_id: int, identity: StationIdentity, reason: str = ""
-) -> ChargingStation:
-    """Store what the station says of itself in BootNotification; return it with its status.
+@dataclass(frozen=True)
+class StationBoot:
+    """What a BootNotification answer needs: the station's registration, the boot's time."""
 
-    One read and one UPDATE of what the boot changes (its times, the identity only when it
-    differs), from statements built once. No row lock: the fields written here are written
-    by nobody else, and an operator's concurrent change of other fields is not overwritten.
+    registration_status: str
+    free_charging: bool
+    booted_at: datetime
+
+
+_IDENTITY_FIELDS = [field.name for field in fields(StationIdentity)]
+_BOOT_FIELDS = [*_IDENTITY_FIELDS, "last_boot_reason", "last_boot_at", "last_seen_at"]
+_BOOT_ANSWER_FIELDS = ["registration_status", "free_charging"]
+
+
+def _boot_statements() -> tuple[str, str | None]:
+    """The boot's UPDATE (RETURNING what the answer needs, where the database can) and,
+    where it cannot, the read that follows it."""
+    key = (connection.vendor, "boot")
+    found = _statements.get(key)
+    if found is None:
+        meta = ChargingStation._meta
+        ops = connection.ops
+
+        def column(name: str) -> str:
+            return ops.quote_name(meta.get_field(name).column)
+
+        table, where = ops.quote_name(meta.db_table), f"{column('id')} = %s"
+        assignments = ", ".join(f"{column(name)} = %s" for name in _BOOT_FIELDS)
+        answer = ", ".join(column(name) for name in _BOOT_ANSWER_FIELDS)
+        update = f"UPDATE {table} SET {assignments} WHERE {where}"
+        # The feature flag of INSERT ... RETURNING: the same databases return from UPDATE.
+        if connection.features.can_return_columns_from_insert:
+            found = (f"{update} RETURNING {answer}", None)
+        else:
+            found = (update, f"SELECT {answer} FROM {table} WHERE {where}")
+        _statements[key] = found
+    return found
+
+
+def station_boot(*, station_id: int, identity: StationIdentity, reason: str = "") -> StationBoot:
+    """Store what the station says of itself in BootNotification; return its registration.
+
+    One UPDATE ... RETURNING from a statement built once: no row lock and no
+    read-modify-write of the whole row, so an operator's concurrent change of other fields
+    (the registration among them) is neither lost nor overwritten.
     """
-    station = fetch_one(ChargingStation, "id = %s", [station_id])
-    if station is None:
-        raise ChargingStation.DoesNotExist(f"no station {station_id}")
     now = utcnow()
-    changed = ["last_boot_at", "last_seen_at"]
-    for name, value in identity.__dict__.items():
-        if getattr(station, name) != value:
-            setattr(station, name, value)
-            changed.append(name)
-    if station.last_boot_reason != reason:
-        station.last_boot_reason = reason
-        changed.append("last_boot_reason")
-    station.last_boot_at = now
-    station.last_seen_at = now
-    fast_update(station, changed)
-    return station
+    at = connection.ops.adapt_datetimefield_value(now)
+    update, read = _boot_statements()
+    params = [getattr(identity, name) for name in _IDENTITY_FIELDS]
+    params += [reason, at, at, station_id]
+    with connection.cursor() as cursor:
+        cursor.execute(update, params)
+        if read is not None:
+            cursor.execute(read, [station_id])
+        row = cursor.fetchone()
+    if row is None:
+        raise ChargingStation.DoesNotExist(f"no station {station_id}")
+    return StationBoot(registration_status=row[0], free_charging=bool(row[1]), booted_at=now)
 
 
 def station_heartbeat(*, station_id: int) -> datetime:

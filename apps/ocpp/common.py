@@ -7,21 +7,21 @@ from typing import Any
 from django.conf import settings
 
 from apps.chargers import services as chargers
-from apps.chargers.models import ChargingStation, RegistrationStatus
-from apps.core.timeutil import format_ocpp_datetime, utcnow
+from apps.chargers.models import RegistrationStatus
+from apps.core.timeutil import format_ocpp_datetime
 from apps.ocpp.engine import HandlerContext
 
 
-def boot_answer(context: HandlerContext, station: ChargingStation) -> dict[str, Any]:
+def boot_answer(context: HandlerContext, boot: chargers.StationBoot) -> dict[str, Any]:
     """Answer a BootNotification from the station's registration; remember it on the context."""
-    context.accepted = station.registration_status == RegistrationStatus.ACCEPTED
-    context.extra["free_charging"] = station.free_charging
+    context.accepted = boot.registration_status == RegistrationStatus.ACCEPTED
+    context.extra["free_charging"] = boot.free_charging
     interval = (
         settings.OCPP_HEARTBEAT_INTERVAL if context.accepted else settings.OCPP_BOOT_RETRY_INTERVAL
     )
     return {
-        "status": station.registration_status,
-        "currentTime": format_ocpp_datetime(station.last_boot_at or utcnow()),
+        "status": boot.registration_status,
+        "currentTime": format_ocpp_datetime(boot.booted_at),
         "interval": interval,
     }
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
 
+from apps.chargers import services
 from apps.chargers.models import ChargingStation, RegistrationStatus
 from apps.chargers.services import (
     StationIdentity,
@@ -62,12 +64,29 @@ def test_a_boot_stores_the_identity_and_answers_with_the_current_registration(st
         reason="PowerUp",
     )
     assert booted.registration_status == RegistrationStatus.REJECTED
+    assert booted.free_charging is False
     stored = ChargingStation.objects.get(pk=station.pk)
     assert (stored.vendor, stored.model, stored.firmware_version) == ("ACME", "X1", "1.2")
     assert stored.last_boot_reason == "PowerUp"
     assert stored.last_boot_at is not None
-    assert stored.last_seen_at == stored.last_boot_at == booted.last_boot_at
+    assert stored.last_seen_at == stored.last_boot_at == booted.booted_at
     assert stored.name == "Operator's name"  # what the boot does not say is left alone
+    assert stored.registration_status == RegistrationStatus.REJECTED
+
+
+@pytest.mark.parametrize("returning", [True, False], ids=["returning", "update-then-read"])
+def test_a_boot_answers_with_free_charging_on_either_kind_of_database(
+    station, monkeypatch, returning
+):
+    monkeypatch.setattr(connection.features, "can_return_columns_from_insert", returning)
+    monkeypatch.setattr(services, "_statements", {})  # built again for this kind
+    ChargingStation.objects.filter(pk=station.pk).update(free_charging=True)
+    booted = station_boot(station_id=station.pk, identity=StationIdentity(vendor="V", model="M"))
+    assert booted.free_charging is True
+    assert booted.registration_status == RegistrationStatus.ACCEPTED
+    assert ChargingStation.objects.get(pk=station.pk).last_boot_at == booted.booted_at
+    with pytest.raises(ChargingStation.DoesNotExist):
+        station_boot(station_id=987654, identity=StationIdentity(vendor="V", model="M"))
 
 
 def test_a_later_boot_stores_what_changed_and_keeps_what_did_not(station):

@@ -52,7 +52,7 @@ def _samples(meter_values: list[dict[str, Any]]) -> list[SampledValue]:
 
 @registry.handles("BootNotification")
 def boot_notification(context: HandlerContext, payload: dict[str, Any]) -> dict[str, Any]:
-    station = chargers.station_boot(
+    boot = chargers.station_boot(
         station_id=context.station_id,
         identity=chargers.StationIdentity(
             vendor=payload["chargePointVendor"],
@@ -66,7 +66,7 @@ def boot_notification(context: HandlerContext, payload: dict[str, Any]) -> dict[
             meter_serial_number=payload.get("meterSerialNumber", ""),
         ),
     )
-    return common.boot_answer(context, station)
+    return common.boot_answer(context, boot)
 
 
 registry.handles("Heartbeat")(common.heartbeat)

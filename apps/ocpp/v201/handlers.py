@@ -66,7 +66,7 @@ def samples(meter_values: list[dict[str, Any]]) -> tuple[SampledValue, ...]:
 def boot_notification(context: HandlerContext, payload: dict[str, Any]) -> dict[str, Any]:
     info = payload["chargingStation"]
     modem = info.get("modem") or {}
-    station = chargers.station_boot(
+    boot = chargers.station_boot(
         station_id=context.station_id,
         identity=chargers.StationIdentity(
             vendor=info["vendorName"],
@@ -78,7 +78,7 @@ def boot_notification(context: HandlerContext, payload: dict[str, Any]) -> dict[
         ),
         reason=payload["reason"],
     )
-    return common.boot_answer(context, station)
+    return common.boot_answer(context, boot)
 
 
 registry.handles("Heartbeat")(common.heartbeat)
