@@ -82,10 +82,16 @@ def _resolved(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _flush_rows(pending: dict[tuple[type[Model], bool], list[Row]]) -> None:
-    for (model, ignore_conflicts), rows in pending.items():
-        if rows:
-            fast_insert(model, rows, ignore_conflicts=ignore_conflicts)
+def _flush_rows(pending: dict[tuple[Any, Any], list]) -> None:
+    for (model, detail), rows in pending.items():
+        if not rows:
+            continue
+        if model is _Update:  # queued by fast_update(with_batch=True); detail is its SQL
+            cursor = _driver_cursor()
+            with _db().wrap_database_errors:
+                cursor.executemany(detail, rows)
+        else:
+            fast_insert(model, rows, ignore_conflicts=detail)
 
 
 # --- statements built once ---------------------------------------------------------------
@@ -360,11 +366,14 @@ def row_exists(model: type[Model], where: str, params: list) -> bool:
     return bool(run_statement(sql, params, rows=True))
 
 
-def fast_update(instance: Model, fields: list[str]) -> None:
+def fast_update(instance: Model, fields: list[str], *, with_batch: bool = False) -> None:
     """Write `fields` of a stored instance: `instance.save(update_fields=fields)`, built once.
 
     auto_now fields among them are stamped; no signals are sent (nothing listens to the
-    models this serves: check before using it for another).
+    models this serves: check before using it for another). `with_batch`: inside a batch,
+    the UPDATE runs with the batch's inserts, just before the commit, one statement for all
+    its jobs' updates of the same fields. Only for a row nothing else reads before the
+    commit: one the job holds locked, whose next change comes in a later batch.
     """
     db = _db()
     model = type(instance)
@@ -383,7 +392,15 @@ def fast_update(instance: Model, fields: list[str]) -> None:
     sql, targets = plan
     params = [field.get_db_prep_save(field.pre_save(instance, False), db) for field in targets]
     params.append(instance.pk)
-    run_statement(sql, params)
+    pending = getattr(_local, "rows", None) if with_batch else None
+    if pending is None:
+        run_statement(sql, params)
+    else:
+        pending.setdefault((_Update, sql), []).append(params)
+
+
+class _Update:
+    """Key of queued UPDATE parameters among a batch's pending rows (see fast_update)."""
 
 
 def _drop_broken_connection() -> None:

@@ -466,7 +466,11 @@ def _apply_event(
         for name, attname, old in zip(TX_EVENT_FIELDS, _TX_EVENT_ATTNAMES, before, strict=True)
         if name != "updated_at" and getattr(tx, attname) != old
     ]
-    fast_update(tx, [*changed, "updated_at"])
+    # An Updated event's changes go with the batch's inserts: the session row stays locked
+    # until the commit and its next event comes in a later batch (the station waits for
+    # this answer). Started and Ended change what other sessions' checks read (id tag in
+    # use, stopped), so they are written at once.
+    fast_update(tx, [*changed, "updated_at"], with_batch=event.event_type == "Updated")
     if not event.samples:
         return
     if connector is not None:

@@ -244,3 +244,34 @@ def test_a_lookup_value_is_found_by_the_insert_in_and_out_of_a_batch(executor):
     insert_rows(MeterValue, [reading("outside", "77")])
     stored = dict(MeterValue.objects.values_list("value", "transaction_id"))
     assert stored == {"in batch": tx.pk, "unknown tx": None, "plain": None, "outside": tx.pk}
+
+
+def test_an_update_given_to_the_batch_is_written_at_its_commit_unless_its_job_fails(executor):
+    from apps.chargers.models import ChargingStation
+    from apps.core.dbwork import fast_update
+    from apps.transactions.models import Transaction
+
+    station = ChargingStation.objects.create(charger_id="DBW-UPD")
+    first, second = (
+        Transaction.objects.create(station=station, transaction_id=name, started_at=utcnow())
+        for name in ("u-1", "u-2")
+    )
+
+    def update(tx: Transaction, state: str, fail: bool = False):
+        def job() -> None:
+            tx.charging_state = state
+            fast_update(tx, ["charging_state", "updated_at"], with_batch=True)
+            # Not written yet: it goes with the batch's inserts.
+            assert Transaction.objects.get(pk=tx.pk).charging_state == ""
+            if fail:
+                raise ValueError("undone")
+
+        return job
+
+    futures = run_batch(executor, update(first, "Charging"), update(second, "Idle", fail=True))
+    assert futures[0].exception() is None and futures[1].exception() is not None
+    assert Transaction.objects.get(pk=first.pk).charging_state == "Charging"
+    assert Transaction.objects.get(pk=second.pk).charging_state == ""
+    second.charging_state = "SuspendedEV"
+    fast_update(second, ["charging_state"], with_batch=True)  # outside a batch: at once
+    assert Transaction.objects.get(pk=second.pk).charging_state == "SuspendedEV"
