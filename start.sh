@@ -162,8 +162,10 @@ CELERY_LOG=$LOG_DIR/celery.log
 SERVER_LOG=$LOG_DIR/$SERVER.log
 # A deep listen backlog: thousands of chargers reconnecting at once must not be dropped.
 if [ "$SERVER" = uvicorn ]; then
+    # No per-message compression: chargers rarely ask for it, and it costs a connection
+    # twice the memory and a message a fifth more CPU (docs/performance.md).
     SERVER_CMD=(-m uvicorn config.asgi:application --host "$BIND" --port "$PORT"
-        --backlog 4096 --no-proxy-headers --log-level warning)
+        --backlog 4096 --no-proxy-headers --log-level warning --ws-per-message-deflate false)
 elif [[ $BIND == *:* ]]; then
     SERVER_CMD=(-m daphne -b "$BIND" -p "$PORT" --websocket_connect_timeout 60
         config.asgi:application)

@@ -174,6 +174,8 @@ def start_ours(
             "--log-level",
             "warning",
             "--no-access-log",
+            "--ws-per-message-deflate",
+            "false",
         ]
     else:
         command = [
