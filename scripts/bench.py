@@ -1,6 +1,7 @@
 """Load benchmark: simulated chargers against this CSMS and against a typical Python CSMS.
 
-    .venv/bin/python scripts/bench.py                      # everything, SQLite, daphne
+    .venv/bin/python scripts/bench.py                      # everything, SQLite, uvicorn
+    .venv/bin/python scripts/bench.py --server daphne      # the same with daphne
     .venv/bin/python scripts/bench.py --database-url postgres://postgres@127.0.0.1/bench
                                       (that database is dropped and created anew)
     .venv/bin/python scripts/bench.py --only closed16 --chargers 50 --seconds 20
@@ -131,7 +132,7 @@ def fresh_postgres_database(url: str) -> None:
 
 
 def start_ours(
-    *, server: str = "daphne", database_url: str = "", redis_url: str = "", quiet: bool = True
+    *, server: str = "uvicorn", database_url: str = "", redis_url: str = "", quiet: bool = True
 ) -> Server:
     """Start this CSMS: one process, a fresh migrated database, limits for the test off."""
     data_dir = Path(tempfile.mkdtemp(prefix="constellation-bench-"))
@@ -470,13 +471,14 @@ async def idle(server: Server, *, chargers: int, hold: float) -> dict:
     started = time.perf_counter()
     failures = await connect_all(fleet)
     connect_s = time.perf_counter() - started
-    heartbeats = 0
+    heartbeats = sent = 0
     end = time.monotonic() + hold
     while time.monotonic() < end:  # every charger sends one heartbeat per round
         results = await asyncio.gather(
             *(charger.call("Heartbeat", {}) for charger in fleet if charger.ws),
             return_exceptions=True,
         )
+        sent += len(results)
         heartbeats += sum(1 for result in results if isinstance(result, dict))
     after = server.rss_kib()
     connected = chargers - failures
@@ -485,6 +487,7 @@ async def idle(server: Server, *, chargers: int, hold: float) -> dict:
         "chargers": chargers,
         "connected": connected,
         "connect_and_boot_s": round(connect_s, 1),
+        "heartbeats_sent": sent,
         "heartbeats_answered": heartbeats,
         "rss_before_mib": round(before / 1024, 1),
         "rss_after_mib": round(after / 1024, 1),
@@ -618,7 +621,9 @@ def print_table(results: dict) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--server", choices=["daphne", "uvicorn"], default="daphne")
+    parser.add_argument(
+        "--server", choices=["uvicorn", "daphne"], default="uvicorn", help="as start.sh"
+    )
     parser.add_argument(
         "--database-url",
         default="",

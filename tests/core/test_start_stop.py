@@ -150,7 +150,7 @@ def test_it_starts_serves_and_stops_everything(project: dict) -> None:
     started = run_script(project, "start.sh", "--port", str(port))
     assert started.returncode == 0, started.stdout + started.stderr
     assert f"http://localhost:{port}/admin/" in started.stdout
-    daphne_pid = int((run_dir / "daphne.pid").read_text())
+    server_pid = int((run_dir / "uvicorn.pid").read_text())
     celery_pid = int((run_dir / "celery.pid").read_text())
 
     health = requests.get(f"{base_url}/healthz", timeout=10, proxies=no_proxy)
@@ -165,7 +165,7 @@ def test_it_starts_serves_and_stops_everything(project: dict) -> None:
     assert logged_in.url.endswith("/admin/"), logged_in.url
     assert 'id="logout-form"' in logged_in.text
 
-    assert is_running(daphne_pid)
+    assert is_running(server_pid)
     assert is_running(celery_pid)
     celery_log = project["data_dir"] / "logs" / "celery.log"
     assert wait_for(lambda: "beat: Starting" in celery_log.read_text(), timeout=30), (
@@ -176,13 +176,13 @@ def test_it_starts_serves_and_stops_everything(project: dict) -> None:
     assert again.returncode != 0
     assert "already running" in again.stderr
     assert "installing" not in again.stdout  # the stamp in .venv says it is up to date
-    assert is_running(daphne_pid)
+    assert is_running(server_pid)
 
     stopped = run_script(project, "stop.sh", timeout=60)
     assert stopped.returncode == 0, stopped.stdout + stopped.stderr
-    assert f"stopped daphne (pid {daphne_pid})" in stopped.stdout
+    assert f"stopped uvicorn (pid {server_pid})" in stopped.stdout
     assert f"stopped celery (pid {celery_pid})" in stopped.stdout
-    assert not is_running(daphne_pid)
+    assert not is_running(server_pid)
     assert not is_running(celery_pid)
     assert processes_mentioning(str(project["root"])) == []
     assert list(run_dir.glob("*.pid")) == []
@@ -202,28 +202,28 @@ def test_it_fails_loudly_and_leaves_nothing_running_when_the_server_cannot_start
     started = run_script(project, "start.sh", "--port", str(free_port()))
 
     assert started.returncode != 0
-    assert "daphne exited before answering /healthz" in started.stderr
+    assert "uvicorn exited before answering /healthz" in started.stderr
     assert "the ASGI application is broken on purpose" in started.stderr  # the log's tail
     assert list((project["data_dir"] / "run").glob("*.pid")) == []
     assert processes_mentioning(str(project["root"])) == []
 
 
-def test_it_serves_with_uvicorn_when_asked(project: dict) -> None:
+def test_it_serves_with_daphne_when_asked(project: dict) -> None:
     port = free_port()
     run_dir = project["data_dir"] / "run"
     started = run_script(
-        project, "start.sh", "--port", str(port), "--server", "uvicorn", "--no-celery"
+        project, "start.sh", "--port", str(port), "--server", "daphne", "--no-celery"
     )
     assert started.returncode == 0, started.stdout + started.stderr
-    uvicorn_pid = int((run_dir / "uvicorn.pid").read_text())
+    daphne_pid = int((run_dir / "daphne.pid").read_text())
     health = requests.get(
         f"http://127.0.0.1:{port}/healthz", timeout=10, proxies={"http": "", "https": ""}
     )
     assert health.status_code == 200, health.text
-    assert is_running(uvicorn_pid)
+    assert is_running(daphne_pid)
     stopped = run_script(project, "stop.sh", timeout=60)
-    assert f"stopped uvicorn (pid {uvicorn_pid})" in stopped.stdout
-    assert not is_running(uvicorn_pid)
+    assert f"stopped daphne (pid {daphne_pid})" in stopped.stdout
+    assert not is_running(daphne_pid)
     assert processes_mentioning(str(project["root"])) == []
 
 
