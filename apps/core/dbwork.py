@@ -145,10 +145,19 @@ def _driver_cursor() -> Any:
     return held[1]
 
 
-def run_statement(sql: str, params: list | tuple | None, *, rows: bool = False) -> list[tuple]:
-    """Run one statement (driver placeholders, see _driver_sql); return its rows if `rows`."""
+def run_statement(
+    sql: str, params: list | tuple | None, *, rows: bool = False, read: bool = False
+) -> list[tuple]:
+    """Run one statement (driver placeholders, see _driver_sql); return its rows if `rows`.
+
+    `read`: a SELECT, which makes no savepoint for its job (see _run_job): there is nothing
+    of it to undo. Only for the fixed, indexed reads of the per-message path: on PostgreSQL
+    a read that fails (which they do not, short of losing the connection) fails the whole
+    batch: nothing of it is stored and its frames are answered with InternalError.
+    """
     db = _db()
-    _make_savepoint()
+    if not read:
+        _make_savepoint()
     cursor = _driver_cursor()
     with db.wrap_database_errors:
         cursor.execute(sql, params)
@@ -173,7 +182,7 @@ def select_value(sql: str, params: list | tuple) -> Any:
     statement = _statements.get(key)
     if statement is None:
         statement = _statements[key] = _driver_sql(sql)
-    rows = run_statement(statement, params, rows=True)
+    rows = run_statement(statement, params, rows=True, read=True)
     return rows[0][0] if rows else None
 
 
@@ -343,7 +352,7 @@ def fetch_one_with(
     """
     db = _db()
     sql, names, converters = _select_plan(model, where, lock, extra)
-    rows = run_statement(sql, [*extra_params, *params], rows=True)
+    rows = run_statement(sql, [*extra_params, *params], rows=True, read=True)
     if not rows:
         return None, ()
     row = rows[0]
@@ -363,7 +372,7 @@ def row_exists(model: type[Model], where: str, params: list) -> bool:
     if sql is None:
         table = db.ops.quote_name(model._meta.db_table)
         sql = _statements[key] = _driver_sql(f"SELECT 1 FROM {table} WHERE {where} LIMIT 1")
-    return bool(run_statement(sql, params, rows=True))
+    return bool(run_statement(sql, params, rows=True, read=True))
 
 
 def fast_update(instance: Model, fields: list[str], *, with_batch: bool = False) -> None:

@@ -81,7 +81,10 @@ class Transaction(models.Model):
 class TransactionEvent(models.Model):
     """One OCPP 2.x TransactionEvent as received, kept once per sequence number."""
 
-    transaction = models.ForeignKey(Transaction, on_delete=models.CASCADE, related_name="events")
+    # Indexed by the unique (transaction, seq_no) constraint.
+    transaction = models.ForeignKey(
+        Transaction, on_delete=models.CASCADE, related_name="events", db_index=False
+    )
     seq_no = models.IntegerField()
     event_type = models.CharField(max_length=8)
     trigger_reason = models.CharField(max_length=32)
@@ -108,12 +111,19 @@ class TransactionEvent(models.Model):
 class MeterValue(models.Model):
     """One sampled value as the station reported it, with its value normalised (Wh, W, ...)."""
 
+    # No index of their own: the unique sample constraint starts with the station and the
+    # (transaction, timestamp) index with the transaction; more indexes only slow each insert.
     station = models.ForeignKey(
-        ChargingStation, on_delete=models.CASCADE, related_name="meter_values"
+        ChargingStation, on_delete=models.CASCADE, related_name="meter_values", db_index=False
     )
     connector_id = models.PositiveIntegerField()
     transaction = models.ForeignKey(
-        Transaction, on_delete=models.CASCADE, null=True, blank=True, related_name="meter_values"
+        Transaction,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="meter_values",
+        db_index=False,
     )
     timestamp = models.DateTimeField()
     measurand = models.CharField(max_length=64, default="Energy.Active.Import.Register")
