@@ -19,7 +19,7 @@ from apps.chargers.models import (
     StationReport,
     StatusEvent,
 )
-from apps.core.dbwork import fast_update
+from apps.core.dbwork import fast_update, run_statement, statement
 from apps.core.live import publish
 from apps.core.timeutil import utcnow
 
@@ -70,34 +70,28 @@ def station_connect(
 
 
 _CONNECT_FIELDS = ["is_connected", "connection_id", "connected_at", "last_seen_at", "ocpp_version"]
-# Statements built once per database vendor (the ORM would build them for every call).
-_statements: dict[tuple[str, str], str] = {}
 
 
 def _disconnect_statement() -> str:
-    key = (connection.vendor, "disconnect")
-    sql = _statements.get(key)
-    if sql is None:
-        meta = ChargingStation._meta
+    meta = ChargingStation._meta
 
-        def column(name: str) -> str:
-            return connection.ops.quote_name(meta.get_field(name).column)
+    def column(name: str) -> str:
+        return connection.ops.quote_name(meta.get_field(name).column)
 
-        sql = _statements[key] = (
-            f"UPDATE {connection.ops.quote_name(meta.db_table)}"
-            f" SET {column('is_connected')} = %s, {column('disconnected_at')} = %s,"
-            f" {column('last_seen_at')} = %s"
-            f" WHERE {column('id')} = %s AND {column('connection_id')} = %s"
-        )
-    return sql
+    return (
+        f"UPDATE {connection.ops.quote_name(meta.db_table)}"
+        f" SET {column('is_connected')} = %s, {column('disconnected_at')} = %s,"
+        f" {column('last_seen_at')} = %s"
+        f" WHERE {column('id')} = %s AND {column('connection_id')} = %s"
+    )
 
 
 def station_disconnect(*, station_id: int, connection_id: str = "") -> None:
     """Mark the station disconnected, unless a newer connection has taken over meanwhile."""
     now = utcnow()
     at = connection.ops.adapt_datetimefield_value(now)
-    with connection.cursor() as cursor:
-        cursor.execute(_disconnect_statement(), [False, at, at, station_id, connection_id])
+    sql = statement(("station-disconnect",), _disconnect_statement)
+    run_statement(sql, [False, at, at, station_id, connection_id])
     publish(
         "station", {"station": station_id, "online": False, "connection": connection_id, "at": now}
     )
@@ -134,29 +128,27 @@ _BOOT_FIELDS = [*_IDENTITY_FIELDS, "last_boot_reason", "last_boot_at", "last_see
 _BOOT_ANSWER_FIELDS = ["registration_status", "free_charging"]
 
 
-def _boot_statements() -> tuple[str, str | None]:
-    """The boot's UPDATE (RETURNING what the answer needs, where the database can) and,
-    where it cannot, the read that follows it."""
-    key = (connection.vendor, "boot")
-    found = _statements.get(key)
-    if found is None:
-        meta = ChargingStation._meta
-        ops = connection.ops
+def _boot_sql(part: str) -> str:
+    """The boot's UPDATE (RETURNING what the answer needs, where the database can) or, where
+    it cannot, the `read` that follows it."""
+    meta = ChargingStation._meta
+    ops = connection.ops
 
-        def column(name: str) -> str:
-            return ops.quote_name(meta.get_field(name).column)
+    def column(name: str) -> str:
+        return ops.quote_name(meta.get_field(name).column)
 
-        table, where = ops.quote_name(meta.db_table), f"{column('id')} = %s"
-        assignments = ", ".join(f"{column(name)} = %s" for name in _BOOT_FIELDS)
-        answer = ", ".join(column(name) for name in _BOOT_ANSWER_FIELDS)
-        update = f"UPDATE {table} SET {assignments} WHERE {where}"
-        # The feature flag of INSERT ... RETURNING: the same databases return from UPDATE.
-        if connection.features.can_return_columns_from_insert:
-            found = (f"{update} RETURNING {answer}", None)
-        else:
-            found = (update, f"SELECT {answer} FROM {table} WHERE {where}")
-        _statements[key] = found
-    return found
+    table, where = ops.quote_name(meta.db_table), f"{column('id')} = %s"
+    answer = ", ".join(column(name) for name in _BOOT_ANSWER_FIELDS)
+    if part == "read":
+        return f"SELECT {answer} FROM {table} WHERE {where}"
+    assignments = ", ".join(f"{column(name)} = %s" for name in _BOOT_FIELDS)
+    update = f"UPDATE {table} SET {assignments} WHERE {where}"
+    return f"{update} RETURNING {answer}" if _boot_returns() else update
+
+
+def _boot_returns() -> bool:
+    # The feature flag of INSERT ... RETURNING: the same databases return from UPDATE.
+    return connection.features.can_return_columns_from_insert
 
 
 def station_boot(*, station_id: int, identity: StationIdentity, reason: str = "") -> StationBoot:
@@ -168,14 +160,17 @@ def station_boot(*, station_id: int, identity: StationIdentity, reason: str = ""
     """
     now = utcnow()
     at = connection.ops.adapt_datetimefield_value(now)
-    update, read = _boot_statements()
     params = [getattr(identity, name) for name in _IDENTITY_FIELDS]
     params += [reason, at, at, station_id]
-    with connection.cursor() as cursor:
-        cursor.execute(update, params)
-        if read is not None:
-            cursor.execute(read, [station_id])
-        row = cursor.fetchone()
+    returns = _boot_returns()
+    update = statement(("station-boot", returns), lambda: _boot_sql("update"))
+    if returns:
+        rows = run_statement(update, params, rows=True)
+    else:
+        run_statement(update, params)
+        read = statement(("station-boot-read",), lambda: _boot_sql("read"))
+        rows = run_statement(read, [station_id], rows=True, read=True)
+    row = rows[0] if rows else None
     if row is None:
         raise ChargingStation.DoesNotExist(f"no station {station_id}")
     return StationBoot(registration_status=row[0], free_charging=bool(row[1]), booted_at=now)

@@ -23,6 +23,7 @@ from django.db import connection, transaction
 from apps.chargers.models import ChargingStation
 from apps.commands import effects
 from apps.commands.models import FINAL_STATUSES, ChargerCommand, CommandStatus
+from apps.core.dbwork import run_statement, statement
 from apps.core.live import publish
 from apps.core.timeutil import utcnow
 from apps.ocpp import schemas
@@ -284,24 +285,20 @@ def commands_expire_stale(*, grace_s: float = 30.0) -> int:
 
 # Stations asked about per statement by pending_command_ids.
 PENDING_CHUNK = 500
-_pending_statements: dict[tuple[str, int], str] = {}
 
 
 def _pending_statement(size: int) -> str:
-    sql = _pending_statements.get((connection.vendor, size))
-    if sql is None:
-        meta = ChargerCommand._meta
+    meta = ChargerCommand._meta
 
-        def column(name: str) -> str:
-            return connection.ops.quote_name(meta.get_field(name).column)
+    def column(name: str) -> str:
+        return connection.ops.quote_name(meta.get_field(name).column)
 
-        sql = _pending_statements[connection.vendor, size] = (
-            f"SELECT {column('created_at')}, {column('id')}, {column('station')}"
-            f" FROM {connection.ops.quote_name(meta.db_table)}"
-            f" WHERE {column('status')} = %s"
-            f" AND {column('station')} IN ({', '.join(['%s'] * size)})"
-        )
-    return sql
+    return (
+        f"SELECT {column('created_at')}, {column('id')}, {column('station')}"
+        f" FROM {connection.ops.quote_name(meta.db_table)}"
+        f" WHERE {column('status')} = %s"
+        f" AND {column('station')} IN ({', '.join(['%s'] * size)})"
+    )
 
 
 def pending_command_ids(*, station_ids: list[int]) -> list[tuple[int, int]]:
@@ -312,13 +309,12 @@ def pending_command_ids(*, station_ids: list[int]) -> list[tuple[int, int]]:
     70 ms per poll with 10,000 chargers, in a database thread).
     """
     size = PENDING_CHUNK if len(station_ids) > 1 else 1
+    sql = statement(("pending-commands", size), lambda: _pending_statement(size))
     found = []
-    with connection.cursor() as cursor:
-        for start in range(0, len(station_ids), size):
-            chunk = list(station_ids[start : start + size])
-            chunk += chunk[-1:] * (size - len(chunk))  # the same statement for every chunk
-            cursor.execute(_pending_statement(size), [CommandStatus.PENDING, *chunk])
-            found.extend(cursor.fetchall())
+    for start in range(0, len(station_ids), size):
+        chunk = list(station_ids[start : start + size])
+        chunk += chunk[-1:] * (size - len(chunk))  # the same statement for every chunk
+        found.extend(run_statement(sql, [CommandStatus.PENDING, *chunk], rows=True, read=True))
     found.sort(key=lambda row: (row[0], row[1]))  # created_at, id
     return [(station_id, command_id) for _, command_id, station_id in found]
 

@@ -175,14 +175,22 @@ def _run_control(sql: str) -> None:
             cursor.execute(sql)
 
 
+def statement(key: tuple, build: Callable[[], str]) -> str:
+    """A statement of the caller's, built once per database vendor and `key`.
+
+    `build` returns it with %s placeholders (it may use `django.db.connection.ops`); the
+    result is in the driver's style, for run_statement.
+    """
+    full_key = (_db().vendor, "statement", *key)
+    sql = _statements.get(full_key)
+    if sql is None:
+        sql = _statements[full_key] = _driver_sql(build())
+    return sql
+
+
 def select_value(sql: str, params: list | tuple) -> Any:
     """The first column of the first row of a SELECT written with %s placeholders, or None."""
-    db = _db()
-    key = (db.vendor, "value", sql)
-    statement = _statements.get(key)
-    if statement is None:
-        statement = _statements[key] = _driver_sql(sql)
-    rows = run_statement(statement, params, rows=True, read=True)
+    rows = run_statement(statement(("value", sql), lambda: sql), params, rows=True, read=True)
     return rows[0][0] if rows else None
 
 
@@ -197,29 +205,36 @@ def _adapter(field: Any) -> Callable[[Any], Any] | None:
     return None
 
 
-def _insert_plan(model: type[Model], ignore_conflicts: bool) -> tuple:
+def _insert_sql(model: type[Model], ignore_conflicts: bool, lookups: tuple = ()) -> str:
+    """The batch INSERT of `model`; `lookups`: (column position, subquery) pairs (see Lookup)."""
     db = _db()
-    key = (db.vendor, "insert", model, ignore_conflicts)
+    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
+    values = ["%s"] * len(fields)
+    for position, subquery in lookups:
+        values[position] = f"({subquery})"
+    ops = db.ops
+    columns = ", ".join(ops.quote_name(field.column) for field in fields)
+    on_conflict = OnConflict.IGNORE if ignore_conflicts else None
+    suffix = ops.on_conflict_suffix_sql(fields, on_conflict, None, None)
+    statement = (
+        f"{ops.insert_statement(on_conflict=on_conflict)} "
+        f"{ops.quote_name(model._meta.db_table)} ({columns}) VALUES ({', '.join(values)})"
+    ) + (f" {suffix}" if suffix else "")
+    return _driver_sql(statement)
+
+
+def _insert_plan(model: type[Model], ignore_conflicts: bool) -> tuple:
+    key = (_db().vendor, "insert", model, ignore_conflicts)
     plan = _statements.get(key)
     if plan is None:
         fields = [field for field in model._meta.concrete_fields if not field.primary_key]
-        ops = db.ops
-        columns = ", ".join(ops.quote_name(field.column) for field in fields)
-        placeholders = ", ".join(["%s"] * len(fields))
-        on_conflict = OnConflict.IGNORE if ignore_conflicts else None
-        head = (
-            f"{ops.insert_statement(on_conflict=on_conflict)} "
-            f"{ops.quote_name(model._meta.db_table)} ({columns}) VALUES "
-        )
-        suffix = ops.on_conflict_suffix_sql(fields, on_conflict, None, None)
-        sql = f"{head}({placeholders})" + (f" {suffix}" if suffix else "")
         stamped = [
             field
             for field in fields
             if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
         ]
         adapt = [_adapter(field) for field in fields]
-        plan = _statements[key] = (_driver_sql(sql), fields, adapt, stamped)
+        plan = _statements[key] = (_insert_sql(model, ignore_conflicts), fields, adapt, stamped)
     return plan
 
 
@@ -276,23 +291,10 @@ def fast_insert(model: type[Model], rows: list[Row], *, ignore_conflicts: bool) 
 
 def _lookup_insert_sql(model: type[Model], ignore_conflicts: bool, shape: tuple) -> str:
     """The batch INSERT with the looked-up columns as subqueries (see Lookup)."""
-    db = _db()
-    key = (db.vendor, "insert-lookup", model, ignore_conflicts, shape)
+    key = (_db().vendor, "insert-lookup", model, ignore_conflicts, shape)
     sql = _statements.get(key)
     if sql is None:
-        fields = [field for field in model._meta.concrete_fields if not field.primary_key]
-        values = ["%s"] * len(fields)
-        for position, subquery in shape:
-            values[position] = f"({subquery})"
-        ops = db.ops
-        columns = ", ".join(ops.quote_name(field.column) for field in fields)
-        on_conflict = OnConflict.IGNORE if ignore_conflicts else None
-        suffix = ops.on_conflict_suffix_sql(fields, on_conflict, None, None)
-        statement = (
-            f"{ops.insert_statement(on_conflict=on_conflict)} "
-            f"{ops.quote_name(model._meta.db_table)} ({columns}) VALUES ({', '.join(values)})"
-        ) + (f" {suffix}" if suffix else "")
-        sql = _statements[key] = _driver_sql(statement)
+        sql = _statements[key] = _insert_sql(model, ignore_conflicts, shape)
     return sql
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
-from apps.chargers import services
 from apps.chargers.models import ChargingStation, RegistrationStatus
 from apps.chargers.services import (
     StationIdentity,
@@ -79,7 +78,6 @@ def test_a_boot_answers_with_free_charging_on_either_kind_of_database(
     station, monkeypatch, returning
 ):
     monkeypatch.setattr(connection.features, "can_return_columns_from_insert", returning)
-    monkeypatch.setattr(services, "_statements", {})  # built again for this kind
     ChargingStation.objects.filter(pk=station.pk).update(free_charging=True)
     booted = station_boot(station_id=station.pk, identity=StationIdentity(vendor="V", model="M"))
     assert booted.free_charging is True
