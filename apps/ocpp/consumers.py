@@ -17,9 +17,8 @@ from channels.layers import InMemoryChannelLayer
 from django.conf import settings
 
 from apps.chargers.models import ChargingStation
-from apps.commands.models import ChargerCommand, CommandStatus
 from apps.commands.services import pending_command_ids, station_group
-from apps.core.dbwork import GroupCommitExecutor, row_exists
+from apps.core.dbwork import GroupCommitExecutor
 from apps.ocpp import frames
 from apps.ocpp.handlers import served_versions
 from apps.ocpp.handshake import Credentials, credentials_from_scope
@@ -154,14 +153,7 @@ class _Opening:
 def _open_session(session: ChargerSession) -> list[int]:
     """Open the session; return the station's pending commands, oldest first."""
     session.open()
-    station_id = session.station.pk
-    # Most connections have no command waiting: one indexed probe instead of the query.
-    if not row_exists(ChargerCommand, _PENDING_WHERE, [station_id, CommandStatus.PENDING]):
-        return []
-    return [pk for _, pk in pending_command_ids(station_ids=[station_id])]
-
-
-_PENDING_WHERE = "station_id = %s AND status = %s"
+    return [pk for _, pk in pending_command_ids(station_ids=[session.station.pk])]
 
 
 def _open(
