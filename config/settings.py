@@ -156,6 +156,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+    # Statements run this many times on a connection are prepared (parsed and planned once;
+    # unprepared, that was half of PostgreSQL's work per charger message). Django turns
+    # psycopg's preparing off for connection poolers that cannot keep prepared statements
+    # (PgBouncer in transaction mode before 1.21): DB_PREPARE_THRESHOLD=none there.
+    _prepare = env.str("DB_PREPARE_THRESHOLD", default="5").strip().lower()
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = (
+        None if _prepare in ("", "none") else int(_prepare)
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -127,7 +127,8 @@ def _driver_cursor() -> Any:
     """This thread's reusable driver cursor on its current database connection.
 
     On PostgreSQL (psycopg 3) a server-side-binding cursor: psycopg prepares a statement
-    once it has run a few times, so PostgreSQL stops parsing and planning it per message.
+    once it has run DB_PREPARE_THRESHOLD times (settings; Django's default is never), so
+    PostgreSQL stops parsing and planning it per message.
     """
     db = _db()
     if db.connection is None:

@@ -7,8 +7,9 @@ from concurrent.futures import Future
 
 import pytest
 from asgiref.sync import async_to_sync
+from django.db import connection
 
-from apps.core.dbwork import GroupCommitExecutor, insert_rows
+from apps.core.dbwork import GroupCommitExecutor, insert_rows, select_value
 from apps.core.timeutil import utcnow
 from apps.ocpp.models import MessageLog
 
@@ -275,3 +276,23 @@ def test_an_update_given_to_the_batch_is_written_at_its_commit_unless_its_job_fa
     second.charging_state = "SuspendedEV"
     fast_update(second, ["charging_state"], with_batch=True)  # outside a batch: at once
     assert Transaction.objects.get(pk=second.pk).charging_state == "SuspendedEV"
+
+
+def test_the_fixed_statements_are_prepared_on_postgresql(executor):
+    """Unprepared, PostgreSQL parsed and planned every statement of every charger message:
+    half of its work per TransactionEvent."""
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements are PostgreSQL's (SQLite's driver keeps its own cache)")
+    probe = "SELECT count(*) FROM ocpp_messagelog WHERE charger_id = %s"
+
+    def reads() -> int:
+        return select_value(probe, ["DBW"])
+
+    def prepared() -> list[str]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT statement FROM pg_prepared_statements")
+            return [row[0] for row in cursor.fetchall()]
+
+    futures = run_batch(executor, *[reads] * 6, prepared)
+    assert [future.result() for future in futures[:6]] == [0] * 6
+    assert any("FROM ocpp_messagelog WHERE charger_id = $1" in text for text in futures[6].result())

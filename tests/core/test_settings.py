@@ -12,7 +12,15 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 
 # Variables these tests set themselves; anything the caller's shell has for them is dropped.
-CONTROLLED = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "SECRET_KEY", "DEBUG", "DATA_DIR")
+CONTROLLED = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "CELERY_BROKER_URL",
+    "SECRET_KEY",
+    "DEBUG",
+    "DATA_DIR",
+    "DB_PREPARE_THRESHOLD",
+)
 
 PROBE = """
 import json
@@ -88,6 +96,17 @@ def test_it_uses_postgresql_from_database_url(tmp_path: Path) -> None:
     assert int(found["port"]) == 5433
     assert "init_command" not in found["options"]
     assert found["conn_health_checks"] is True
+    # psycopg prepares what runs often (Django's default turns that off).
+    assert found["options"]["prepare_threshold"] == 5
+
+
+def test_preparing_statements_can_be_turned_off_for_a_connection_pooler(tmp_path: Path) -> None:
+    url = "postgres://ops:secret@db.example.com:5433/constellation"
+    off = load_settings(tmp_path / "off", DATABASE_URL=url, DB_PREPARE_THRESHOLD="none")
+    sooner = load_settings(tmp_path / "one", DATABASE_URL=url, DB_PREPARE_THRESHOLD="1")
+
+    assert off["options"]["prepare_threshold"] is None
+    assert sooner["options"]["prepare_threshold"] == 1
 
 
 def test_it_uses_the_in_memory_layer_and_filesystem_broker_without_redis_url(
