@@ -196,7 +196,12 @@ class TestChargingSession:
             for connector in (0, 1):
                 await cp.call(
                     call.StatusNotification(
-                        connector_id=connector, error_code="NoError", status="Available"
+                        connector_id=connector,
+                        error_code="NoError",
+                        status="Available",
+                        # Before T0: a status without a time is stamped now, and would be
+                        # newer than the Preparing below once the clock passes T0.
+                        timestamp=iso(T0 - timedelta(minutes=1)),
                     )
                 )
             auth = await cp.call(call.Authorize(id_tag="DRIVER-1"))
