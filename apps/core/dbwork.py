@@ -26,8 +26,9 @@ import logging
 import os
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -608,6 +609,41 @@ def _run_job(fn: Callable, args: tuple, kwargs: dict) -> Any:
         _local.savepoint_open = False
     _local.savepoint_wanted = False
     return result
+
+
+@contextmanager
+def undone_on_error() -> Iterator[None]:
+    """Undo everything the enclosed code wrote if it raises: statements, queued rows, hooks.
+
+    For work whose failure is answered rather than raised (an OCPP handler's error becomes a
+    CALLERROR and its job goes on to log the frame): nothing of the failed part may be
+    committed with the rest. In a batch, before the job's first write (a handler, first in
+    its job), this costs nothing more: the job's own savepoint, made lazily, is rolled back
+    to; later in a job, it is an atomic block. Outside a batch it does nothing: the caller's
+    own transaction decides (the engine's unit tests run handlers without a database).
+    """
+    pending = getattr(_local, "rows", None)
+    if pending is None:
+        yield
+        return
+    sizes = {key: len(rows) for key, rows in pending.items()}
+    try:
+        if _local.savepoint_wanted:
+            hooks = len(_db().run_on_commit)
+            try:
+                yield
+            except BaseException:
+                _undo_job(hooks, keep_open=_db().vendor == "postgresql")
+                # Later statements of the job (its log) make a savepoint of their own again.
+                _local.savepoint_wanted = True
+                raise
+        else:
+            with transaction.atomic():
+                yield
+    except BaseException:
+        for key, rows in pending.items():
+            del rows[sizes.get(key, 0) :]
+        raise
 
 
 def _make_savepoint() -> None:

@@ -409,6 +409,7 @@ class OcppConsumer(LeanWebsocketConsumer):
             outcome = await run_sync(session.receive, text_data)
         except Exception:
             logger.exception("%s: frame processing failed", session.charger_id)
+            session.forget()
             replies = session.failure_replies(text_data)
         else:
             replies = outcome.replies

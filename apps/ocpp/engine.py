@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from apps.core.dbwork import undone_on_error
 from apps.ocpp import frames, schemas
 from apps.ocpp.errors import ErrorCode, FrameError, OcppError
 from apps.ocpp.versions import OcppVersion
@@ -38,6 +39,9 @@ class HandlerContext:
     version: OcppVersion
     accepted: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    # What handlers keep between the connection's frames (transactions.SessionMemory, ...).
+    # Cleared whenever a frame's work could not be committed: see ChargerSession.forget.
+    memory: dict[str, Any] = field(default_factory=dict)
 
 
 class HandlerRegistry:
@@ -204,7 +208,10 @@ class Engine:
                 ErrorCode.FORMAT_VIOLATION, f"{action}: payload cannot be validated: {exc}"
             ) from exc
         try:
-            response = handler(context, payload)
+            # A handler that fails leaves nothing behind: its error is answered, and the
+            # frame is still logged in the same job.
+            with undone_on_error():
+                response = handler(context, payload)
         except OcppError:
             raise
         except Exception as exc:

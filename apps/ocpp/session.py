@@ -194,6 +194,11 @@ class ChargerSession:
         )
         return [reply]
 
+    def forget(self) -> None:
+        """Drop what handlers remember of this connection: a frame's work was not committed,
+        so what they remember of it may not be in the database."""
+        self.context.memory.clear()
+
     def failure_replies(self, text: str) -> list[str]:
         """Replies for a frame whose processing failed outside the engine (database down)."""
         message_id = frames.sniff_call_id(text)

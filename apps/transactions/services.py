@@ -291,15 +291,131 @@ def _energy_reading(samples: tuple[SampledValue, ...], contexts: tuple[str, ...]
     return None
 
 
+class SessionMemory:
+    """What one charger connection knows of its running 2.x sessions, between its events.
+
+    A session's row as this connection last wrote it, and its connector's number. With it,
+    the common event (Updated: a meter value, a charging state) is applied without reading
+    or locking the row: no database round trip before the batch's commit, which on
+    PostgreSQL had been most of an event's cost. What a connection remembers is right as
+    long as it alone writes its sessions' event state, which holds while it is the
+    station's only connection (a second one for the same station is refused). Anything
+    else (a first event, one out of order, an id token, a reservation, a new connector,
+    Started, Ended) reads the row as before; a failed event forgets its session, and the
+    connection forgets everything when a frame's work is not committed (`forget`).
+    """
+
+    # A station has a session per EVSE at most; this bounds a misbehaving one's memory.
+    LIMIT = 16
+
+    def __init__(self) -> None:
+        self._sessions: dict[str, tuple[Transaction, int]] = {}
+
+    def get(self, transaction_id: str) -> tuple[Transaction, int] | None:
+        return self._sessions.get(transaction_id)
+
+    def keep(self, tx: Transaction, connector_number: int) -> None:
+        if tx.stopped_at is not None:
+            self._sessions.pop(tx.transaction_id, None)
+            return
+        if len(self._sessions) >= self.LIMIT and tx.transaction_id not in self._sessions:
+            self._sessions.pop(next(iter(self._sessions)))
+        self._sessions[tx.transaction_id] = (tx, connector_number)
+
+    def drop(self, transaction_id: str) -> None:
+        self._sessions.pop(transaction_id, None)
+
+    def forget(self) -> None:
+        self._sessions.clear()
+
+
+def _needs_the_row(tx: Transaction, event: TransactionEventData) -> bool:
+    """Tell whether an event must read its session's row (see SessionMemory)."""
+    return (
+        event.event_type != "Updated"
+        or tx.last_seq_no is None
+        or event.seq_no <= tx.last_seq_no  # out of order or a replay: stored already?
+        or bool(event.id_token)
+        or event.reservation_id is not None
+        or (event.evse_id is not None and tx.connector_id is None)
+    )
+
+
 def transaction_event_record(
-    *, station_id: int, event: TransactionEventData, free_charging: bool = False
+    *,
+    station_id: int,
+    event: TransactionEventData,
+    free_charging: bool = False,
+    memory: SessionMemory | None = None,
 ) -> tuple[Transaction, IdTagInfo | None]:
     """Apply an OCPP 2.x TransactionEvent; return the session and the id token's info.
 
     Events may arrive out of order or twice (offline queues, reconnects): each sequence
     number is applied once, the session is created by whichever event comes first, and
     state (charging state) follows the highest sequence number seen. The id token info is
-    returned whenever the event carries an id token, replay or not.
+    returned whenever the event carries an id token, replay or not. `memory`: the
+    connection's SessionMemory, which spares the common event its read of the session.
+    """
+    remembered = memory.get(event.transaction_id) if memory is not None else None
+    try:
+        if remembered is not None and not _needs_the_row(remembered[0], event):
+            tx, connector_number = remembered
+            _store_event(tx, event)
+            _apply_event(tx, event, None, connector_number)
+            info = None
+        else:
+            tx, info, connector_number = _record_with_the_row(station_id, event, free_charging)
+            if memory is not None:
+                memory.keep(tx, connector_number)
+    except BaseException:
+        if memory is not None:
+            memory.drop(event.transaction_id)
+        raise
+    publish(
+        "transaction",
+        {
+            "station": station_id,
+            "connector": event.evse_id,
+            "transaction": tx.pk,
+            "transaction_id": tx.transaction_id,
+            "id_tag": tx.id_tag,
+            "meter_start_wh": tx.meter_start_wh,
+            "started_at": tx.started_at,
+            "stopped_at": tx.stopped_at,
+            "reason": tx.stop_reason,
+            "active": tx.stopped_at is None,
+            "samples": event.samples,
+        },
+    )
+    return tx, info
+
+
+def _store_event(tx: Transaction, event: TransactionEventData) -> None:
+    # A replayed sequence number is skipped by the unique constraint.
+    insert_rows(
+        TransactionEvent,
+        [
+            {
+                "transaction_id": tx.pk,
+                "seq_no": event.seq_no,
+                "event_type": event.event_type,
+                "trigger_reason": event.trigger_reason,
+                "timestamp": event.timestamp,
+                "offline": event.offline,
+                "charging_state": event.charging_state,
+                "payload": event.payload,
+            }
+        ],
+        ignore_conflicts=True,
+    )
+
+
+def _record_with_the_row(
+    station_id: int, event: TransactionEventData, free_charging: bool
+) -> tuple[Transaction, IdTagInfo | None, int]:
+    """transaction_event_record's general case: read and lock the session's row first.
+
+    Returns the session, the id token's info and the number of the session's connector.
     """
     # No savepoint of its own: it succeeds or fails whole with its caller (a group-commit
     # job has a savepoint already), and a savepoint per event was a good part of its cost.
@@ -329,22 +445,7 @@ def transaction_event_record(
         # sequence number cannot be in flight twice: check, then insert with the batch.
         created = seen is None
         if created:
-            insert_rows(
-                TransactionEvent,
-                [
-                    {
-                        "transaction_id": tx.pk,
-                        "seq_no": event.seq_no,
-                        "event_type": event.event_type,
-                        "trigger_reason": event.trigger_reason,
-                        "timestamp": event.timestamp,
-                        "offline": event.offline,
-                        "charging_state": event.charging_state,
-                        "payload": event.payload,
-                    }
-                ],
-                ignore_conflicts=True,
-            )
+            _store_event(tx, event)
         info = None
         if event.id_token:
             busy = (
@@ -362,24 +463,8 @@ def transaction_event_record(
                     has_active_transaction=busy,
                 )
         if created:
-            _apply_event(tx, event, info, connector_number)
-    publish(
-        "transaction",
-        {
-            "station": station_id,
-            "connector": event.evse_id,
-            "transaction": tx.pk,
-            "transaction_id": tx.transaction_id,
-            "id_tag": tx.id_tag,
-            "meter_start_wh": tx.meter_start_wh,
-            "started_at": tx.started_at,
-            "stopped_at": tx.stopped_at,
-            "reason": tx.stop_reason,
-            "active": tx.stopped_at is None,
-            "samples": event.samples,
-        },
-    )
-    return tx, info
+            connector_number = _apply_event(tx, event, info, connector_number)
+    return tx, info, connector_number or 0
 
 
 # What a TransactionEvent may change on its session.
@@ -421,7 +506,8 @@ def _apply_event(
     event: TransactionEventData,
     info: IdTagInfo | None,
     connector_number: int | None = None,
-) -> None:
+) -> int | None:
+    """Apply a new event to its session; return the session's connector number, if known."""
     before = [getattr(tx, attname) for attname in _TX_EVENT_ATTNAMES]
     connector = None
     if event.evse_id is not None and tx.connector_id is None:
@@ -471,12 +557,12 @@ def _apply_event(
     # this answer). Started and Ended change what other sessions' checks read (id tag in
     # use, stopped), so they are written at once.
     fast_update(tx, [*changed, "updated_at"], with_batch=event.event_type == "Updated")
-    if not event.samples:
-        return
     if connector is not None:
-        number = connector.connector_id
-    elif tx.connector_id is not None:
-        number = connector_number or 0
-    else:
-        number = event.evse_id or 0
-    _store_samples(tx.station_id, number, tx.pk, list(event.samples))
+        connector_number = connector.connector_id
+    if event.samples:
+        if tx.connector_id is not None:
+            number = connector_number or 0
+        else:
+            number = event.evse_id or 0
+        _store_samples(tx.station_id, number, tx.pk, list(event.samples))
+    return connector_number

@@ -9,7 +9,7 @@ import pytest
 from asgiref.sync import async_to_sync
 from django.db import connection
 
-from apps.core.dbwork import GroupCommitExecutor, insert_rows, select_value
+from apps.core.dbwork import GroupCommitExecutor, insert_rows, select_value, undone_on_error
 from apps.core.timeutil import utcnow
 from apps.ocpp.models import MessageLog
 
@@ -296,3 +296,42 @@ def test_the_fixed_statements_are_prepared_on_postgresql(executor):
     futures = run_batch(executor, *[reads] * 6, prepared)
     assert [future.result() for future in futures[:6]] == [0] * 6
     assert any("FROM ocpp_messagelog WHERE charger_id = $1" in text for text in futures[6].result())
+
+
+@pytest.mark.parametrize("wrote_before", [False, True], ids=["first-in-job", "after-a-write"])
+def test_a_failure_answered_inside_a_job_leaves_nothing_of_its_part(executor, wrote_before):
+    """An OCPP handler's failure is answered (a CALLERROR), not raised: the job goes on to
+    log the frame, and nothing the handler wrote or queued may be committed with the log."""
+
+    def job() -> str:
+        if wrote_before:
+            MessageLog.objects.create(
+                charger_id="DBW", direction="in", frame="before", created_at=utcnow()
+            )
+        try:
+            with undone_on_error():
+                MessageLog.objects.create(
+                    charger_id="DBW", direction="in", frame="written", created_at=utcnow()
+                )
+                insert_rows(MessageLog, [entry("queued")])
+                raise ValueError("the handler fails")
+        except ValueError:
+            pass
+        insert_rows(MessageLog, [entry("logged")])
+        MessageLog.objects.create(
+            charger_id="DBW", direction="in", frame="logged now", created_at=utcnow()
+        )
+        return "answered"
+
+    def neighbour() -> str:
+        MessageLog.objects.create(
+            charger_id="DBW", direction="in", frame="neighbour", created_at=utcnow()
+        )
+        return "ok"
+
+    futures = run_batch(executor, neighbour, job, neighbour)
+    assert [future.result() for future in futures] == ["ok", "answered", "ok"]
+    expected = ["logged", "logged now", "neighbour", "neighbour"]
+    if wrote_before:
+        expected.append("before")
+    assert sorted(MessageLog.objects.values_list("frame", flat=True)) == sorted(expected)

@@ -119,9 +119,13 @@ def transaction_event(context: HandlerContext, payload: dict[str, Any]) -> dict[
     tx_info = payload["transactionInfo"]
     evse = payload.get("evse") or {}
     id_token = payload.get("idToken") or {}
+    memory = context.memory.get("transactions")
+    if memory is None:
+        memory = context.memory["transactions"] = transactions.SessionMemory()
     _, info = transactions.transaction_event_record(
         station_id=context.station_id,
         free_charging=bool(context.extra.get("free_charging")),
+        memory=memory,
         event=TransactionEventData(
             event_type=payload["eventType"],
             transaction_id=tx_info["transactionId"],
