@@ -285,10 +285,27 @@ def fast_insert(model: type[Model], rows: list[Row], *, ignore_conflicts: bool) 
             params.append(values)
     cursor = _driver_cursor()
     with db.wrap_database_errors:
-        if params:
+        if params and not ignore_conflicts and hasattr(cursor, "copy"):
+            # PostgreSQL: COPY costs less CPU per row than a prepared INSERT, on both sides.
+            with cursor.copy(_copy_sql(model)) as copy:
+                for values in params:
+                    copy.write_row(values)
+        elif params:
             cursor.executemany(sql, params)
         for shape, shaped in looked_up.items():
             cursor.executemany(_lookup_insert_sql(model, ignore_conflicts, shape), shaped)
+
+
+def _copy_sql(model: type[Model]) -> str:
+    """COPY ... FROM STDIN of `model`'s columns, in _insert_plan's order (PostgreSQL)."""
+    key = ("postgresql", "copy", model)
+    sql = _statements.get(key)
+    if sql is None:
+        quote = _db().ops.quote_name
+        fields = [field for field in model._meta.concrete_fields if not field.primary_key]
+        columns = ", ".join(quote(field.column) for field in fields)
+        sql = _statements[key] = f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN"
+    return sql
 
 
 def _lookup_insert_sql(model: type[Model], ignore_conflicts: bool, shape: tuple) -> str:

@@ -335,3 +335,16 @@ def test_a_failure_answered_inside_a_job_leaves_nothing_of_its_part(executor, wr
     if wrote_before:
         expected.append("before")
     assert sorted(MessageLog.objects.values_list("frame", flat=True)) == sorted(expected)
+
+
+def test_queued_rows_keep_every_character(executor):
+    """On PostgreSQL queued rows go in with COPY, whose text format escapes tabs, newlines,
+    backslashes and its NULL marker: a frame must come back exactly as it was sent."""
+    awkward = ["a\tb", "line\nbreak\r\n", "back\\slash", "\\N", "", "ünï €", '{"k": "\\u0000"}']
+
+    def job() -> None:
+        insert_rows(MessageLog, [entry(text) for text in awkward])
+
+    (future,) = run_batch(executor, job)
+    future.result()
+    assert sorted(MessageLog.objects.values_list("frame", flat=True)) == sorted(awkward)
