@@ -208,10 +208,13 @@ class Engine:
                 ErrorCode.FORMAT_VIOLATION, f"{action}: payload cannot be validated: {exc}"
             ) from exc
         try:
-            # A handler that fails leaves nothing behind: its error is answered, and the
-            # frame is still logged in the same job.
+            # A handler that fails, or answers what its response schema refuses, leaves
+            # nothing behind: its error is answered, and the frame is still logged in the
+            # same job.
             with undone_on_error():
                 response = handler(context, payload)
+                if answer:
+                    self._check_response(action, response, context)
         except OcppError:
             raise
         except Exception as exc:
@@ -219,8 +222,9 @@ class Engine:
             raise OcppError(
                 ErrorCode.INTERNAL_ERROR, f"{action} could not be processed: {type(exc).__name__}"
             ) from exc
-        if not answer:
-            return response
+        return response
+
+    def _check_response(self, action: str, response: Any, context: HandlerContext) -> None:
         try:
             schemas.validate_response(self.version, action, response)
         except Exception as exc:
@@ -232,4 +236,3 @@ class Engine:
             raise OcppError(
                 ErrorCode.INTERNAL_ERROR, f"{action} response could not be built"
             ) from exc
-        return response

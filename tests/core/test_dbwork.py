@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 from concurrent.futures import Future
 
+import orjson
 import pytest
 from asgiref.sync import async_to_sync
 from django.db import connection
 
 from apps.core.dbwork import GroupCommitExecutor, insert_rows, select_value, undone_on_error
 from apps.core.timeutil import utcnow
+from apps.ocpp.engine import Engine, HandlerContext, HandlerRegistry
 from apps.ocpp.models import MessageLog
+from apps.ocpp.versions import V16
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -348,3 +351,33 @@ def test_queued_rows_keep_every_character(executor):
     (future,) = run_batch(executor, job)
     future.result()
     assert sorted(MessageLog.objects.values_list("frame", flat=True)) == sorted(awkward)
+
+
+@pytest.mark.parametrize("failure", ["raises", "bad-response"])
+def test_a_message_answered_with_a_callerror_leaves_nothing_of_its_handling(executor, failure):
+    """The engine answers a handler's failure, or a response its schema refuses, with a
+    CALLERROR: what the handler wrote or queued in the batch must not be committed."""
+    registry = HandlerRegistry()
+
+    @registry.handles("Heartbeat")
+    def heartbeat(context: HandlerContext, payload: dict) -> dict:
+        MessageLog.objects.create(
+            charger_id="DBW", direction="in", frame="written", created_at=utcnow()
+        )
+        insert_rows(MessageLog, [entry("queued")])
+        if failure == "raises":
+            raise RuntimeError("a bug")
+        return {"currentTime": "not a time"}
+
+    engine = Engine(V16, registry)
+    context = HandlerContext(charger_id="DBW", station_id=1, version=V16, accepted=True)
+
+    def job() -> list[str]:
+        outcome = engine.receive('[2, "m-1", "Heartbeat", {}]', context)
+        insert_rows(MessageLog, [entry("logged")])
+        return outcome.replies
+
+    (future,) = run_batch(executor, job)
+    (reply,) = future.result()
+    assert orjson.loads(reply)[:3] == [4, "m-1", "InternalError"]
+    assert list(MessageLog.objects.values_list("frame", flat=True)) == ["logged"]
