@@ -235,10 +235,12 @@ class OcppConsumer(LeanWebsocketConsumer):
         else:
             pending = opening.pending
         self.session = session
-        # Commands to send, in order; the sender task runs only while there are some.
-        self._outbox: collections.deque[int] = collections.deque()
+        # Commands to send, in order, and those queued or in flight; made with the first
+        # command (most connections never get one; these cost 1 KiB each connection).
+        # The sender task runs only while there are some.
+        self._outbox: collections.deque[int] | None = None
+        self._queued: set[int] | None = None
         self._sender: asyncio.Task | None = None
-        self._queued: set[int] = set()
         self._answers: dict[str, asyncio.Future] = {}
         rate = settings.OCPP_MESSAGES_PER_SECOND
         self._bucket = TokenBucket(rate, rate * 2) if rate > 0 else None
@@ -336,7 +338,11 @@ class OcppConsumer(LeanWebsocketConsumer):
         The sender task is started here, not at connect: most connections have no command
         most of the time, and ten thousand idle tasks cost memory and a storm's time.
         """
-        if self.session is None or command_id in self._queued:
+        if self.session is None:
+            return
+        if self._outbox is None or self._queued is None:
+            self._outbox, self._queued = collections.deque(), set()
+        elif command_id in self._queued:
             return
         self._queued.add(command_id)
         self._outbox.append(command_id)
@@ -365,7 +371,8 @@ class OcppConsumer(LeanWebsocketConsumer):
             except Exception:
                 logger.exception("command %s failed", command_id)
             finally:
-                self._queued.discard(command_id)
+                if self._queued is not None:
+                    self._queued.discard(command_id)
 
     async def _execute(self, command_id: int) -> None:
         session = self.session
@@ -477,8 +484,7 @@ class OcppConsumer(LeanWebsocketConsumer):
             )
         # The sender stores the outcome of a command in flight, then stops; queued ones stay
         # pending in the database for the next connection.
-        self._outbox.clear()
-        self._queued.clear()
+        self._outbox = self._queued = None
         try:
             await run_sync(session.close)
         except Exception:

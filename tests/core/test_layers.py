@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from channels.exceptions import ChannelFull
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from apps.core import layers
@@ -77,3 +78,49 @@ async def test_the_in_memory_layer_still_drops_expired_messages():
     layer._swept_at -= layer.CLEAN_EVERY_S
     layer._clean_expired()
     assert "specific.x!stale" not in layer.channels
+
+
+async def test_the_in_memory_layer_delivers_in_order_and_refuses_over_capacity():
+    layer = layers.InMemoryChannelLayer(capacity=3)
+    channel = await layer.new_channel()
+    for n in range(3):
+        await layer.send(channel, {"type": "ocpp.command", "command_id": n})
+    with pytest.raises(ChannelFull):
+        await layer.send(channel, {"type": "ocpp.command", "command_id": 3})
+    received = [await layer.receive(channel) for _ in range(3)]
+    assert [message["command_id"] for message in received] == [0, 1, 2]
+    assert channel not in layer.channels  # an empty channel is forgotten
+
+
+async def test_a_waiting_receiver_gets_what_is_sent_later():
+    layer = layers.InMemoryChannelLayer()
+    channel = await layer.new_channel()
+    waiting = asyncio.ensure_future(layer.receive(channel))
+    await asyncio.sleep(0)
+    await layer.group_add("charger.1", channel)
+    await layer.group_send("charger.1", {"type": "ocpp.command", "command_id": 7})
+    assert await asyncio.wait_for(waiting, 1) == {"type": "ocpp.command", "command_id": 7}
+
+
+async def test_a_cancelled_receiver_loses_nothing_for_the_next_one():
+    # A charger's listener is cancelled when its socket closes; a message that arrives
+    # at that moment stays for whoever receives on the channel next.
+    layer = layers.InMemoryChannelLayer()
+    channel = await layer.new_channel()
+    first = asyncio.ensure_future(layer.receive(channel))
+    second = asyncio.ensure_future(layer.receive(channel))
+    await asyncio.sleep(0)
+    await layer.send(channel, {"type": "ocpp.command", "command_id": 1})
+    first.cancel()  # woken for the message, cancelled before it ran
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    assert await asyncio.wait_for(second, 1) == {"type": "ocpp.command", "command_id": 1}
+
+    idle = asyncio.ensure_future(layer.receive(channel))
+    await asyncio.sleep(0)
+    idle.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await idle
+    assert channel not in layer.channels
+    await layer.send(channel, {"type": "ocpp.command", "command_id": 2})
+    assert await layer.receive(channel) == {"type": "ocpp.command", "command_id": 2}

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from apps.ocpp import frames, schemas
-from apps.ocpp.engine import Engine, HandlerContext, HandlerRegistry, Outcome
+from apps.ocpp.engine import RECENT_IDS, Engine, HandlerContext, HandlerRegistry, Outcome
 from apps.ocpp.errors import ErrorCode, FrameError, OcppError
 from apps.ocpp.versions import V16, V21, V201, VERSIONS, OcppVersion
 
@@ -717,3 +717,34 @@ def test_a_registry_includes_only_what_it_does_not_define() -> None:
     assert registry.get("Heartbeat") is own
     assert registry.get("BootNotification") is boot
     assert registry.actions() == {"Heartbeat", "BootNotification"}
+
+
+# --- message ids --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("version", "code"),
+    [(V16, "ProtocolError"), (V201, "RpcFrameworkError"), (V21, "RpcFrameworkError")],
+)
+def test_a_message_id_repeated_on_a_connection_is_refused(version: OcppVersion, code: str) -> None:
+    station = Station(version)
+
+    assert station.reply_to([2, "m-1", "Heartbeat", {}])[0] == frames.CALLRESULT
+    for n in range(RECENT_IDS - 1):
+        station.reply_to([2, f"other-{n}", "Heartbeat", {}])
+    assert station.error_to([2, "m-1", "Heartbeat", {}])[2] == code
+    assert len(station.calls) == RECENT_IDS  # the repeat reached no handler
+
+
+def test_only_the_latest_message_ids_are_remembered() -> None:
+    # Every connection keeps them for its whole life: their number is bounded.
+    station = Station(V201)
+
+    for n in range(RECENT_IDS * 10):
+        station.reply_to([2, f"m-{n}", "Heartbeat", {}])
+
+    assert len(station.engine._recent) == RECENT_IDS
+    assert station.reply_to([2, "m-0", "Heartbeat", {}])[0] == frames.CALLRESULT
+    assert station.error_to([2, f"m-{RECENT_IDS * 10 - 1}", "Heartbeat", {}])[2] == (
+        "RpcFrameworkError"
+    )
