@@ -299,7 +299,7 @@ class SessionMemory:
     or locking the row: no database round trip before the batch's commit, which on
     PostgreSQL had been most of an event's cost. What a connection remembers is right as
     long as it alone writes its sessions' event state, which holds while it is the
-    station's only connection (a second one for the same station is refused). Anything
+    station's only connection (a second one is refused, or replaces it). Anything
     else (a first event, one out of order, an id token, a reservation, a new connector,
     Started, Ended) reads the row as before; a failed event forgets its session, and the
     connection forgets everything when a frame's work is not committed (`forget`).
