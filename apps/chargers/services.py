@@ -19,7 +19,7 @@ from apps.chargers.models import (
     StationReport,
     StatusEvent,
 )
-from apps.core.dbwork import fast_update, run_statement, statement
+from apps.core.dbwork import fast_update, quoted, run_statement, statement
 from apps.core.live import publish
 from apps.core.timeutil import utcnow
 
@@ -73,13 +73,11 @@ _CONNECT_FIELDS = ["is_connected", "connection_id", "connected_at", "last_seen_a
 
 
 def _disconnect_statement() -> str:
-    meta = ChargingStation._meta
-
     def column(name: str) -> str:
-        return connection.ops.quote_name(meta.get_field(name).column)
+        return quoted(ChargingStation, name)
 
     return (
-        f"UPDATE {connection.ops.quote_name(meta.db_table)}"
+        f"UPDATE {quoted(ChargingStation)}"
         f" SET {column('is_connected')} = %s, {column('disconnected_at')} = %s,"
         f" {column('last_seen_at')} = %s"
         f" WHERE {column('id')} = %s AND {column('connection_id')} = %s"
@@ -131,13 +129,11 @@ _BOOT_ANSWER_FIELDS = ["registration_status", "free_charging"]
 def _boot_sql(part: str) -> str:
     """The boot's UPDATE (RETURNING what the answer needs, where the database can) or, where
     it cannot, the `read` that follows it."""
-    meta = ChargingStation._meta
-    ops = connection.ops
 
     def column(name: str) -> str:
-        return ops.quote_name(meta.get_field(name).column)
+        return quoted(ChargingStation, name)
 
-    table, where = ops.quote_name(meta.db_table), f"{column('id')} = %s"
+    table, where = quoted(ChargingStation), f"{column('id')} = %s"
     answer = ", ".join(column(name) for name in _BOOT_ANSWER_FIELDS)
     if part == "read":
         return f"SELECT {answer} FROM {table} WHERE {where}"

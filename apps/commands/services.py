@@ -18,12 +18,12 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import transaction
 
 from apps.chargers.models import ChargingStation
 from apps.commands import effects
 from apps.commands.models import FINAL_STATUSES, ChargerCommand, CommandStatus
-from apps.core.dbwork import run_statement, statement
+from apps.core.dbwork import quoted, run_statement, statement
 from apps.core.live import publish
 from apps.core.timeutil import utcnow
 from apps.ocpp import schemas
@@ -288,14 +288,12 @@ PENDING_CHUNK = 500
 
 
 def _pending_statement(size: int) -> str:
-    meta = ChargerCommand._meta
-
     def column(name: str) -> str:
-        return connection.ops.quote_name(meta.get_field(name).column)
+        return quoted(ChargerCommand, name)
 
     return (
         f"SELECT {column('created_at')}, {column('id')}, {column('station')}"
-        f" FROM {connection.ops.quote_name(meta.db_table)}"
+        f" FROM {quoted(ChargerCommand)}"
         f" WHERE {column('status')} = %s"
         f" AND {column('station')} IN ({', '.join(['%s'] * size)})"
     )

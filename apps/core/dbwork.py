@@ -190,6 +190,14 @@ def statement(key: tuple, build: Callable[[], str]) -> str:
     return sql
 
 
+def quoted(model: type[Model], field: str | None = None) -> str:
+    """`model`'s table name, or the column name of its `field`, quoted for this database:
+    for the statements callers build for statement()."""
+    meta = model._meta
+    name = meta.db_table if field is None else meta.get_field(field).column
+    return _db().ops.quote_name(name)
+
+
 def select_value(sql: str, params: list | tuple) -> Any:
     """The first column of the first row of a SELECT written with %s placeholders, or None."""
     rows = run_statement(statement(("value", sql), lambda: sql), params, rows=True, read=True)
