@@ -215,10 +215,15 @@ def _adapter(field: Any) -> Callable[[Any], Any] | None:
     return None
 
 
+def _inserted_fields(model: type[Model]) -> list:
+    """The columns a batch insert writes, in order: all but the primary key."""
+    return [field for field in model._meta.concrete_fields if not field.primary_key]
+
+
 def _insert_sql(model: type[Model], ignore_conflicts: bool, lookups: tuple = ()) -> str:
     """The batch INSERT of `model`; `lookups`: (column position, subquery) pairs (see Lookup)."""
     db = _db()
-    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
+    fields = _inserted_fields(model)
     values = ["%s"] * len(fields)
     for position, subquery in lookups:
         values[position] = f"({subquery})"
@@ -237,7 +242,7 @@ def _insert_plan(model: type[Model], ignore_conflicts: bool) -> tuple:
     key = (_db().vendor, "insert", model, ignore_conflicts)
     plan = _statements.get(key)
     if plan is None:
-        fields = [field for field in model._meta.concrete_fields if not field.primary_key]
+        fields = _inserted_fields(model)
         stamped = [
             field
             for field in fields
@@ -310,7 +315,7 @@ def _copy_sql(model: type[Model]) -> str:
     sql = _statements.get(key)
     if sql is None:
         quote = _db().ops.quote_name
-        fields = [field for field in model._meta.concrete_fields if not field.primary_key]
+        fields = _inserted_fields(model)
         columns = ", ".join(quote(field.column) for field in fields)
         sql = _statements[key] = f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN"
     return sql
@@ -579,8 +584,7 @@ class GroupCommitExecutor(Executor):
                         outcomes.append((True, _run_job(fn, args, kwargs)))
                     except BaseException as exc:  # the job's own failure: its savepoint is undone
                         outcomes.append((False, exc))
-                        for key, rows in pending.items():  # and so are the rows it queued
-                            del rows[sizes.get(key, 0) :]
+                        _drop_rows_since(pending, sizes)  # and so are the rows it queued
                 _local.rows = None
                 _flush_rows(pending)
         except BaseException as exc:  # the batch could not commit: nothing of it is stored
@@ -603,6 +607,12 @@ class GroupCommitExecutor(Executor):
                 loop.call_soon_threadsafe(_settle, results)
             except RuntimeError:  # the loop is closed: nobody waits any more
                 pass
+
+
+def _drop_rows_since(pending: dict[tuple[Any, Any], list], sizes: dict) -> None:
+    """Forget the rows queued since `sizes` (each key's count of queued rows) was taken."""
+    for key, rows in pending.items():
+        del rows[sizes.get(key, 0) :]
 
 
 def _run_job(fn: Callable, args: tuple, kwargs: dict) -> Any:
@@ -666,8 +676,7 @@ def undone_on_error() -> Iterator[None]:
             with transaction.atomic():
                 yield
     except BaseException:
-        for key, rows in pending.items():
-            del rows[sizes.get(key, 0) :]
+        _drop_rows_since(pending, sizes)
         raise
 
 
