@@ -302,7 +302,8 @@ class SessionMemory:
     station's only connection (a second one is refused, or replaces it). Anything
     else (a first event, one out of order, an id token, a reservation, a new connector,
     Started, Ended) reads the row as before; a failed event forgets its session, and the
-    connection forgets everything when a frame's work is not committed (`forget`).
+    connection forgets everything when a frame's work is not committed
+    (ChargerSession.forget).
     """
 
     # A station has a session per EVSE at most; this bounds a misbehaving one's memory.
@@ -324,9 +325,6 @@ class SessionMemory:
 
     def drop(self, transaction_id: str) -> None:
         self._sessions.pop(transaction_id, None)
-
-    def forget(self) -> None:
-        self._sessions.clear()
 
 
 def _needs_the_row(tx: Transaction, event: TransactionEventData) -> bool:
