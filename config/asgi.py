@@ -12,7 +12,7 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter  # noqa: E402
 
-from apps.core.memory import server_gc_tune  # noqa: E402
+from apps.core.gc_tuning import server_gc_tune  # noqa: E402
 from apps.dashboard.routing import LivePathRouter  # noqa: E402
 from apps.ocpp.routing import websocket_application  # noqa: E402
 

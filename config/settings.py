@@ -172,14 +172,14 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            # Waits out a Redis outage instead of failing every connection (apps/core/layers.py).
-            "BACKEND": "apps.core.layers.ResilientRedisChannelLayer",
+            # Waits out a Redis outage instead of failing every connection (core.channel_layers).
+            "BACKEND": "apps.core.channel_layers.ResilientRedisChannelLayer",
             "CONFIG": {"hosts": [REDIS_URL], "capacity": 1000, "expiry": 60},
         }
     }
 else:
-    # Channels' own, with its expiry sweep bounded (apps/core/layers.py).
-    CHANNEL_LAYERS = {"default": {"BACKEND": "apps.core.layers.InMemoryChannelLayer"}}
+    # Channels' own, with its expiry sweep bounded (apps/core/channel_layers.py).
+    CHANNEL_LAYERS = {"default": {"BACKEND": "apps.core.channel_layers.InMemoryChannelLayer"}}
 
 # Cache: counters shared by the server processes (authentication failures, lockouts).
 if REDIS_URL:

@@ -40,8 +40,8 @@ class Workload:
     def __init__(self, kind: str, chargers: int) -> None:
         from apps.chargers.models import ChargingStation, RegistrationStatus
         from apps.core.dbwork import GroupCommitExecutor
-        from apps.ocpp.session import ChargerSession
-        from apps.ocpp.versions import V16, V201
+        from apps.ocpp.connection import ChargerConnection
+        from apps.protocol.versions import V16, V201
 
         self.kind = kind
         self.executor = GroupCommitExecutor(threads=1)
@@ -53,7 +53,7 @@ class Workload:
             station = ChargingStation.objects.create(
                 charger_id=f"COST-{kind}-{n}", registration_status=RegistrationStatus.ACCEPTED
             )
-            session = ChargerSession(station, version, 65536)
+            session = ChargerConnection(station, version, 65536)
             session.open()
             self.sessions.append(session)
         self.seq = [0] * chargers

@@ -135,7 +135,7 @@ def asgi_server(django_db_setup: None, django_db_blocker: object) -> Iterator[Li
 # turns the record into docs/ocpp-coverage.*, and a whole-suite run checks that every action
 # the committed report calls tested was tested in this run too.
 
-from apps.ocpp.observers import Exchange  # noqa: E402
+from apps.protocol.observers import Exchange  # noqa: E402
 
 _EXERCISED: set[tuple[str, str, str]] = set()
 
@@ -157,7 +157,7 @@ TEST_EDGE_SETTINGS = {
 def pytest_configure(config: pytest.Config) -> None:
     from django.conf import settings
 
-    from apps.ocpp import observers
+    from apps.protocol import observers
 
     observers.add(_record)
     # Cache keys (authentication lockouts, ...) of this run must not meet another run's: the

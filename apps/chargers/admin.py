@@ -32,7 +32,7 @@ from apps.commands.models import ChargerCommand, CommandStatus
 from apps.commands.operation_forms import OPERATION_FORMS
 from apps.commands.services import command_wait
 from apps.ocpp.selectors import message_log_recent
-from apps.ocpp.versions import BY_SUBPROTOCOL, V16
+from apps.protocol.versions import V16
 from apps.security.services import station_password_rotate, station_password_set
 
 # How many of the station's latest commands its page lists.
@@ -78,7 +78,7 @@ def command_outcome(command: ChargerCommand) -> tuple[int, str]:
 
 def station_commands(station: ChargingStation) -> list[str]:
     """Commands with a button on the station page: the supported ones of its version."""
-    version = BY_SUBPROTOCOL.get(station.ocpp_version, V16)
+    version = station.protocol_version
     return sorted(supported_commands(version))
 
 
@@ -88,7 +88,7 @@ def command_form_for(station: ChargingStation, name: str) -> type[CommandForm] |
         return OPERATION_FORMS[name]
     if name not in station_commands(station):
         return None
-    if BY_SUBPROTOCOL.get(station.ocpp_version, V16) is V16:
+    if station.protocol_version is V16:
         return COMMAND_FORMS[name]
     return type(
         f"{name}Form",

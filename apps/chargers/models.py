@@ -4,6 +4,9 @@ from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from apps.protocol.versions import BY_SUBPROTOCOL, V16
+from apps.protocol.versions import OcppVersion as ProtocolVersion
+
 
 class RegistrationStatus(models.TextChoices):
     PENDING = "Pending", _("Pending")
@@ -115,6 +118,11 @@ class ChargingStation(models.Model):
     @property
     def is_accepted(self) -> bool:
         return self.registration_status == RegistrationStatus.ACCEPTED
+
+    @property
+    def protocol_version(self) -> ProtocolVersion:
+        """The OCPP version the station speaks: the negotiated one, 1.6 before any."""
+        return BY_SUBPROTOCOL.get(self.ocpp_version, V16)
 
 
 class Connector(models.Model):

@@ -6,7 +6,7 @@ these are claimed as supported.
 
 from __future__ import annotations
 
-from apps.ocpp.versions import V16, V21, V201, OcppVersion
+from apps.protocol.versions import V16, V21, V201, OcppVersion
 
 _V16 = frozenset(
     {

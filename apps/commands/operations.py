@@ -25,7 +25,7 @@ from typing import Any
 from apps.chargers.models import ChargingStation
 from apps.commands.models import ChargerCommand
 from apps.commands.services import CommandError, send_command
-from apps.ocpp.versions import BY_SUBPROTOCOL, V16
+from apps.protocol.versions import V16
 from apps.rfid.models import IdTag
 
 # Well-known OCPP 1.6 keys and the 2.x component/variable that means the same.
@@ -62,7 +62,7 @@ OPERATIONS = (
 
 
 def _is_v16(station: ChargingStation) -> bool:
-    return BY_SUBPROTOCOL.get(station.ocpp_version, V16) is V16
+    return station.protocol_version is V16
 
 
 def component_variable(key: str) -> dict[str, Any]:

@@ -26,10 +26,9 @@ from apps.commands.models import FINAL_STATUSES, ChargerCommand, CommandStatus
 from apps.core.dbwork import quoted, run_statement, statement
 from apps.core.live import publish
 from apps.core.timeutil import utcnow
-from apps.ocpp import schemas
-from apps.ocpp.directions import csms_initiated
-from apps.ocpp.errors import OcppError
-from apps.ocpp.versions import BY_SUBPROTOCOL, V16
+from apps.protocol import schemas
+from apps.protocol.directions import csms_initiated
+from apps.protocol.errors import OcppError
 from apps.security.models import SecurityEvent
 from apps.security.services import security_event_record
 
@@ -68,7 +67,7 @@ def station_group(station_id: int) -> str:
 
 
 def _version_of(station: ChargingStation):
-    return BY_SUBPROTOCOL.get(station.ocpp_version, V16)
+    return station.protocol_version
 
 
 # Stands for a secret in a stored payload (a password pushed to a station): the database and

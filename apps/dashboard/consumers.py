@@ -80,4 +80,4 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=text)
 
     async def layer_recovered(self, event: dict[str, Any]) -> None:
-        """The channel layer is back after an outage (apps/core/layers.py): nothing to do."""
+        """The channel layer is back after an outage (core.channel_layers): nothing to do."""

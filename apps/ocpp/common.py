@@ -9,7 +9,7 @@ from django.conf import settings
 from apps.chargers import services as chargers
 from apps.chargers.models import RegistrationStatus
 from apps.core.timeutil import format_ocpp_datetime
-from apps.ocpp.engine import HandlerContext
+from apps.protocol.engine import HandlerContext
 
 
 def boot_answer(context: HandlerContext, boot: chargers.StationBoot) -> dict[str, Any]:

@@ -19,13 +19,13 @@ from django.conf import settings
 from apps.chargers.models import ChargingStation
 from apps.commands.services import pending_command_ids, station_group
 from apps.core.dbwork import GroupCommitExecutor
-from apps.ocpp import frames
+from apps.ocpp.connection import ChargerConnection
 from apps.ocpp.handlers import served_versions
-from apps.ocpp.handshake import Credentials, credentials_from_scope
-from apps.ocpp.limits import KeyedBuckets, TokenBucket
-from apps.ocpp.session import ChargerSession
 from apps.ocpp.transport import LeanWebsocketConsumer
-from apps.ocpp.versions import V16, OcppVersion, negotiate
+from apps.protocol import frames
+from apps.protocol.handshake import Credentials, credentials_from_scope
+from apps.protocol.limits import KeyedBuckets, TokenBucket
+from apps.protocol.versions import V16, OcppVersion, negotiate
 from apps.security.admission import Admission, connection_admit
 from apps.security.models import SecurityEvent
 from apps.security.services import security_event_record
@@ -146,11 +146,11 @@ class _Opening:
     admission: Admission
     version: OcppVersion | None = None
     refusal: str = ""
-    session: ChargerSession | None = None  # opened already, when nobody else held it
+    session: ChargerConnection | None = None  # opened already, when nobody else held it
     pending: list[int] = field(default_factory=list)
 
 
-def _open_session(session: ChargerSession) -> list[int]:
+def _open_session(session: ChargerConnection) -> list[int]:
     """Open the session; return the station's pending commands, oldest first."""
     session.open()
     return [pk for _, pk in pending_command_ids(station_ids=[session.station.pk])]
@@ -175,12 +175,12 @@ def _open(
         return _Opening(admission, refusal=refusal)
     if station.pk in _LOCAL or (station.is_connected and not single_process):
         return _Opening(admission, version)
-    session = ChargerSession(station, version, settings.OCPP_MAX_FRAME_BYTES)
+    session = ChargerConnection(station, version, settings.OCPP_MAX_FRAME_BYTES)
     return _Opening(admission, version, session=session, pending=_open_session(session))
 
 
 class OcppConsumer(LeanWebsocketConsumer):
-    session: ChargerSession | None = None
+    session: ChargerConnection | None = None
 
     async def connect(self) -> None:
         raw_path = self.scope.get("raw_path") or self.scope["path"].encode()
@@ -230,7 +230,7 @@ class OcppConsumer(LeanWebsocketConsumer):
                     )
                     return
                 await self._replace_previous(station, credentials.peer_ip)
-            session = ChargerSession(station, version, settings.OCPP_MAX_FRAME_BYTES)
+            session = ChargerConnection(station, version, settings.OCPP_MAX_FRAME_BYTES)
             pending = await run_sync(lambda: _open_session(session))
         else:
             pending = opening.pending
@@ -425,7 +425,7 @@ class OcppConsumer(LeanWebsocketConsumer):
         for reply in replies:
             await self.send(text_data=reply)
 
-    async def _rate_limited(self, session: ChargerSession, text: str) -> None:
+    async def _rate_limited(self, session: ChargerConnection, text: str) -> None:
         description = f"over {settings.OCPP_MESSAGES_PER_SECOND:g} messages per second"
         now = time.monotonic()
         record = now - self._limited_at > RATE_EVENT_EVERY_S

@@ -2,7 +2,7 @@
 handles it, and whether an end-to-end test over a real socket exercised it.
 
 "Exercised" comes from a record of the exchanges the test suite completed (see
-apps.ocpp.observers and tests/conftest.py), never from a hand-kept list.
+apps.protocol.observers and tests/conftest.py), never from a hand-kept list.
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from dataclasses import asdict, dataclass
 from xml.sax.saxutils import escape
 
 from apps.commands.catalog import supported_commands
-from apps.ocpp import schemas
-from apps.ocpp.directions import charger_initiated, csms_initiated
 from apps.ocpp.handlers import registry_for
-from apps.ocpp.versions import VERSIONS, OcppVersion
+from apps.protocol import schemas
+from apps.protocol.directions import charger_initiated, csms_initiated
+from apps.protocol.versions import VERSIONS, OcppVersion
 
 IN, OUT = "in", "out"
 DIRECTION_LABELS = {IN: "Charger → CSMS", OUT: "CSMS → charger"}

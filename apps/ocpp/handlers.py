@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from apps.ocpp.engine import HandlerRegistry
 from apps.ocpp.v16.handlers import registry as v16_registry
 from apps.ocpp.v21.handlers import registry as v21_registry
 from apps.ocpp.v201.handlers import registry as v201_registry
-from apps.ocpp.versions import V16, V21, V201, VERSIONS, OcppVersion
+from apps.protocol.engine import HandlerRegistry
+from apps.protocol.versions import V16, V21, V201, VERSIONS, OcppVersion
 
 _REGISTRIES: dict[OcppVersion, HandlerRegistry] = {
     V16: v16_registry,

@@ -26,7 +26,7 @@ from django.core.cache import cache
 from apps.chargers.models import ChargingStation, SecurityProfile
 from apps.chargers.services import station_get_or_register
 from apps.core.dbwork import fetch_one
-from apps.ocpp.handshake import Credentials
+from apps.protocol.handshake import Credentials
 from apps.security.models import SecurityEvent
 from apps.security.passwords import password_matches
 from apps.security.services import security_event_record

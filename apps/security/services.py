@@ -117,14 +117,12 @@ def station_password_rotate(*, station: ChargingStation, **options: Any) -> Char
     """
     from apps.commands.operations import set_configuration
     from apps.commands.services import SECRET_PLACEHOLDER
-    from apps.ocpp.versions import BY_SUBPROTOCOL, V16
+    from apps.protocol.versions import V16
 
     password = password_generate()
     station.pending_password_hash = password_hash(password)
     station.save(update_fields=["pending_password_hash"])
-    key = (
-        PASSWORD_KEY_16 if BY_SUBPROTOCOL.get(station.ocpp_version, V16) is V16 else PASSWORD_KEY_2X
-    )
+    key = PASSWORD_KEY_16 if station.protocol_version is V16 else PASSWORD_KEY_2X
     return set_configuration(
         station=station, key=key, value=SECRET_PLACEHOLDER, secret=password, **options
     )

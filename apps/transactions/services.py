@@ -291,7 +291,7 @@ def _energy_reading(samples: tuple[SampledValue, ...], contexts: tuple[str, ...]
     return None
 
 
-class SessionMemory:
+class OpenTransactionCache:
     """What one charger connection knows of its running 2.x sessions, between its events.
 
     A session's row as this connection last wrote it, and its connector's number. With it,
@@ -303,7 +303,7 @@ class SessionMemory:
     else (a first event, one out of order, an id token, a reservation, a new connector,
     Started, Ended) reads the row as before; a failed event forgets its session, and the
     connection forgets everything when a frame's work is not committed
-    (ChargerSession.forget).
+    (ChargerConnection.forget).
     """
 
     # A station has a session per EVSE at most; this bounds a misbehaving one's memory.
@@ -328,7 +328,7 @@ class SessionMemory:
 
 
 def _needs_the_row(tx: Transaction, event: TransactionEventData) -> bool:
-    """Tell whether an event must read its session's row (see SessionMemory)."""
+    """Tell whether an event must read its session's row (see OpenTransactionCache)."""
     return (
         event.event_type != "Updated"
         or tx.last_seq_no is None
@@ -344,7 +344,7 @@ def transaction_event_record(
     station_id: int,
     event: TransactionEventData,
     free_charging: bool = False,
-    memory: SessionMemory | None = None,
+    open_transactions: OpenTransactionCache | None = None,
 ) -> tuple[Transaction, IdTagInfo | None]:
     """Apply an OCPP 2.x TransactionEvent; return the session and the id token's info.
 
@@ -352,9 +352,11 @@ def transaction_event_record(
     number is applied once, the session is created by whichever event comes first, and
     state (charging state) follows the highest sequence number seen. The id token info is
     returned whenever the event carries an id token, replay or not. `memory`: the
-    connection's SessionMemory, which spares the common event its read of the session.
+    connection's OpenTransactionCache, which spares the common event its read of the session.
     """
-    remembered = memory.get(event.transaction_id) if memory is not None else None
+    remembered = (
+        open_transactions.get(event.transaction_id) if open_transactions is not None else None
+    )
     try:
         if remembered is not None and not _needs_the_row(remembered[0], event):
             tx, connector_number = remembered
@@ -363,11 +365,11 @@ def transaction_event_record(
             info = None
         else:
             tx, info, connector_number = _record_with_the_row(station_id, event, free_charging)
-            if memory is not None:
-                memory.keep(tx, connector_number)
+            if open_transactions is not None:
+                open_transactions.keep(tx, connector_number)
     except BaseException:
-        if memory is not None:
-            memory.drop(event.transaction_id)
+        if open_transactions is not None:
+            open_transactions.drop(event.transaction_id)
         raise
     publish(
         "transaction",

@@ -12,9 +12,9 @@ from django.db import connection
 
 from apps.core.dbwork import GroupCommitExecutor, insert_rows, select_value, undone_on_error
 from apps.core.timeutil import utcnow
-from apps.ocpp.engine import Engine, HandlerContext, HandlerRegistry
 from apps.ocpp.models import MessageLog
-from apps.ocpp.versions import V16
+from apps.protocol.engine import Engine, HandlerContext, HandlerRegistry
+from apps.protocol.versions import V16
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -369,7 +369,7 @@ def test_a_message_answered_with_a_callerror_leaves_nothing_of_its_handling(exec
             raise RuntimeError("a bug")
         return {"currentTime": "not a time"}
 
-    engine = Engine(V16, registry)
+    engine = Engine(V16, registry, undone_on_error)
     context = HandlerContext(charger_id="DBW", station_id=1, version=V16, accepted=True)
 
     def job() -> list[str]:

@@ -115,7 +115,7 @@ def test_it_uses_the_in_memory_layer_and_filesystem_broker_without_redis_url(
     data_dir = tmp_path / "data"
     found = load_settings(data_dir)
 
-    assert found["layer_backend"] == "apps.core.layers.InMemoryChannelLayer"
+    assert found["layer_backend"] == "apps.core.channel_layers.InMemoryChannelLayer"
     assert found["broker_url"].startswith("filesystem://")
     assert (data_dir / "celery-broker" / "out").is_dir()
 
@@ -124,7 +124,7 @@ def test_it_uses_redis_for_layer_and_broker_with_redis_url(tmp_path: Path) -> No
     url = "redis://127.0.0.1:6379/3"
     found = load_settings(tmp_path / "data", REDIS_URL=url)
 
-    assert found["layer_backend"] == "apps.core.layers.ResilientRedisChannelLayer"
+    assert found["layer_backend"] == "apps.core.channel_layers.ResilientRedisChannelLayer"
     assert found["layer_config"]["hosts"] == [url]
     assert found["broker_url"] == url
 

@@ -8,7 +8,7 @@ status; when Redis is back, commands from other processes work again and /health
 without a restart of the server.
 
 A connection open when Redis goes away survives it: the channel layer's receive waits for
-Redis to come back (apps/core/layers.py) instead of ending the consumer.
+Redis to come back (apps/core/channel_layers.py) instead of ending the consumer.
 """
 
 from __future__ import annotations

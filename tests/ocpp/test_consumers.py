@@ -12,7 +12,7 @@ from ocpp.v16 import call
 from apps.chargers.models import ChargingStation, RegistrationStatus
 from apps.commands.models import ChargerCommand, CommandStatus
 from apps.ocpp import consumers
-from apps.ocpp.handshake import Credentials
+from apps.protocol.handshake import Credentials
 from tests.commands.helpers import command
 from tests.ocpp.charger import connect_v16
 

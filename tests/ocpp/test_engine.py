@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from apps.ocpp import frames, schemas
-from apps.ocpp.engine import RECENT_IDS, Engine, HandlerContext, HandlerRegistry, Outcome
-from apps.ocpp.errors import ErrorCode, FrameError, OcppError
-from apps.ocpp.versions import V16, V21, V201, VERSIONS, OcppVersion
+from apps.protocol import frames, schemas
+from apps.protocol.engine import RECENT_IDS, Engine, HandlerContext, HandlerRegistry, Outcome
+from apps.protocol.errors import ErrorCode, FrameError, OcppError
+from apps.protocol.versions import V16, V21, V201, VERSIONS, OcppVersion
 
 ALL_VERSIONS = pytest.mark.parametrize("version", VERSIONS, ids=str)
 V2X = pytest.mark.parametrize("version", [V201, V21], ids=str)
@@ -500,7 +500,7 @@ def test_it_answers_a_handler_exception_with_internal_error(
 
     station = Station(version, Heartbeat=heartbeat)
 
-    with caplog.at_level(logging.ERROR, logger="apps.ocpp.engine"):
+    with caplog.at_level(logging.ERROR, logger="apps.protocol.engine"):
         outcome = station.receive([2, "m-1", "Heartbeat", {}])
 
     reply = json.loads(outcome.replies[0])
@@ -549,7 +549,7 @@ def test_it_answers_a_response_that_breaks_the_schema_with_internal_error(
 
     station = Station(version, Heartbeat=heartbeat)
 
-    with caplog.at_level(logging.ERROR, logger="apps.ocpp.engine"):
+    with caplog.at_level(logging.ERROR, logger="apps.protocol.engine"):
         reply = station.error_to([2, "m-1", "Heartbeat", {}])
 
     assert reply[:3] == [frames.CALLERROR, "m-1", "InternalError"]
@@ -684,7 +684,7 @@ def test_it_never_answers_a_malformed_callresult_or_callerror(
 ) -> None:
     station = Station(version)
 
-    with caplog.at_level(logging.WARNING, logger="apps.ocpp.engine"):
+    with caplog.at_level(logging.WARNING, logger="apps.protocol.engine"):
         outcome = station.receive(frame)
 
     assert outcome.replies == []

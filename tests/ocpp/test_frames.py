@@ -11,10 +11,10 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from apps.core.timeutil import format_ocpp_datetime, parse_ocpp_datetime
-from apps.ocpp import frames
 from apps.ocpp.consumers import charger_id_from_path
-from apps.ocpp.errors import ErrorCode, FrameError
-from apps.ocpp.versions import V16, V21, V201, VERSIONS, OcppVersion, negotiate
+from apps.protocol import frames
+from apps.protocol.errors import ErrorCode, FrameError
+from apps.protocol.versions import V16, V21, V201, VERSIONS, OcppVersion, negotiate
 
 ALL_VERSIONS = pytest.mark.parametrize("version", VERSIONS, ids=str)
 BEFORE_V21 = pytest.mark.parametrize("version", [V16, V201], ids=str)

@@ -45,12 +45,12 @@ from asgiref.sync import sync_to_async
 from hypothesis import HealthCheck, currently_in_test_context, event, given, settings
 from hypothesis import strategies as st
 
-from apps.ocpp import schemas
-from apps.ocpp.engine import Engine, HandlerContext, HandlerRegistry
-from apps.ocpp.errors import ErrorCode, OcppError
 from apps.ocpp.handlers import registry_for
 from apps.ocpp.models import MessageLog
-from apps.ocpp.versions import V16, V21, V201, VERSIONS, OcppVersion
+from apps.protocol import schemas
+from apps.protocol.engine import Engine, HandlerContext, HandlerRegistry
+from apps.protocol.errors import ErrorCode, OcppError
+from apps.protocol.versions import V16, V21, V201, VERSIONS, OcppVersion
 from apps.transactions.models import MeterValue
 
 IN_SUITE = settings(
@@ -109,7 +109,7 @@ SEND = 6
 MAX_DESCRIPTION = 255
 
 
-# --- The official schemas, read independently of apps.ocpp.schemas ------------------------
+# --- The official schemas, read independently of apps.protocol.schemas ------------------------
 
 
 def _schema_dir(version: OcppVersion) -> Any:

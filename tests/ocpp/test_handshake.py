@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 
-from apps.ocpp.handshake import credentials_from_scope
+from apps.protocol.handshake import credentials_from_scope
 
 
 def scope(peer: str, headers: dict[str, str], scheme: str = "ws") -> dict:

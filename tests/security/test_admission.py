@@ -6,7 +6,7 @@ import pytest
 from django.core.cache import cache
 
 from apps.chargers.models import ChargingStation, RegistrationStatus, SecurityProfile
-from apps.ocpp.handshake import Credentials
+from apps.protocol.handshake import Credentials
 from apps.security.admission import connection_admit
 from apps.security.services import station_password_set
 

@@ -9,7 +9,7 @@ from apps.chargers.models import StationReport
 from apps.core.timeutil import format_ocpp_datetime, parse_ocpp_datetime
 from apps.maintenance.services import diagnostics_status_update
 from apps.ocpp import common
-from apps.ocpp.engine import HandlerContext, HandlerRegistry
+from apps.protocol.engine import HandlerContext, HandlerRegistry
 from apps.rfid.services import IdTagInfo, id_tag_authorize
 from apps.transactions import services as transactions
 from apps.transactions.services import SampledValue

@@ -10,7 +10,7 @@ from apps.core.timeutil import format_ocpp_datetime, parse_ocpp_datetime
 from apps.devicemodel import services as devicemodel
 from apps.maintenance import services as maintenance
 from apps.ocpp import common
-from apps.ocpp.engine import HandlerContext, HandlerRegistry
+from apps.protocol.engine import HandlerContext, HandlerRegistry
 from apps.reservations import services as reservations
 from apps.rfid.services import IdTagInfo, id_tag_authorize
 from apps.security.models import SecurityEvent
@@ -119,13 +119,13 @@ def transaction_event(context: HandlerContext, payload: dict[str, Any]) -> dict[
     tx_info = payload["transactionInfo"]
     evse = payload.get("evse") or {}
     id_token = payload.get("idToken") or {}
-    memory = context.memory.get("transactions")
-    if memory is None:
-        memory = context.memory["transactions"] = transactions.SessionMemory()
+    cache = context.memory.get("transactions")
+    if cache is None:
+        cache = context.memory["transactions"] = transactions.OpenTransactionCache()
     _, info = transactions.transaction_event_record(
         station_id=context.station_id,
         free_charging=bool(context.extra.get("free_charging")),
-        memory=memory,
+        open_transactions=cache,
         event=TransactionEventData(
             event_type=payload["eventType"],
             transaction_id=tx_info["transactionId"],

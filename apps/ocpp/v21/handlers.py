@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from apps.ocpp.engine import HandlerRegistry
 from apps.ocpp.v201.handlers import registry as v201_registry
+from apps.protocol.engine import HandlerRegistry
 
 registry = HandlerRegistry()
 registry.include(v201_registry)

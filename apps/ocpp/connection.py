@@ -27,14 +27,15 @@ from apps.commands.services import (
     command_time_out,
     payload_for_sending,
 )
+from apps.core.dbwork import undone_on_error
 from apps.core.timeutil import utcnow
-from apps.ocpp import calls, frames, observers
-from apps.ocpp.engine import Engine, HandlerContext, Outcome
-from apps.ocpp.errors import ErrorCode
 from apps.ocpp.handlers import registry_for
 from apps.ocpp.models import MessageLog
 from apps.ocpp.services import message_log_write
-from apps.ocpp.versions import V21, OcppVersion
+from apps.protocol import calls, frames, observers
+from apps.protocol.engine import Engine, HandlerContext, Outcome
+from apps.protocol.errors import ErrorCode
+from apps.protocol.versions import V21, OcppVersion
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ def _storable(text: str, limit: int) -> str:
 
 
 @dataclass
-class ChargerSession:
+class ChargerConnection:
     station: ChargingStation
     version: OcppVersion
     max_frame_bytes: int
@@ -71,7 +72,7 @@ class ChargerSession:
             accepted=self.station.registration_status == RegistrationStatus.ACCEPTED,
             extra={"free_charging": self.station.free_charging},
         )
-        self.engine = Engine(self.version, registry_for(self.version))
+        self.engine = Engine(self.version, registry_for(self.version), undone_on_error)
 
     @property
     def charger_id(self) -> str:

@@ -12,8 +12,8 @@ from typing import Any
 
 import orjson
 
-from apps.ocpp.errors import ErrorCode, FrameError
-from apps.ocpp.versions import V16, V21, OcppVersion
+from apps.protocol.errors import ErrorCode, FrameError
+from apps.protocol.versions import V16, V21, OcppVersion
 
 CALL = 2
 CALLRESULT = 3

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import functools
 
-from apps.ocpp import schemas
-from apps.ocpp.versions import V16, V21, V201, OcppVersion
+from apps.protocol import schemas
+from apps.protocol.versions import V16, V21, V201, OcppVersion
 
 BOTH_WAYS = frozenset({"DataTransfer"})
 

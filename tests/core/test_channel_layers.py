@@ -8,11 +8,11 @@ import pytest
 from channels.exceptions import ChannelFull
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from apps.core import layers
+from apps.core import channel_layers
 
 
 async def test_receive_waits_for_redis_and_then_says_so(monkeypatch):
-    layer = layers.ResilientRedisChannelLayer(hosts=["redis://127.0.0.1:1/0"])
+    layer = channel_layers.ResilientRedisChannelLayer(hosts=["redis://127.0.0.1:1/0"])
     calls = {"receive": 0, "group_add": []}
 
     async def flaky_receive(self, channel):
@@ -24,28 +24,28 @@ async def test_receive_waits_for_redis_and_then_says_so(monkeypatch):
     async def remember_group_add(self, group, channel):
         calls["group_add"].append((group, channel))
 
-    monkeypatch.setattr(layers.RedisChannelLayer, "receive", flaky_receive)
-    monkeypatch.setattr(layers.RedisChannelLayer, "group_add", remember_group_add)
+    monkeypatch.setattr(channel_layers.RedisChannelLayer, "receive", flaky_receive)
+    monkeypatch.setattr(channel_layers.RedisChannelLayer, "group_add", remember_group_add)
     real_sleep = asyncio.sleep
-    monkeypatch.setattr(layers.asyncio, "sleep", lambda _s: real_sleep(0))
+    monkeypatch.setattr(channel_layers.asyncio, "sleep", lambda _s: real_sleep(0))
     await layer.group_add("charger.7", "specific.abc!1")
     calls["group_add"].clear()
 
     first = await layer.receive("specific.abc!1")
-    assert first == {"type": layers.RECOVERED}  # Redis answered again: recovered
+    assert first == {"type": channel_layers.RECOVERED}  # Redis answered again: recovered
     assert calls["group_add"] == [("charger.7", "specific.abc!1")]  # groups joined again
     assert await layer.receive("specific.abc!1") == {"type": "ocpp.command", "command_id": 1}
 
 
 @pytest.mark.parametrize("discard", [True, False])
 async def test_only_current_memberships_are_joined_again(monkeypatch, discard):
-    layer = layers.ResilientRedisChannelLayer(hosts=["redis://127.0.0.1:1/0"])
+    layer = channel_layers.ResilientRedisChannelLayer(hosts=["redis://127.0.0.1:1/0"])
 
     async def nothing(self, *args):
         return None
 
-    monkeypatch.setattr(layers.RedisChannelLayer, "group_add", nothing)
-    monkeypatch.setattr(layers.RedisChannelLayer, "group_discard", nothing)
+    monkeypatch.setattr(channel_layers.RedisChannelLayer, "group_add", nothing)
+    monkeypatch.setattr(channel_layers.RedisChannelLayer, "group_discard", nothing)
     await layer.group_add("g", "c")
     if discard:
         await layer.group_discard("g", "c")
@@ -53,11 +53,11 @@ async def test_only_current_memberships_are_joined_again(monkeypatch, discard):
 
 
 async def test_the_in_memory_layer_sweeps_for_expired_entries_once_a_second(monkeypatch):
-    layer = layers.InMemoryChannelLayer()
+    layer = channel_layers.InMemoryChannelLayer()
     sweeps = []
-    real_sweep = layers.layers.InMemoryChannelLayer._clean_expired
+    real_sweep = channel_layers.layers.InMemoryChannelLayer._clean_expired
     monkeypatch.setattr(
-        layers.layers.InMemoryChannelLayer,
+        channel_layers.layers.InMemoryChannelLayer,
         "_clean_expired",
         lambda self: sweeps.append(1) or real_sweep(self),
     )
@@ -73,7 +73,7 @@ async def test_the_in_memory_layer_sweeps_for_expired_entries_once_a_second(monk
 
 
 async def test_the_in_memory_layer_still_drops_expired_messages():
-    layer = layers.InMemoryChannelLayer(expiry=-1)  # every message is stale at once
+    layer = channel_layers.InMemoryChannelLayer(expiry=-1)  # every message is stale at once
     await layer.send("specific.x!stale", {"type": "ocpp.command", "command_id": 1})
     layer._swept_at -= layer.CLEAN_EVERY_S
     layer._clean_expired()
@@ -81,7 +81,7 @@ async def test_the_in_memory_layer_still_drops_expired_messages():
 
 
 async def test_the_in_memory_layer_delivers_in_order_and_refuses_over_capacity():
-    layer = layers.InMemoryChannelLayer(capacity=3)
+    layer = channel_layers.InMemoryChannelLayer(capacity=3)
     channel = await layer.new_channel()
     for n in range(3):
         await layer.send(channel, {"type": "ocpp.command", "command_id": n})
@@ -93,7 +93,7 @@ async def test_the_in_memory_layer_delivers_in_order_and_refuses_over_capacity()
 
 
 async def test_a_waiting_receiver_gets_what_is_sent_later():
-    layer = layers.InMemoryChannelLayer()
+    layer = channel_layers.InMemoryChannelLayer()
     channel = await layer.new_channel()
     waiting = asyncio.ensure_future(layer.receive(channel))
     await asyncio.sleep(0)
@@ -105,7 +105,7 @@ async def test_a_waiting_receiver_gets_what_is_sent_later():
 async def test_a_cancelled_receiver_loses_nothing_for_the_next_one():
     # A charger's listener is cancelled when its socket closes; a message that arrives
     # at that moment stays for whoever receives on the channel next.
-    layer = layers.InMemoryChannelLayer()
+    layer = channel_layers.InMemoryChannelLayer()
     channel = await layer.new_channel()
     first = asyncio.ensure_future(layer.receive(channel))
     second = asyncio.ensure_future(layer.receive(channel))

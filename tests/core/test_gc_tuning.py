@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from apps.core.memory import THRESHOLDS
+from apps.core.gc_tuning import THRESHOLDS
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -8,19 +8,22 @@ escapes: it is answered with InternalError and logged.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from apps.core.dbwork import undone_on_error
-from apps.ocpp import frames, schemas
-from apps.ocpp.errors import ErrorCode, FrameError, OcppError
-from apps.ocpp.versions import OcppVersion
+from apps.protocol import frames, schemas
+from apps.protocol.errors import ErrorCode, FrameError, OcppError
+from apps.protocol.versions import OcppVersion
 
 logger = logging.getLogger(__name__)
 
 Handler = Callable[["HandlerContext", dict[str, Any]], dict[str, Any]]
+# Makes a scope whose writes are undone when the handler inside it raises (the database
+# layer passes its own: apps.core.dbwork.undone_on_error); the engine itself has none.
+UnitOfWork = Callable[[], contextlib.AbstractContextManager[None]]
 
 # How many of a connection's latest CALL message ids are remembered to refuse repeats: what
 # a retry repeats is the last few. Kept for every connection all the time: with 256, a
@@ -40,8 +43,8 @@ class HandlerContext:
     version: OcppVersion
     accepted: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
-    # What handlers keep between the connection's frames (transactions.SessionMemory, ...).
-    # Cleared whenever a frame's work could not be committed: see ChargerSession.forget.
+    # What handlers keep between the connection's frames (transactions.OpenTransactionCache, ...).
+    # Cleared whenever a frame's work could not be committed: see ChargerConnection.forget.
     memory: dict[str, Any] = field(default_factory=dict)
 
 
@@ -108,9 +111,15 @@ def _nul_inside(payload: Any) -> bool:
 class Engine:
     """Decode, validate and dispatch frames of one connection."""
 
-    def __init__(self, version: OcppVersion, registry: HandlerRegistry) -> None:
+    def __init__(
+        self,
+        version: OcppVersion,
+        registry: HandlerRegistry,
+        unit_of_work: UnitOfWork = contextlib.nullcontext,
+    ) -> None:
         self.version = version
         self.registry = registry
+        self.unit_of_work = unit_of_work
         # Message ids of the latest CALLs, oldest first: a repeated id on one connection is
         # refused. One small dict: a deque beside a set cost 1 KiB before the first id.
         self._recent: dict[str, None] = {}
@@ -212,7 +221,7 @@ class Engine:
             # A handler that fails, or answers what its response schema refuses, leaves
             # nothing behind: its error is answered, and the frame is still logged in the
             # same job.
-            with undone_on_error():
+            with self.unit_of_work():
                 response = handler(context, payload)
                 if answer:
                     self._check_response(action, response, context)

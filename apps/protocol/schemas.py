@@ -8,8 +8,8 @@ from importlib import resources
 
 import jsonschema_rs
 
-from apps.ocpp.errors import ErrorCode, OcppError
-from apps.ocpp.versions import OcppVersion
+from apps.protocol.errors import ErrorCode, OcppError
+from apps.protocol.versions import OcppVersion
 
 # JSON-schema keyword → the OCPP-J error that describes breaking it.
 _KEYWORD_CODES: dict[str, ErrorCode] = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from apps.ocpp.versions import V16, V201, OcppVersion
+from apps.protocol.versions import V16, V201, OcppVersion
 
 
 class ErrorCode(StrEnum):

@@ -6,9 +6,9 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from apps.ocpp import frames, schemas
-from apps.ocpp.errors import OcppError
-from apps.ocpp.versions import OcppVersion
+from apps.protocol import frames, schemas
+from apps.protocol.errors import OcppError
+from apps.protocol.versions import OcppVersion
 
 
 def new_message_id() -> str:
