@@ -14,6 +14,9 @@ import pytest
 
 T = TypeVar("T")
 
+# Shared personas (users with given permissions, stations) for every app's tests.
+pytest_plugins = ["tests.personas"]
+
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 

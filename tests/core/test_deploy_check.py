@@ -1,7 +1,7 @@
 """Production HTTP settings: `check --deploy` is clean in production, and says what is missing
 otherwise; the security headers, the HTTPS redirect and the admin's login wall.
 
-The API's refusal of anonymous requests is covered by tests/api/test_permissions.py.
+The API's refusal of anonymous requests is covered by tests/core/test_api_permissions.py.
 """
 
 from __future__ import annotations

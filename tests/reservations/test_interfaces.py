@@ -18,8 +18,8 @@ from apps.chargers.models import ChargingStation
 from apps.chargers.services import ConnectorStatus, connector_status_update
 from apps.core.timeutil import format_ocpp_datetime, utcnow
 from apps.reservations.models import Reservation, ReservationStatus
-from tests.api.conftest import grant
 from tests.ocpp.charger import connect_v16
+from tests.personas import grant
 
 PASSWORD = "a-long-test-password-42"
 

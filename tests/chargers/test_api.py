@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from apps.chargers.models import ConfigurationKey
-from tests.api.conftest import T0, add_connector
+from tests.personas import T0, add_connector
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ from apps.transactions.services import (
     transaction_start,
     transaction_stop,
 )
-from tests.api.conftest import T0
+from tests.personas import T0
 
 pytestmark = pytest.mark.django_db
 

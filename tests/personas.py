@@ -1,4 +1,7 @@
-"""Personas and data for the API tests: users holding given permissions, stations, sessions."""
+"""Shared personas and data: users holding given permissions, stations, connectors.
+
+Loaded for every test by `pytest_plugins` in tests/conftest.py.
+"""
 
 from __future__ import annotations
 

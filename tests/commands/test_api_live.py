@@ -11,8 +11,8 @@ from django.contrib.auth import get_user_model
 from ocpp.v16 import call
 from rest_framework.authtoken.models import Token
 
-from tests.api.conftest import grant
 from tests.ocpp.charger import connect_v16
+from tests.personas import grant
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
