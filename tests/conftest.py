@@ -14,8 +14,9 @@ import pytest
 
 T = TypeVar("T")
 
-# Shared personas (users with given permissions, stations) for every app's tests.
-pytest_plugins = ["tests.personas"]
+# Shared personas (users with given permissions, stations) and charging data for every app's
+# tests.
+pytest_plugins = ["tests.personas", "tests.charging_data"]
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 

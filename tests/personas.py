@@ -9,12 +9,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from rest_framework.test import APIClient
 
 from apps.chargers.models import ChargingStation
 from apps.chargers.services import ConnectorStatus, connector_status_update
 
+OPERATOR_PASSWORD = "a-long-test-password-42"
 T0 = datetime(2025, 1, 31, 8, 15, 0, 250000, tzinfo=UTC)
 
 
@@ -66,3 +68,20 @@ def add_connector(station: ChargingStation, connector_id: int, status: str) -> N
         station_id=station.pk,
         report=ConnectorStatus(connector_id=connector_id, status=status, timestamp=T0),
     )
+
+
+@pytest.fixture
+def operator(db):
+    return get_user_model().objects.create_superuser(
+        "operator", "op@example.com", OPERATOR_PASSWORD
+    )
+
+
+@pytest.fixture
+def viewer(db):
+    """A staff member who may only view stations (and nothing else)."""
+    user = get_user_model().objects.create_user(
+        "viewer", "v@example.com", OPERATOR_PASSWORD, is_staff=True
+    )
+    user.user_permissions.add(Permission.objects.get(codename="view_chargingstation"))
+    return user

@@ -11,7 +11,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from apps.core import live
-from apps.dashboard.readings import summarize_samples
+from apps.transactions.readings import summarize_samples
 
 logger = logging.getLogger(__name__)
 

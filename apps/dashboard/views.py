@@ -28,6 +28,7 @@ from apps.dashboard.models import Favorite
 from apps.dashboard.routing import LIVE_PATH
 from apps.dashboard.services import favorite_move, favorite_remove
 from apps.ocpp.models import MessageLog
+from apps.transactions.selectors import live_transactions
 
 # Periods the message log filter offers besides a from/until range.
 LOG_PERIODS = {"15m": timedelta(minutes=15), "1h": timedelta(hours=1), "24h": timedelta(days=1)}
@@ -39,7 +40,7 @@ def dashboard(request: HttpRequest) -> TemplateResponse:
     if not request.user.has_perm(VIEW_PERMISSION):
         raise PermissionDenied
     stations = selectors.dashboard_stations()
-    transactions = selectors.live_transactions()
+    transactions = live_transactions()
     context = {
         **admin.site.each_context(request),
         "title": _("Control center"),

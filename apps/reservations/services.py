@@ -319,8 +319,9 @@ def reservation_use(
     The session quotes it in 1.6 StartTransaction or 2.x TransactionEvent (reservationId).
     The station is the authority: whatever we last knew (even expired or cancelled), the
     session started on this reservation. An id we never issued is logged and ignored.
-    Call inside the caller's atomic block (transaction_start, transaction_event_record), so
-    both commit together.
+    The OCPP handlers call it in the same database job as transaction_start or
+    transaction_event_record, so both commit together (transactions sit below reservations
+    and do not call it themselves).
     """
     reservation = (
         Reservation.objects.select_for_update()

@@ -8,11 +8,11 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from apps.dashboard.charts import line_chart
-from apps.dashboard.exports import meter_values_csv, transactions_csv
-from apps.dashboard.labels import duration, kwh
-from apps.dashboard.selectors import live_transaction, transaction_series
+from apps.core.charts import line_chart
+from apps.transactions.exports import meter_values_csv, transactions_csv
+from apps.transactions.labels import duration, kwh
 from apps.transactions.models import MeterValue, Transaction
+from apps.transactions.selectors import live_transaction, transaction_series
 
 
 class MeterValueInline(admin.TabularInline):

@@ -16,7 +16,6 @@ from apps.chargers.models import Connector
 from apps.chargers.services import connector_get_or_create
 from apps.core.dbwork import Lookup, fast_update, fetch_one_with, insert_rows
 from apps.core.live import publish
-from apps.reservations.services import reservation_use
 from apps.rfid.services import IdTagInfo, id_tag_authorize
 from apps.transactions.models import MeterValue, Transaction, TransactionEvent
 from apps.transactions.units import normalize
@@ -97,8 +96,6 @@ def transaction_start(
             meter_start_wh=meter_start_wh,
             started_at=started_at,
         )
-        if reservation_id is not None:
-            reservation_use(station_id=station_id, reservation_id=reservation_id, transaction=tx)
     publish(
         "transaction",
         {
@@ -527,9 +524,6 @@ def _apply_event(
         tx.remote_start_id = event.remote_start_id
     if event.reservation_id is not None:
         tx.reservation_id = event.reservation_id
-        reservation_use(
-            station_id=tx.station_id, reservation_id=event.reservation_id, transaction=tx
-        )
     tx.offline = tx.offline or event.offline
     if tx.last_seq_no is None or event.seq_no >= tx.last_seq_no:
         tx.last_seq_no = event.seq_no

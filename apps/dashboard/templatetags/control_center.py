@@ -9,14 +9,15 @@ from django import template
 from apps.chargers.models import ChargingStation
 from apps.dashboard import labels, selectors
 from apps.dashboard.models import Favorite
+from apps.transactions.labels import duration, kw, kwh
 from apps.transactions.models import Transaction
 
 register = template.Library()
 
-register.filter("kw", labels.kw)
-register.filter("kwh", labels.kwh)
+register.filter("kw", kw)
+register.filter("kwh", kwh)
 register.filter("status_label", labels.status_label)
-register.filter("duration", labels.duration)
+register.filter("duration", duration)
 
 
 @register.filter

@@ -10,6 +10,7 @@ from apps.core.timeutil import format_ocpp_datetime, parse_ocpp_datetime
 from apps.maintenance.services import diagnostics_status_update
 from apps.ocpp import common
 from apps.protocol.engine import HandlerContext, HandlerRegistry
+from apps.reservations import services as reservations
 from apps.rfid.services import IdTagInfo, id_tag_authorize
 from apps.transactions import services as transactions
 from apps.transactions.services import SampledValue
@@ -89,6 +90,10 @@ def start_transaction(context: HandlerContext, payload: dict[str, Any]) -> dict[
         free_charging=_free_charging(context),
         reservation_id=payload.get("reservationId"),
     )
+    if "reservationId" in payload:
+        reservations.reservation_use(
+            station_id=context.station_id, reservation_id=payload["reservationId"], transaction=tx
+        )
     return {"transactionId": int(tx.transaction_id), "idTagInfo": _id_tag_info(info)}
 
 

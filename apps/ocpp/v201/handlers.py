@@ -122,7 +122,7 @@ def transaction_event(context: HandlerContext, payload: dict[str, Any]) -> dict[
     cache = context.memory.get("transactions")
     if cache is None:
         cache = context.memory["transactions"] = transactions.OpenTransactionCache()
-    _, info = transactions.transaction_event_record(
+    tx, info = transactions.transaction_event_record(
         station_id=context.station_id,
         free_charging=bool(context.extra.get("free_charging")),
         open_transactions=cache,
@@ -145,6 +145,10 @@ def transaction_event(context: HandlerContext, payload: dict[str, Any]) -> dict[
             samples=samples(payload.get("meterValue", [])),
         ),
     )
+    if payload.get("reservationId") is not None:
+        reservations.reservation_use(
+            station_id=context.station_id, reservation_id=payload["reservationId"], transaction=tx
+        )
     return {"idTokenInfo": id_token_info(info)} if info is not None else {}
 
 

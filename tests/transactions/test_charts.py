@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from apps.dashboard.charts import MAX_POINTS, line_chart
-from apps.dashboard.selectors import transaction_series
-from tests.dashboard.conftest import T0
+from apps.core.charts import MAX_POINTS, line_chart
+from apps.transactions.selectors import transaction_series
+from tests.charging_data import T0
 
 
 def test_the_series_are_power_and_energy_so_far(charging):

@@ -7,10 +7,10 @@ import io
 
 from django.urls import reverse
 
-from apps.dashboard.exports import cell
+from apps.transactions.exports import cell
 from apps.transactions.models import Transaction
 from apps.transactions.services import transaction_start, transaction_stop
-from tests.dashboard.conftest import T0
+from tests.charging_data import T0
 
 
 def rows(response) -> list[dict[str, str]]:

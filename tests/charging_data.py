@@ -1,12 +1,14 @@
-"""Personas and data of the control center tests, built through the real services."""
+"""A connected station with a running session and its readings, built through the real services.
+
+Loaded for every test by `pytest_plugins` in tests/conftest.py (the control center, charts and
+exports tests share it).
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
 
 from apps.chargers.models import ChargingStation, RegistrationStatus
 from apps.chargers.services import (
@@ -16,21 +18,7 @@ from apps.chargers.services import (
 )
 from apps.transactions.services import SampledValue, meter_values_record, transaction_start
 
-PASSWORD = "a-long-test-password-42"
 T0 = datetime(2025, 3, 1, 10, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def operator(db):
-    return get_user_model().objects.create_superuser("operator", "op@example.com", PASSWORD)
-
-
-@pytest.fixture
-def viewer(db):
-    """A staff member who may only view stations (and nothing else)."""
-    user = get_user_model().objects.create_user("viewer", "v@example.com", PASSWORD, is_staff=True)
-    user.user_permissions.add(Permission.objects.get(codename="view_chargingstation"))
-    return user
 
 
 @pytest.fixture

@@ -1,0 +1,29 @@
+"""How a transaction's figures read: kW, kWh and durations, localised."""
+
+from __future__ import annotations
+
+from django.utils.formats import number_format
+
+from apps.core.timeutil import utcnow
+from apps.transactions.models import Transaction
+
+
+def kw(watts: float | None) -> str:
+    """Return watts as kW with two decimals, "-" when unknown."""
+    if watts is None:
+        return "-"
+    return number_format(watts / 1000, 2, use_l10n=True)
+
+
+def kwh(watt_hours: float | None) -> str:
+    """Return watt-hours as kWh with three decimals, "-" when unknown."""
+    if watt_hours is None:
+        return "-"
+    return number_format(watt_hours / 1000, 3, use_l10n=True)
+
+
+def duration(transaction: Transaction) -> str:
+    """Return how long a transaction ran (or has run so far) as H:MM:SS."""
+    end = transaction.stopped_at or utcnow()
+    seconds = max(0, int((end - transaction.started_at).total_seconds()))
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
