@@ -47,19 +47,36 @@ class FirmwareFile(models.Model):
         return posixpath.basename(self.file.name)
 
 
-class FirmwareUpdate(models.Model):
+class StationRequest(models.Model):
+    """What a request sent to a station holds, whatever it asks for (firmware, diagnostics).
+
+    Subclasses add the station (each with its own reverse name), what was asked and the
+    progress the station reports; a 2.x request id is unique per station (their Meta).
+    """
+
+    command = models.ForeignKey(
+        ChargerCommand, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # OCPP 2.x: the requestId sent (UpdateFirmware, GetLog), quoted back in each status report.
+    request_id = models.PositiveIntegerField(_("request id"), null=True, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at", "-id"]
+
+
+class FirmwareUpdate(StationRequest):
     """An UpdateFirmware sent to a station; its progress comes in FirmwareStatusNotification."""
 
     station = models.ForeignKey(
         ChargingStation, on_delete=models.CASCADE, related_name="firmware_updates"
     )
     firmware = models.ForeignKey(FirmwareFile, on_delete=models.PROTECT, related_name="updates")
-    command = models.ForeignKey(
-        ChargerCommand, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
     retrieve_at = models.DateTimeField(_("retrieve at"))
-    # OCPP 2.x: the requestId sent in UpdateFirmware, quoted back in each status report.
-    request_id = models.PositiveIntegerField(_("request id"), null=True, blank=True)
     last_status = models.CharField(
         _("last status"),
         max_length=32,
@@ -67,13 +84,8 @@ class FirmwareUpdate(models.Model):
         help_text=_("The last FirmwareStatusNotification naming this update's request id."),
     )
     last_status_at = models.DateTimeField(_("last status at"), null=True, blank=True)
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
-    )
-    created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
 
-    class Meta:
-        ordering = ["-created_at", "-id"]
+    class Meta(StationRequest.Meta):
         constraints = [
             models.UniqueConstraint(
                 fields=["station", "request_id"],
@@ -93,7 +105,7 @@ def _diagnostics_path(instance: DiagnosticsRequest, filename: str) -> str:
     return f"diagnostics/{instance.station_id}/{filename}"
 
 
-class DiagnosticsRequest(models.Model):
+class DiagnosticsRequest(StationRequest):
     """A GetDiagnostics (1.6) or GetLog (2.x) sent to a station, and the file it uploaded."""
 
     class Status(models.TextChoices):
@@ -105,9 +117,6 @@ class DiagnosticsRequest(models.Model):
 
     station = models.ForeignKey(
         ChargingStation, on_delete=models.CASCADE, related_name="diagnostics_requests"
-    )
-    command = models.ForeignKey(
-        ChargerCommand, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     # The secret part of the upload link; the link is the only credential the station has.
     token = models.CharField(max_length=64, unique=True, editable=False)
@@ -126,8 +135,6 @@ class DiagnosticsRequest(models.Model):
         blank=True,
         help_text=_("GetLog logType (OCPP 2.x); blank for an OCPP 1.6 GetDiagnostics."),
     )
-    # OCPP 2.x: the requestId sent in GetLog, quoted back in LogStatusNotification.
-    request_id = models.PositiveIntegerField(_("request id"), null=True, blank=True)
     size = models.BigIntegerField(_("size (bytes)"), null=True, blank=True)
     status = models.CharField(
         _("status"), max_length=16, choices=Status.choices, default=Status.REQUESTED
@@ -139,13 +146,8 @@ class DiagnosticsRequest(models.Model):
         help_text=_("The last upload status the station reported for this request."),
     )
     uploaded_at = models.DateTimeField(_("uploaded"), null=True, blank=True)
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
-    )
-    created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
 
-    class Meta:
-        ordering = ["-created_at", "-id"]
+    class Meta(StationRequest.Meta):
         constraints = [
             models.UniqueConstraint(
                 fields=["station", "request_id"],
