@@ -1,19 +1,19 @@
-"""A simulated charge point: its state, its behaviour and its connection, for any version.
+"""A simulated charge point: its connection, its behaviour and its sessions, for any version.
 
 One `SimulatedCharger` is one asyncio task (`run()`); while connected, the `ocpp`
 library's ChargePoint reads the socket in a second one. The behaviour loop sleeps until the
 next thing it has to do (heartbeat, meter sample, end of a session) or until an answer to a
 CSMS command asks for follow-up work, so an idle charger costs a sleeping coroutine.
 
-The version-specific messages live in `v16.py` and `v2.py` (the protocol objects); the state
-here speaks OCPP 1.6's vocabulary (connector statuses, stop reasons) and the protocol
-objects translate.
+Where the rest is: the plain state (configuration, connectors, sessions) in `state.py`;
+the version-specific messages and answers in `v16*.py` and `v2*.py` (the protocol objects,
+see `protocol.py`), which translate the state's OCPP 1.6 vocabulary; firmware and
+diagnostics transfers in `transfers.py`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import inspect
 import logging
@@ -22,133 +22,36 @@ import time
 import zlib
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlsplit
 
 import websockets
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from apps.core.timeutil import format_ocpp_datetime, utcnow
-from apps.simulator import keystore, transfers
+from apps.simulator import keystore
 from apps.simulator.curve import Meter, Reading, curve_for_session
+from apps.simulator.state import (
+    SCRIPTED,
+    ChargerConfig,
+    Connector,
+    Reservation,
+    Session,
+    basic_auth_header,
+    charger_url,
+    id_tag_for,
+    subprotocol_for,
+)
 from apps.simulator.stats import Stats
+from apps.simulator.transfers import FirmwareUpdate, LogUpload
 
 if TYPE_CHECKING:
-    from apps.simulator.protocol import SimulatorProtocol
+    from apps.simulator.protocol import Job, SimulatorProtocol
 
 logger = logging.getLogger(__name__)
 
-VERSIONS = {"1.6": "ocpp1.6", "2.0.1": "ocpp2.0.1", "2.1": "ocpp2.1"}
-VENDOR = "Constellation"
-SCRIPTED, IDLE = "scripted", "idle"
-DEFAULT_ID_TAG = "SIM{n}-{c}"
 # A charger that cannot get an answer to BootNotification tries again after this long.
 BOOT_RETRY_ON_ERROR_S = 10.0
-
-Job = Callable[["SimulatorProtocol"], Awaitable[None] | None]
-
-
-def subprotocol_for(version: str) -> str:
-    """Return the websocket subprotocol of "1.6", "2.0.1" or "2.1" (or of the subprotocol)."""
-    version = version.removeprefix("ocpp")
-    if version not in VERSIONS:
-        raise ValueError(f"unknown OCPP version {version!r} (1.6, 2.0.1 or 2.1)")
-    return VERSIONS[version]
-
-
-def charger_url(base_url: str, charger_id: str) -> str:
-    """Return the websocket URL of a charger: the endpoint with its id as the last segment."""
-    return base_url.rstrip("/") + "/" + quote(charger_id, safe="")
-
-
-def id_tag_for(template: str, number: int, connector_id: int) -> str:
-    """Return the tag of a template such as SIM{n}-{c} for a charger number and connector."""
-    return template.replace("{n}", str(number)).replace("{c}", str(connector_id))
-
-
-def basic_auth_header(charger_id: str, password: str) -> str:
-    token = base64.b64encode(f"{charger_id}:{password}".encode()).decode("ascii")
-    return f"Basic {token}"
-
-
-@dataclass
-class ChargerConfig:
-    charger_id: str
-    url: str  # the CSMS endpoint, e.g. ws://127.0.0.1:8000/ocpp/; the charger id is appended
-    version: str = "1.6"
-    connectors: int = 1
-    meter_interval: float = 10.0  # seconds between meter samples during a session
-    mode: str = SCRIPTED  # scripted: sessions one after another; idle: heartbeats only
-    # The driver's tag of scripted sessions; {n} and {c} stand for the charger's number and
-    # the connector, so that concurrent sessions do not share a tag (the CSMS would refuse).
-    id_tag: str = DEFAULT_ID_TAG
-    number: int = 1  # the charger's number in its fleet
-    password: str = ""  # HTTP Basic password on the websocket handshake
-    session_duration: float | None = None  # default: 6 meter intervals
-    session_pause: float | None = None  # between scripted sessions; default: 2 meter intervals
-    max_current_a: float = 32.0
-    phases: int = 3
-    ramp_s: float | None = None  # current ramp-up at session start; default: up to 4 s
-    model: str = "Simulator"
-    firmware_version: str = "sim-1.0"
-    response_timeout: float = 30.0
-    open_timeout: float = 10.0
-    reboot_s: float = 1.0  # time a reset or firmware update keeps the charger offline
-    reconnect_min_s: float = 1.0
-    reconnect_max_s: float = 60.0
-    start_delay: float = 0.0  # wait before the first connection (fleets spread their start)
-    validate: bool = True  # check our own messages against the OCPP schemas
-    seed: int | str | None = None
-
-
-@dataclass
-class Reservation:
-    reservation_id: int
-    id_tag: str
-    expires_at: datetime
-
-
-@dataclass
-class Session:
-    id_tag: str
-    started_at: datetime
-    meter_start_wh: int
-    ends_at: float | None  # monotonic; None: until stopped
-    next_sample_at: float
-    remote_start_id: int | None = None
-    reservation_id: int | None = None
-    token_type: str = "ISO14443"  # 2.x idToken type
-    transaction_id: str = ""  # 1.6: the CSMS's id; 2.x: ours
-    seq_no: int = 0  # 2.x TransactionEvent sequence
-    charging_state: str = "Charging"
-    stop_reason: str = ""  # set: stop at the next opportunity (retried after a reconnect)
-
-    def next_seq(self) -> int:
-        self.seq_no += 1
-        return self.seq_no - 1
-
-
-@dataclass
-class Connector:
-    """A 1.6 connector, or a 2.x EVSE with its one connector."""
-
-    connector_id: int
-    meter: Meter
-    status: str = "Available"  # 1.6 ChargePointStatus vocabulary
-    operative: bool = True
-    scheduled_operative: bool | None = None  # applied when the running session ends
-    session: Session | None = None
-    claimed: bool = False  # promised to a remote start that has not begun yet
-    reservation: Reservation | None = None
-    next_session_at: float = 0.0
-    metered_at: float = 0.0  # monotonic time the meter was last advanced to
-    reported: str = ""  # last status sent, in the version's vocabulary
-
-    @property
-    def busy(self) -> bool:
-        return self.session is not None or self.claimed
 
 
 class Reboot(Exception):
@@ -157,17 +60,6 @@ class Reboot(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
-
-
-@dataclass
-class _Transfer:
-    status: str = "Idle"
-    request_id: int | None = None
-    task: asyncio.Task | None = field(default=None, repr=False)
-
-    @property
-    def active(self) -> bool:
-        return self.task is not None and not self.task.done()
 
 
 class SimulatedCharger:
@@ -213,8 +105,8 @@ class SimulatedCharger:
         }
         self.station_operative = True
         self.firmware_version = config.firmware_version
-        self.firmware = _Transfer()
-        self.upload = _Transfer()
+        self.firmware = FirmwareUpdate(self)
+        self.upload = LogUpload(self)
         self.local_list_version = 0
         self.local_list: dict[str, dict[str, Any]] = {}
         self.events: deque[str] = deque(maxlen=20)
@@ -264,7 +156,8 @@ class SimulatedCharger:
         self.note(f"error: {message}")
         logger.warning("%s: %s", self.charger_id, message)
 
-    def _spawn(self, coro: Awaitable[None]) -> asyncio.Task:
+    def spawn(self, coro: Awaitable[None]) -> asyncio.Task:
+        """Run `coro` in the background until it ends or run() returns."""
         task = asyncio.ensure_future(coro)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
@@ -795,9 +688,9 @@ class SimulatedCharger:
             self._schedule_heartbeat()
         self._wake.set()
 
-    # --- firmware and diagnostics --------------------------------------------------------
+    # --- for the transfers ---------------------------------------------------------------
 
-    async def _when_online(self, send: Callable[[SimulatorProtocol], Awaitable[Any]]) -> None:
+    async def when_online(self, send: Callable[[SimulatorProtocol], Awaitable[Any]]) -> None:
         """Send a notification on the current connection, waiting for one if need be."""
         while True:
             await self._online.wait()
@@ -811,145 +704,9 @@ class SimulatedCharger:
             except ConnectionClosed:
                 await asyncio.sleep(0.1)
 
-    def update_firmware(
-        self,
-        *,
-        location: str,
-        retrieve_at: datetime,
-        retries: int | None,
-        retry_interval: int | None,
-        request_id: int | None = None,
-    ) -> None:
-        """Start a firmware update (one at a time: a new request replaces one in progress)."""
-        if self.firmware.active and self.firmware.task is not None:
-            self.firmware.task.cancel()
-        self.firmware.request_id = request_id
-        self.firmware.task = self._spawn(
-            self._update_firmware(location, retrieve_at, retries, retry_interval, request_id)
-        )
-
-    async def _firmware_status(self, status: str, request_id: int | None) -> None:
-        self.firmware.status = status
-        await self._when_online(lambda p: p.firmware_status(status, request_id))
-
-    async def _update_firmware(
-        self,
-        location: str,
-        retrieve_at: datetime,
-        retries: int | None,
-        retry_interval: int | None,
-        request_id: int | None,
-    ) -> None:
-        wait = (retrieve_at - utcnow()).total_seconds()
-        if wait > 0:
-            await asyncio.sleep(wait)
-        attempts = max(1, retries or 1)
-        for attempt in range(1, attempts + 1):
-            await self._firmware_status("Downloading", request_id)
-            try:
-                size, digest = await asyncio.to_thread(transfers.download, location)
-                break
-            except transfers.TransferError as exc:
-                self.note(f"firmware download {attempt}/{attempts} failed: {exc}")
-                logger.info("%s: %s", self.charger_id, exc)
-                if attempt == attempts:
-                    await self._firmware_status("DownloadFailed", request_id)
-                    self.firmware.status = "Idle"
-                    return
-                await asyncio.sleep(min(retry_interval or 0, 60))
-        self.note(f"firmware downloaded: {size} bytes, sha256 {digest[:12]}")
-        await self._firmware_status("Downloaded", request_id)
-        await self._firmware_status("Installing", request_id)
-        name = urlsplit(location).path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
-        self.firmware_version = (name or f"sim-{digest[:12]}")[:50]
-        if not self.v16:
-            await self._firmware_status("InstallRebooting", request_id)
-        booted = self._next_boot
-        self.submit(lambda p: self.reboot(p, "Reboot", "FirmwareUpdate"))
-        await booted.wait()
-        await self._firmware_status("Installed", request_id)
-        self.firmware.status = "Idle"
-
-    def diagnostics_file_name(self) -> str:
-        stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
-        return f"diagnostics-{quote(self.charger_id, safe='')}-{stamp}.log"
-
-    def upload_logs(
-        self,
-        *,
-        location: str,
-        filename: str,
-        retries: int | None,
-        retry_interval: int | None,
-        request_id: int | None = None,
-    ) -> None:
-        """Start uploading a diagnostics file (one at a time: a new request replaces one)."""
-        if self.upload.active and self.upload.task is not None:
-            self.upload.task.cancel()
-        self.upload.request_id = request_id
-        self.upload.task = self._spawn(
-            self._upload(location, filename, retries, retry_interval, request_id)
-        )
-
-    async def _upload_status(self, status: str, request_id: int | None) -> None:
-        self.upload.status = status
-        await self._when_online(lambda p: p.upload_status(status, request_id))
-
-    async def _upload(
-        self,
-        location: str,
-        filename: str,
-        retries: int | None,
-        retry_interval: int | None,
-        request_id: int | None,
-    ) -> None:
-        await self._upload_status("Uploading", request_id)
-        content = self.diagnostics_text().encode()
-        attempts = max(1, retries or 1)
-        for attempt in range(1, attempts + 1):
-            try:
-                await asyncio.to_thread(
-                    transfers.upload, location, filename=filename, content=content
-                )
-                break
-            except transfers.TransferError as exc:
-                self.note(f"diagnostics upload {attempt}/{attempts} failed: {exc}")
-                logger.info("%s: %s", self.charger_id, exc)
-                if attempt == attempts:
-                    await self._upload_status("Failed", request_id)
-                    self.upload.status = "Idle"
-                    return
-                await asyncio.sleep(min(retry_interval or 0, 60))
-        await self._upload_status("Uploaded", request_id)
-        self.upload.status = "Idle"
-
-    def diagnostics_text(self) -> str:
-        """Return the diagnostics file: identity, connectors, settings and recent events."""
-        lines = [
-            "Constellation charge point simulator: diagnostics",
-            f"charger: {self.charger_id}",
-            f"ocpp: {self.version}",
-            f"firmware: {self.firmware_version}",
-            f"generated: {format_ocpp_datetime(utcnow())}",
-            "",
-            "[connectors]",
-        ]
-        for connector in self.connectors.values():
-            session = connector.session
-            lines.append(
-                f"{connector.connector_id}: {connector.status}, "
-                f"register {connector.meter.energy_wh:.0f} Wh"
-                + (f", transaction {session.transaction_id}" if session else "")
-            )
-        lines += ["", "[settings]"]
-        for setting in self.settings.readable():
-            if setting.write_only:
-                continue
-            where = ".".join(part for part in (setting.component, str(setting.evse or "")) if part)
-            name = f"{where}.{setting.variable}" if where else setting.variable
-            lines.append(f"{name} = {self.settings.value_of(setting)}")
-        lines += ["", "[events]", *self.events, ""]
-        return "\n".join(lines)
+    def next_boot(self) -> asyncio.Event:
+        """Return the event set when the charger is next accepted after a boot."""
+        return self._next_boot
 
 
 def _describe(exc: BaseException) -> str:

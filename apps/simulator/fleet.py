@@ -8,13 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from apps.simulator.charger import (
-    DEFAULT_ID_TAG,
-    SCRIPTED,
-    ChargerConfig,
-    SimulatedCharger,
-    id_tag_for,
-)
+from apps.simulator.charger import SimulatedCharger
+from apps.simulator.state import DEFAULT_ID_TAG, SCRIPTED, ChargerConfig, id_tag_for
 from apps.simulator.stats import Stats
 
 logger = logging.getLogger(__name__)

@@ -8,8 +8,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from apps.chargers.models import OcppVersion
-from apps.simulator.charger import DEFAULT_ID_TAG, id_tag_for
 from apps.simulator.fleet import charger_ids
+from apps.simulator.state import DEFAULT_ID_TAG, id_tag_for
 
 MAX_CHARGERS = 10_000
 # Longest id tag (1.6 idTag) / id token (2.x idToken) of each version.

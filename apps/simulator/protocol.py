@@ -10,7 +10,7 @@ with `later()` and reaches the charger's behaviour loop only once the answer is 
 from __future__ import annotations
 
 import logging
-from collections.abc import MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +21,8 @@ from apps.core.timeutil import format_ocpp_datetime, utcnow
 from apps.simulator.curve import Reading
 
 if TYPE_CHECKING:
-    from apps.simulator.charger import Connector, Job, Session, SimulatedCharger
+    from apps.simulator.charger import SimulatedCharger
+    from apps.simulator.state import Connector, Session
 
 
 class _WireLogger(logging.LoggerAdapter):
@@ -35,6 +36,9 @@ class _WireLogger(logging.LoggerAdapter):
 
 
 WIRE = _WireLogger(logging.getLogger("apps.simulator.wire"), {})
+
+# Work for the behaviour loop: called with the protocol object of the current connection.
+Job = Callable[["SimulatorProtocol"], Awaitable[None] | None]
 
 
 def now_text() -> str:

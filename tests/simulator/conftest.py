@@ -12,7 +12,8 @@ import pytest
 from asgiref.sync import sync_to_async
 
 from apps.rfid.models import IdTag
-from apps.simulator.charger import ChargerConfig, SimulatedCharger
+from apps.simulator.charger import SimulatedCharger
+from apps.simulator.state import ChargerConfig
 
 VERSIONS = ["1.6", "2.0.1", "2.1"]
 TAG = "SIM-DRIVER"

@@ -10,10 +10,11 @@ import random
 import pytest
 from websockets.asyncio.server import ServerConnection, serve
 
-from apps.simulator.charger import ChargerConfig, SimulatedCharger, charger_url
+from apps.simulator.charger import SimulatedCharger
 from apps.simulator.curve import ChargingCurve, Meter, curve_for_session
 from apps.simulator.fleet import charger_ids
 from apps.simulator.keystore import KeyStore, Verdict
+from apps.simulator.state import ChargerConfig, charger_url
 from tests.simulator.conftest import until
 
 

@@ -20,8 +20,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from apps.simulator.charger import DEFAULT_ID_TAG, IDLE, SCRIPTED, VERSIONS, id_tag_for
 from apps.simulator.fleet import Fleet, FleetConfig, charger_ids
+from apps.simulator.state import DEFAULT_ID_TAG, IDLE, SCRIPTED, VERSIONS, id_tag_for
 from apps.simulator.stats import Stats
 
 SUMMARY_ROWS = [
