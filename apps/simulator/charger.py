@@ -9,6 +9,10 @@ Where the rest is: the plain state (configuration, connectors, sessions) in `sta
 the version-specific messages and answers in `v16*.py` and `v2*.py` (the protocol objects,
 see `protocol.py`), which translate the state's OCPP 1.6 vocabulary; firmware and
 diagnostics transfers in `transfers.py`.
+
+Over 400 lines on purpose: one state machine, whose connection loop, behaviour loop, sessions
+and command decisions all read and change the same private state (the job queue, the wake-up
+event, the connectors), so cutting it further would only spread that state over modules.
 """
 
 from __future__ import annotations
