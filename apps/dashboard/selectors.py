@@ -11,10 +11,10 @@ from django.db.models import Max, Prefetch, Q
 from apps.chargers.models import ChargingStation, Connector
 from apps.commands.models import ChargerCommand, CommandStatus
 from apps.dashboard.models import Favorite
-from apps.dashboard.readings import ENERGY, POWER, combine
 from apps.ocpp.models import MessageLog
 from apps.security.models import SecurityEvent
 from apps.transactions.models import MeterValue, Transaction
+from apps.transactions.readings import ENERGY, POWER, combine
 
 # Command outcomes the dashboard lists as failures.
 FAILED_STATUSES = (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -14,6 +15,7 @@ from apps.chargers.services import (
     connector_status_update,
     station_connect,
 )
+from apps.core import live
 from apps.transactions.services import SampledValue, meter_values_record, transaction_start
 
 PASSWORD = "a-long-test-password-42"
@@ -80,3 +82,43 @@ def charging(station):
     for minute, wh, w in ((1, 1100, 6000), (2, 1220, 7000), (3, 1350, 7400)):
         meter(station, tx.transaction_id, T0 + timedelta(minutes=minute), wh, w)
     return tx
+
+
+@pytest.fixture
+def watching():
+    """Count one dashboard open in this process, as the consumer does."""
+    live.watcher_joined()
+    yield
+    live.watcher_left()
+
+
+IN_MEMORY = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+SHARED = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer"}}
+
+
+class Sent(list):
+    """The group messages publish() sent, recorded instead of sent."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.arrived = threading.Event()
+
+    def wait(self) -> Sent:
+        # A shared layer is sent to from the publisher's own thread.
+        assert self.arrived.wait(5), "nothing was sent"
+        return self
+
+
+@pytest.fixture
+def sent(monkeypatch, settings) -> Sent:
+    settings.CHANNEL_LAYERS = IN_MEMORY
+    messages = Sent()
+
+    class Layer:
+        async def group_send(self, group: str, message: dict) -> None:
+            messages.append((group, message))
+            messages.arrived.set()
+
+    monkeypatch.setattr(live, "get_channel_layer", lambda: Layer())
+    monkeypatch.setattr(live, "_loop", None)
+    return messages
