@@ -16,7 +16,7 @@ T = TypeVar("T")
 
 # Shared personas (users with given permissions, stations) and charging data for every app's
 # tests.
-pytest_plugins = ["tests.personas", "tests.charging_data"]
+pytest_plugins = ["tests.personas", "tests.charging_data", "tests.live_events"]
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 

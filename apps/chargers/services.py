@@ -20,6 +20,12 @@ from apps.chargers.models import (
     StatusEvent,
 )
 from apps.core.dbwork import fast_update, quoted, run_statement, statement
+from apps.core.events import (
+    ConnectorStatusChanged,
+    StationConnected,
+    StationDisconnected,
+    StationHeartbeat,
+)
 from apps.core.live import publish
 from apps.core.timeutil import utcnow
 
@@ -57,14 +63,9 @@ def station_connect(
     station.ocpp_version = ocpp_version
     fast_update(station, _CONNECT_FIELDS)
     publish(
-        "station",
-        {
-            "station": station.pk,
-            "charger_id": station.charger_id,
-            "online": True,
-            "connection": connection_id,
-            "at": now,
-        },
+        StationConnected(
+            station=station.pk, charger_id=station.charger_id, connection=connection_id, at=now
+        )
     )
     return station
 
@@ -90,9 +91,7 @@ def station_disconnect(*, station_id: int, connection_id: str = "") -> None:
     at = connection.ops.adapt_datetimefield_value(now)
     sql = statement(("station-disconnect",), _disconnect_statement)
     run_statement(sql, [False, at, at, station_id, connection_id])
-    publish(
-        "station", {"station": station_id, "online": False, "connection": connection_id, "at": now}
-    )
+    publish(StationDisconnected(station=station_id, connection=connection_id, at=now))
 
 
 def station_touch(*, station_id: int, seen_at: datetime) -> None:
@@ -175,7 +174,7 @@ def station_boot(*, station_id: int, identity: StationIdentity, reason: str = ""
 def station_heartbeat(*, station_id: int) -> datetime:
     now = utcnow()
     ChargingStation.objects.filter(pk=station_id).update(last_heartbeat_at=now, last_seen_at=now)
-    publish("heartbeat", {"station": station_id, "at": now})
+    publish(StationHeartbeat(station=station_id, at=now))
     return now
 
 
@@ -222,14 +221,13 @@ def connector_status_update(*, station_id: int, report: ConnectorStatus) -> Conn
                 connector.evse_connector_id = report.evse_connector_id
             connector.save()
     publish(
-        "connector",
-        {
-            "station": station_id,
-            "connector": connector.connector_id,
-            "status": connector.status,
-            "error_code": connector.error_code,
-            "at": connector.status_at,
-        },
+        ConnectorStatusChanged(
+            station=station_id,
+            connector=connector.connector_id,
+            status=connector.status,
+            error_code=connector.error_code,
+            at=connector.status_at,
+        )
     )
     return connector
 

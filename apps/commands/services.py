@@ -24,6 +24,7 @@ from apps.chargers.models import ChargingStation
 from apps.commands import effects
 from apps.commands.models import FINAL_STATUSES, ChargerCommand, CommandStatus
 from apps.core.dbwork import quoted, run_statement, statement
+from apps.core.events import CommandFinished
 from apps.core.live import publish
 from apps.core.timeutil import utcnow
 from apps.protocol import schemas
@@ -211,16 +212,15 @@ def command_finish(
         update_fields=["status", "response", "error_code", "error_description", "completed_at"]
     )
     publish(
-        "command",
-        {
-            "command": command.pk,
-            "station": command.station_id,
-            "action": command.action,
-            "status": status,
-            "error_code": error_code,
-            "error_description": error_description,
-            "at": command.completed_at,
-        },
+        CommandFinished(
+            command=command.pk,
+            station=command.station_id,
+            action=command.action,
+            status=status,
+            error_code=error_code,
+            error_description=error_description,
+            at=command.completed_at,
+        )
     )
     return command
 

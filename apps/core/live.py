@@ -1,13 +1,13 @@
-"""Live events for the control center: `publish(kind, data)` tells the open dashboards.
+"""Live events for the control center: `publish(event)` tells the open dashboards.
 
 Services call it on the charger message path, so it is cheap and never fails its caller:
 no database work, one channel-layer `group_send` to the "dashboard" group once the current
 transaction commits (nothing when it rolls back), and nothing at all while the in-memory
-layer is in use and no dashboard is open in this process. With Redis the event is always
-sent, since a dashboard may be open in another process.
+layer is in use and no dashboard is open in this process (`watched()` is False). With Redis
+the event is always sent, since a dashboard may be open in another process.
 
-`data` is serialised with orjson (dataclasses and datetimes included) when it is sent, so
-the caller pays for that only when someone watches.
+The event (a type of `apps.core.events`) is serialised once, when it is sent, so the caller
+pays for that only when someone watches; the dashboards forward that text as it is.
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ import asyncio
 import logging
 import threading
 from concurrent.futures import Future
-from typing import Any
 
-import orjson
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import transaction
+
+from apps.core.events import LiveEvent, serialise
 
 logger = logging.getLogger(__name__)
 
@@ -62,26 +62,35 @@ def _in_memory_layer() -> bool:
     return backend.endswith("InMemoryChannelLayer")
 
 
-def publish(kind: str, data: dict[str, Any]) -> None:
-    """Send `{"kind": kind, "data": data}` to the open dashboards after the commit.
+def watched() -> bool:
+    """Tell whether a published event would be sent: a dashboard may be watching.
+
+    A publisher whose event costs something to build (figures from meter samples) asks
+    first, so a charger's message pays nothing for it while nobody watches.
+    """
+    return _watchers > 0 or not _in_memory_layer()
+
+
+def publish(event: LiveEvent) -> None:
+    """Send `event` to the open dashboards after the commit.
 
     Never raises: a failure is logged, and the caller's exchange with its charger goes on.
     """
     try:
-        if _watchers == 0 and _in_memory_layer():
+        if not watched():
             return
-        transaction.on_commit(lambda: _send(kind, data))
+        transaction.on_commit(lambda: _send(event))
     except Exception:
-        logger.warning("live event %s not published", kind, exc_info=True)
+        logger.warning("live event %s not published", _kind(event), exc_info=True)
 
 
-def _send(kind: str, data: dict[str, Any]) -> None:
+def _send(event: LiveEvent) -> None:
+    kind = _kind(event)
     try:
         layer = get_channel_layer()
         if layer is None:
             return
-        text = orjson.dumps({"kind": kind, "data": data}, default=str).decode()
-        message = {"type": EVENT_TYPE, "kind": kind, "text": text}
+        message = {"type": EVENT_TYPE, "kind": kind, "text": serialise(event)}
         loop = _loop
         if loop is None or not loop.is_running():
             if _in_memory_layer():
@@ -96,6 +105,11 @@ def _send(kind: str, data: dict[str, Any]) -> None:
         future.add_done_callback(_log_failure)
     except Exception:
         logger.warning("live event %s not published", kind, exc_info=True)
+
+
+def _kind(event: LiveEvent) -> str:
+    # For the log only: whatever was passed, naming it must not raise.
+    return str(getattr(event, "kind", type(event).__name__))
 
 
 _background: asyncio.AbstractEventLoop | None = None

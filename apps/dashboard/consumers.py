@@ -1,4 +1,9 @@
-"""The dashboard's websocket: live events of the "dashboard" group, for staff only."""
+"""The dashboard's websocket: live events of the "dashboard" group, for staff only.
+
+Events arrive already serialised (`apps.core.events.serialise`, once, by the publisher) and
+go to the browser as they are: no parsing, no reshaping. Who may watch is decided once, when
+the socket opens; every event then goes to every watcher.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +11,10 @@ import asyncio
 import logging
 from typing import Any
 
-import orjson
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from apps.core import live
-from apps.transactions.readings import summarize_samples
 
 logger = logging.getLogger(__name__)
 
@@ -28,16 +31,6 @@ def may_watch(user: Any) -> bool:
         and user.is_staff
         and user.has_perm(VIEW_PERMISSION)
     )
-
-
-def shape(kind: str, text: str) -> str:
-    """Return the text sent to browsers: meter samples become power and energy figures."""
-    if kind not in ("meter", "transaction") or '"samples"' not in text:
-        return text
-    event = orjson.loads(text)
-    data = event["data"]
-    data.update(summarize_samples(data.pop("samples", None) or []))
-    return orjson.dumps(event).decode()
 
 
 class DashboardConsumer(AsyncWebsocketConsumer):
@@ -72,10 +65,10 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             await self.send(text_data='{"kind":"pong","data":{}}')
 
     async def dashboard_event(self, event: dict[str, Any]) -> None:
-        try:
-            text = shape(event["kind"], event["text"])
-        except Exception:
-            logger.warning("dashboard socket: unreadable event %r", event, exc_info=True)
+        """Forward a published event's text (`apps.core.live`) to the browser unchanged."""
+        text = event.get("text")
+        if not isinstance(text, str):
+            logger.warning("dashboard socket: event without text %r", event)
             return
         await self.send(text_data=text)
 

@@ -11,6 +11,7 @@ from django.core.cache import cache
 from django.db import transaction
 
 from apps.chargers.models import ChargingStation, SecurityProfile
+from apps.core.events import SecurityEventRecorded
 from apps.core.live import publish
 from apps.core.timeutil import utcnow
 from apps.security.models import SecurityEvent
@@ -53,16 +54,15 @@ def security_event_record(
     if settings.OCPP_SECURITY_EMAILS and _first_in_a_while(f"{charger_id}:{event_type}"):
         transaction.on_commit(lambda: _queue_mail(event.pk))
     publish(
-        "security",
-        {
-            "event": event.pk,
-            "station": station_id,
-            "charger_id": charger_id,
-            "source": source,
-            "event_type": event_type,
-            "tech_info": tech_info[:200],
-            "at": event.occurred_at,
-        },
+        SecurityEventRecorded(
+            event=event.pk,
+            station=station_id,
+            charger_id=charger_id,
+            source=source,
+            event_type=event_type,
+            tech_info=tech_info[: SecurityEventRecorded.TECH_INFO_LENGTH],
+            at=event.occurred_at,
+        )
     )
     return event
 

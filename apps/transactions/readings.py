@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 from apps.transactions.units import normalize
+
+if TYPE_CHECKING:
+    from apps.transactions.services import SampledValue
 
 POWER = "Power.Active.Import"
 ENERGY = "Energy.Active.Import.Register"
@@ -29,29 +33,37 @@ def combine(values: Iterable[tuple[str, float]]) -> float | None:
     return None
 
 
-def summarize_samples(samples: Iterable[dict[str, Any]]) -> dict[str, float | None]:
-    """Return the latest power (W) and energy register (Wh) in serialised sampled values."""
+def summarize_samples(samples: Iterable[SampledValue]) -> tuple[float | None, float | None]:
+    """Return the latest power (W) and energy register (Wh) among sampled values.
+
+    For the live events of meter readings. Never raises: a value no number can be made of is
+    left out, as a signed or non-numeric one is.
+    """
     latest: dict[str, tuple[str, list[tuple[str, float]]]] = {}
     for sample in samples:
-        measurand = sample.get("measurand") or ENERGY
+        measurand = sample.measurand or ENERGY
         if measurand not in (POWER, ENERGY):
             continue
-        value, _unit = normalize(
-            measurand,
-            sample.get("unit", ""),
-            sample.get("value", ""),
-            sample.get("format", ""),
-            sample.get("multiplier", 0) or 0,
-        )
+        try:
+            value, _unit = normalize(
+                measurand, sample.unit, sample.value, sample.format, sample.multiplier or 0
+            )
+        except (ArithmeticError, TypeError, ValueError):  # a huge multiplier overflows
+            continue
         if value is None:
             continue
-        stamp = str(sample.get("timestamp", ""))
+        stamp = _stamp(sample.timestamp)
         current = latest.get(measurand)
         if current is None or stamp > current[0]:
-            latest[measurand] = (stamp, [(sample.get("phase", ""), value)])
+            latest[measurand] = (stamp, [(sample.phase, value)])
         elif stamp == current[0]:
-            current[1].append((sample.get("phase", ""), value))
-    return {
-        "power_w": combine(latest[POWER][1]) if POWER in latest else None,
-        "register_wh": combine(latest[ENERGY][1]) if ENERGY in latest else None,
-    }
+            current[1].append((sample.phase, value))
+    return (
+        combine(latest[POWER][1]) if POWER in latest else None,
+        combine(latest[ENERGY][1]) if ENERGY in latest else None,
+    )
+
+
+def _stamp(moment: datetime | str) -> str:
+    # Compared as ISO 8601 text, which orders naive and aware times alike without raising.
+    return moment.isoformat() if isinstance(moment, datetime) else str(moment)

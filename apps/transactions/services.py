@@ -15,9 +15,16 @@ from django.db import transaction as db_transaction
 from apps.chargers.models import Connector
 from apps.chargers.services import connector_get_or_create
 from apps.core.dbwork import Lookup, fast_update, fetch_one_with, insert_rows
-from apps.core.live import publish
+from apps.core.events import (
+    MeterValuesRecorded,
+    TransactionEventRecorded,
+    TransactionStarted,
+    TransactionStopped,
+)
+from apps.core.live import publish, watched
 from apps.rfid.services import IdTagInfo, id_tag_authorize
 from apps.transactions.models import MeterValue, Transaction, TransactionEvent
+from apps.transactions.readings import summarize_samples
 from apps.transactions.units import normalize
 
 MAX_TRANSACTION_ID = 2**31 - 1
@@ -97,17 +104,15 @@ def transaction_start(
             started_at=started_at,
         )
     publish(
-        "transaction",
-        {
-            "station": station_id,
-            "connector": connector_id,
-            "transaction": tx.pk,
-            "transaction_id": tx.transaction_id,
-            "id_tag": id_tag,
-            "meter_start_wh": meter_start_wh,
-            "started_at": started_at,
-            "active": True,
-        },
+        TransactionStarted(
+            station=station_id,
+            connector=connector_id,
+            transaction=tx.pk,
+            transaction_id=tx.transaction_id,
+            id_tag=id_tag,
+            meter_start_wh=meter_start_wh,
+            started_at=started_at,
+        )
     )
     return tx, info
 
@@ -152,16 +157,14 @@ def transaction_stop(
         connector_id = tx.connector.connector_id if tx is not None and tx.connector else 0
         _store_samples(station_id, connector_id, tx.pk if tx else None, transaction_data or [])
     publish(
-        "transaction",
-        {
-            "station": station_id,
-            "transaction": tx and tx.pk,
-            "transaction_id": transaction_id,
-            "meter_stop_wh": meter_stop_wh,
-            "stopped_at": stopped_at,
-            "reason": reason,
-            "active": False,
-        },
+        TransactionStopped(
+            station=station_id,
+            transaction=tx.pk if tx is not None else None,
+            transaction_id=transaction_id,
+            meter_stop_wh=meter_stop_wh,
+            stopped_at=stopped_at,
+            reason=reason,
+        )
     )
     return tx
 
@@ -177,15 +180,17 @@ def meter_values_record(
     # No statement of its own: the reading's transaction is looked up by the batch's INSERT.
     tx_ref = None if transaction_id is None else _transaction_lookup(station_id, transaction_id)
     _store_samples(station_id, connector_id, tx_ref, samples)
-    publish(
-        "meter",
-        {
-            "station": station_id,
-            "connector": connector_id,
-            "transaction_id": transaction_id,
-            "samples": samples,
-        },
-    )
+    if watched():  # the figures cost something: only for an event that will be sent
+        power_w, register_wh = summarize_samples(samples)
+        publish(
+            MeterValuesRecorded(
+                station=station_id,
+                connector=connector_id,
+                transaction_id=transaction_id,
+                power_w=power_w,
+                register_wh=register_wh,
+            )
+        )
 
 
 _TRANSACTION_BY_ID = (
@@ -368,22 +373,24 @@ def transaction_event_record(
         if open_transactions is not None:
             open_transactions.drop(event.transaction_id)
         raise
-    publish(
-        "transaction",
-        {
-            "station": station_id,
-            "connector": event.evse_id,
-            "transaction": tx.pk,
-            "transaction_id": tx.transaction_id,
-            "id_tag": tx.id_tag,
-            "meter_start_wh": tx.meter_start_wh,
-            "started_at": tx.started_at,
-            "stopped_at": tx.stopped_at,
-            "reason": tx.stop_reason,
-            "active": tx.stopped_at is None,
-            "samples": event.samples,
-        },
-    )
+    if watched():  # the figures cost something: only for an event that will be sent
+        power_w, register_wh = summarize_samples(event.samples)
+        publish(
+            TransactionEventRecorded(
+                station=station_id,
+                connector=event.evse_id,
+                transaction=tx.pk,
+                transaction_id=tx.transaction_id,
+                id_tag=tx.id_tag,
+                meter_start_wh=tx.meter_start_wh,
+                started_at=tx.started_at,
+                stopped_at=tx.stopped_at,
+                reason=tx.stop_reason,
+                active=tx.stopped_at is None,
+                power_w=power_w,
+                register_wh=register_wh,
+            )
+        )
     return tx, info
 
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import orjson
 import pytest
 from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
 from django.test import Client
@@ -14,7 +15,6 @@ from django.test import Client
 from apps.chargers.models import ChargingStation
 from apps.chargers.services import station_heartbeat
 from apps.core import live
-from apps.dashboard.consumers import shape
 from apps.dashboard.routing import LIVE_PATH, LivePathRouter
 from apps.transactions.services import SampledValue, meter_values_record
 from config.asgi import application
@@ -106,22 +106,64 @@ async def test_it_forwards_events_to_a_staff_member():
     assert live.watchers() == 0
 
 
-def test_meter_samples_are_summed_over_phases_and_the_newest_wins():
-    text = (
-        '{"kind":"meter","data":{"station":1,"samples":['
-        '{"timestamp":"2025-01-01T10:00:00Z","value":"9","measurand":"Power.Active.Import",'
-        '"unit":"kW"},'
-        '{"timestamp":"2025-01-01T10:01:00Z","value":"1000","measurand":"Power.Active.Import",'
-        '"phase":"L1","unit":"W"},'
-        '{"timestamp":"2025-01-01T10:01:00Z","value":"1100","measurand":"Power.Active.Import",'
-        '"phase":"L2","unit":"W"},'
-        '{"timestamp":"2025-01-01T10:01:00Z","value":"230","measurand":"Voltage","phase":"L1-N"},'
-        '{"timestamp":"2025-01-01T10:01:00Z","value":"12.5","unit":"kWh"}'
-        "]}}"
+async def test_it_forwards_the_published_text_unchanged():
+    user = await sync_to_async(get_user_model().objects.create_superuser)(
+        "boss", "boss@example.com", "a-long-test-password-42"
     )
-    data = orjson.loads(shape("meter", text))["data"]
-    assert data == {"station": 1, "power_w": 2100.0, "register_wh": 12500.0}
-    assert shape("heartbeat", '{"kind":"heartbeat"}') == '{"kind":"heartbeat"}'
+    communicator, connected = await open_socket(user)
+    assert connected
+    # Not what a publisher writes: spacing, key order and samples it would have summarised.
+    text = '{"data": {"samples": [{"value": "9"}], "station": 1},  "kind": "meter"}'
+    try:
+        layer = get_channel_layer()
+        await layer.group_send(live.GROUP, {"type": live.EVENT_TYPE, "kind": "meter", "text": text})
+        assert await communicator.receive_from(timeout=5) == text
+        await layer.group_send(live.GROUP, {"type": live.EVENT_TYPE, "kind": "meter"})  # no text
+        await layer.group_send(live.GROUP, {"type": live.EVENT_TYPE, "text": '{"kind":"x"}'})
+        assert await communicator.receive_from(timeout=5) == '{"kind":"x"}'  # still open
+    finally:
+        await communicator.disconnect()
+
+
+async def test_an_event_is_serialised_once_on_its_way_to_the_browser(monkeypatch):
+    serialised: list[object] = []
+    real = orjson.dumps
+
+    def counting(obj, *args, **kwargs):
+        if isinstance(obj, dict) and "kind" in obj:
+            serialised.append(obj)
+        return real(obj, *args, **kwargs)
+
+    monkeypatch.setattr(orjson, "dumps", counting)
+    user = await sync_to_async(get_user_model().objects.create_superuser)(
+        "boss", "boss@example.com", "a-long-test-password-42"
+    )
+    station = await sync_to_async(ChargingStation.objects.create)(charger_id="CP-ONCE")
+    communicator, connected = await open_socket(user)
+    assert connected
+    try:
+        # A reading: the figures are made by its publisher, not by the socket on the way.
+        await sync_to_async(meter_values_record, thread_sensitive=False)(
+            station_id=station.pk,
+            connector_id=1,
+            transaction_id="77",
+            samples=[SampledValue(timestamp=datetime(2025, 3, 1, tzinfo=UTC), value="1200")],
+        )
+        text = await communicator.receive_from(timeout=5)
+    finally:
+        await communicator.disconnect()
+    assert len(serialised) == 1
+    assert text == real(serialised[0], default=str).decode()
+    assert orjson.loads(text) == {
+        "kind": "meter",
+        "data": {
+            "station": station.pk,
+            "connector": 1,
+            "transaction_id": "77",
+            "power_w": None,
+            "register_wh": 1200.0,
+        },
+    }
 
 
 async def test_other_paths_still_go_to_the_charger_application():

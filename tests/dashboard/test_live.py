@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import ClassVar
 
 import orjson
 import pytest
@@ -12,46 +14,18 @@ from django.db import transaction
 
 from apps.chargers.services import ConnectorStatus, connector_status_update
 from apps.core import live
+from apps.core.events import LiveEvent, StationHeartbeat
+from tests.live_events import SHARED
+
+AT = datetime(2025, 3, 1, 10, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def watching():
-    """Count one dashboard open in this process, as the consumer does."""
-    live.watcher_joined()
-    yield
-    live.watcher_left()
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Odd(LiveEvent):
+    """An event whose value orjson may not know how to write."""
 
-
-IN_MEMORY = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-SHARED = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer"}}
-
-
-class Sent(list):
-    """The group messages publish() sent, recorded instead of sent."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.arrived = threading.Event()
-
-    def wait(self) -> Sent:
-        # A shared layer is sent to from the publisher's own thread.
-        assert self.arrived.wait(5), "nothing was sent"
-        return self
-
-
-@pytest.fixture
-def sent(monkeypatch, settings) -> Sent:
-    settings.CHANNEL_LAYERS = IN_MEMORY
-    messages = Sent()
-
-    class Layer:
-        async def group_send(self, group: str, message: dict) -> None:
-            messages.append((group, message))
-            messages.arrived.set()
-
-    monkeypatch.setattr(live, "get_channel_layer", lambda: Layer())
-    monkeypatch.setattr(live, "_loop", None)
-    return messages
+    kind: ClassVar[str] = "odd"
+    value: object
 
 
 def test_it_sends_nothing_when_no_dashboard_is_open_on_the_in_memory_layer(
@@ -59,7 +33,7 @@ def test_it_sends_nothing_when_no_dashboard_is_open_on_the_in_memory_layer(
 ):
     assert live.watchers() == 0
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        live.publish("heartbeat", {"station": 1})
+        live.publish(StationHeartbeat(station=1, at=AT))
     assert callbacks == [] and sent == []
 
 
@@ -67,7 +41,7 @@ def test_it_sends_one_group_message_after_the_commit(
     watching, sent, db, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        live.publish("heartbeat", {"station": 7, "at": None})
+        live.publish(StationHeartbeat(station=7, at=AT))
         assert sent == []  # not before the commit
     for callback in callbacks:
         callback()
@@ -76,14 +50,14 @@ def test_it_sends_one_group_message_after_the_commit(
     assert group == "dashboard" and message["type"] == "dashboard.event"
     assert orjson.loads(message["text"]) == {
         "kind": "heartbeat",
-        "data": {"station": 7, "at": None},
+        "data": {"station": 7, "at": "2025-03-01T10:00:00+00:00"},
     }
 
 
 @pytest.mark.django_db(transaction=True)
 def test_it_sends_nothing_for_a_rolled_back_change(watching, sent):
     with pytest.raises(RuntimeError), transaction.atomic():
-        live.publish("heartbeat", {"station": 1})
+        live.publish(StationHeartbeat(station=1, at=AT))
         raise RuntimeError("rolled back")
     assert sent == []
 
@@ -92,7 +66,7 @@ def test_it_sends_nothing_for_a_rolled_back_change(watching, sent):
 def test_it_always_sends_on_a_shared_layer(sent, settings):
     settings.CHANNEL_LAYERS = SHARED
     assert live.watchers() == 0
-    live.publish("heartbeat", {"station": 1})
+    live.publish(StationHeartbeat(station=1, at=AT))
     assert [message["kind"] for _, message in sent.wait()] == ["heartbeat"]
 
 
@@ -102,14 +76,14 @@ def test_a_failing_layer_never_breaks_the_caller(watching, monkeypatch, caplog):
         raise ConnectionError("redis is down")
 
     monkeypatch.setattr(live, "get_channel_layer", broken)
-    live.publish("heartbeat", {"station": 1})  # no exception
+    live.publish(StationHeartbeat(station=1, at=AT))  # no exception
     assert "live event heartbeat not published" in caplog.text
 
 
 def test_unserialisable_data_is_logged_not_raised(watching, sent, caplog):
-    live._send("odd", {"value": object()})  # orjson's default=str copes
+    live._send(Odd(value=object()))  # orjson's default=str copes
     assert "object object" in sent.wait()[0][1]["text"]
-    live._send("odd", {1: "non-string key"})
+    live._send(Odd(value={1: "non-string key"}))
     assert "live event odd not published" in caplog.text
 
 
@@ -140,9 +114,9 @@ async def test_it_reaches_a_channel_of_the_group_on_the_real_layer(watching, mon
     channel = await layer.new_channel()
     await layer.group_add(live.GROUP, channel)
     try:
-        await asyncio.to_thread(live._send, "heartbeat", {"station": 3})
+        await asyncio.to_thread(live._send, StationHeartbeat(station=3, at=AT))
         message = await asyncio.wait_for(layer.receive(channel), 5)
     finally:
         await layer.group_discard(live.GROUP, channel)
     assert message["kind"] == "heartbeat"
-    assert orjson.loads(message["text"])["data"] == {"station": 3}
+    assert orjson.loads(message["text"])["data"] == {"station": 3, "at": AT.isoformat()}
