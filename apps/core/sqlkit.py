@@ -21,16 +21,17 @@ batches, jobs or savepoints.
 Where SQL text is asked for (`where`, `extra`, `Lookup.sql`, select_value) a callable that
 returns it may be given instead: it is called only when the statement is first built, so a
 statement module can quote its names with `quoted` (which needs the database) at no cost
-per message.
+per message. `counting()` records what the kit sends, for tests that count statements.
 
-About 450 lines, one module on purpose: its builders share one statement cache and one
+About 500 lines, one module on purpose: its builders share one statement cache and one
 driver cursor per thread, and the fence (only statements modules import it) is one name.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,8 +99,75 @@ def _driver_cursor() -> Any:
             cursor = psycopg.Cursor(raw)
         else:
             cursor = raw.cursor()
+        seen = getattr(_local, "seen", None)
+        if seen is not None:  # counting (see counting()): only new cursors, none per statement
+            cursor = _CountingCursor(cursor, seen)
         held = _local.cursor = (raw, cursor)
     return held[1]
+
+
+@contextmanager
+def counting() -> Iterator[list[tuple[str, int]]]:
+    """Record what this thread's kit statements send to the driver: (SQL, rows) each.
+
+    For tests and measurements: these statements bypass Django's cursor wrapper, so its
+    query capture (django_assert_num_queries) does not see them. An entry is one call of
+    the driver: execute (rows 1), executemany (one statement, rows: its parameter sets) or
+    COPY (rows: rows written). Costs nothing when not counting: the thread's cursor is made
+    anew, counting, on entry and again on exit.
+    """
+    seen: list[tuple[str, int]] = []
+    _local.cursor = None
+    _local.seen = seen
+    try:
+        yield seen
+    finally:
+        _local.seen = None
+        _local.cursor = None
+
+
+class _CountingCursor:
+    """A driver cursor that records its statements in `seen` (see counting())."""
+
+    def __init__(self, cursor: Any, seen: list[tuple[str, int]]) -> None:
+        self._cursor = cursor
+        self._seen = seen
+
+    def execute(self, sql: str, *args: Any, **kwargs: Any) -> Any:
+        self._seen.append((sql, 1))
+        return self._cursor.execute(sql, *args, **kwargs)
+
+    def executemany(self, sql: str, params: list) -> Any:
+        params = list(params)
+        self._seen.append((sql, len(params)))
+        return self._cursor.executemany(sql, params)
+
+    def fetchall(self) -> list[tuple]:
+        return self._cursor.fetchall()
+
+    def __getattr__(self, name: str) -> Any:
+        found = getattr(self._cursor, name)  # no `copy` on SQLite's cursor: AttributeError
+        if name != "copy":
+            return found
+
+        @contextmanager
+        def copy(sql: str) -> Iterator[Any]:
+            with found(sql) as writer:
+                rows = _CountingCopy(writer)
+                yield rows
+            self._seen.append((sql, rows.count))
+
+        return copy
+
+
+class _CountingCopy:
+    def __init__(self, writer: Any) -> None:
+        self._writer = writer
+        self.count = 0
+
+    def write_row(self, values: list) -> None:
+        self.count += 1
+        self._writer.write_row(values)
 
 
 def run_statement(
