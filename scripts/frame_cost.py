@@ -39,7 +39,7 @@ class Workload:
 
     def __init__(self, kind: str, chargers: int) -> None:
         from apps.chargers.models import ChargingStation, RegistrationStatus
-        from apps.core.dbwork import GroupCommitExecutor
+        from apps.core.batch import GroupCommitExecutor
         from apps.ocpp.connection import ChargerConnection
         from apps.protocol.versions import V16, V201
 

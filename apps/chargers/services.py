@@ -8,8 +8,9 @@ from typing import Any
 
 import orjson
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 
+from apps.chargers import statements
 from apps.chargers.models import (
     ChargingStation,
     ConfigurationKey,
@@ -19,7 +20,6 @@ from apps.chargers.models import (
     StationReport,
     StatusEvent,
 )
-from apps.core.dbwork import fast_update, quoted, run_statement, statement
 from apps.core.events import (
     ConnectorStatusChanged,
     StationConnected,
@@ -61,7 +61,7 @@ def station_connect(
     station.connected_at = now
     station.last_seen_at = now
     station.ocpp_version = ocpp_version
-    fast_update(station, _CONNECT_FIELDS)
+    statements.station_write_fields(station=station, fields=_CONNECT_FIELDS)
     publish(
         StationConnected(
             station=station.pk, charger_id=station.charger_id, connection=connection_id, at=now
@@ -73,24 +73,10 @@ def station_connect(
 _CONNECT_FIELDS = ["is_connected", "connection_id", "connected_at", "last_seen_at", "ocpp_version"]
 
 
-def _disconnect_statement() -> str:
-    def column(name: str) -> str:
-        return quoted(ChargingStation, name)
-
-    return (
-        f"UPDATE {quoted(ChargingStation)}"
-        f" SET {column('is_connected')} = %s, {column('disconnected_at')} = %s,"
-        f" {column('last_seen_at')} = %s"
-        f" WHERE {column('id')} = %s AND {column('connection_id')} = %s"
-    )
-
-
 def station_disconnect(*, station_id: int, connection_id: str = "") -> None:
     """Mark the station disconnected, unless a newer connection has taken over meanwhile."""
     now = utcnow()
-    at = connection.ops.adapt_datetimefield_value(now)
-    sql = statement(("station-disconnect",), _disconnect_statement)
-    run_statement(sql, [False, at, at, station_id, connection_id])
+    statements.station_mark_disconnected(station_id=station_id, connection_id=connection_id, at=now)
     publish(StationDisconnected(station=station_id, connection=connection_id, at=now))
 
 
@@ -121,29 +107,7 @@ class StationBoot:
 
 
 _IDENTITY_FIELDS = [field.name for field in fields(StationIdentity)]
-_BOOT_FIELDS = [*_IDENTITY_FIELDS, "last_boot_reason", "last_boot_at", "last_seen_at"]
 _BOOT_ANSWER_FIELDS = ["registration_status", "free_charging"]
-
-
-def _boot_sql(part: str) -> str:
-    """The boot's UPDATE (RETURNING what the answer needs, where the database can) or, where
-    it cannot, the `read` that follows it."""
-
-    def column(name: str) -> str:
-        return quoted(ChargingStation, name)
-
-    table, where = quoted(ChargingStation), f"{column('id')} = %s"
-    answer = ", ".join(column(name) for name in _BOOT_ANSWER_FIELDS)
-    if part == "read":
-        return f"SELECT {answer} FROM {table} WHERE {where}"
-    assignments = ", ".join(f"{column(name)} = %s" for name in _BOOT_FIELDS)
-    update = f"UPDATE {table} SET {assignments} WHERE {where}"
-    return f"{update} RETURNING {answer}" if _boot_returns() else update
-
-
-def _boot_returns() -> bool:
-    # The feature flag of INSERT ... RETURNING: the same databases return from UPDATE.
-    return connection.features.can_return_columns_from_insert
 
 
 def station_boot(*, station_id: int, identity: StationIdentity, reason: str = "") -> StationBoot:
@@ -154,18 +118,11 @@ def station_boot(*, station_id: int, identity: StationIdentity, reason: str = ""
     (the registration among them) is neither lost nor overwritten.
     """
     now = utcnow()
-    at = connection.ops.adapt_datetimefield_value(now)
-    params = [getattr(identity, name) for name in _IDENTITY_FIELDS]
-    params += [reason, at, at, station_id]
-    returns = _boot_returns()
-    update = statement(("station-boot", returns), lambda: _boot_sql("update"))
-    if returns:
-        rows = run_statement(update, params, rows=True)
-    else:
-        run_statement(update, params)
-        read = statement(("station-boot-read",), lambda: _boot_sql("read"))
-        rows = run_statement(read, [station_id], rows=True, read=True)
-    row = rows[0] if rows else None
+    values: dict[str, object] = {name: getattr(identity, name) for name in _IDENTITY_FIELDS}
+    values.update(last_boot_reason=reason, last_boot_at=now, last_seen_at=now)
+    row = statements.station_write_boot(
+        station_id=station_id, values=values, answer_fields=_BOOT_ANSWER_FIELDS
+    )
     if row is None:
         raise ChargingStation.DoesNotExist(f"no station {station_id}")
     return StationBoot(registration_status=row[0], free_charging=bool(row[1]), booted_at=now)

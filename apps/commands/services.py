@@ -21,9 +21,8 @@ from django.core.cache import cache
 from django.db import transaction
 
 from apps.chargers.models import ChargingStation
-from apps.commands import effects
+from apps.commands import effects, statements
 from apps.commands.models import FINAL_STATUSES, ChargerCommand, CommandStatus
-from apps.core.dbwork import quoted, run_statement, statement
 from apps.core.events import CommandFinished
 from apps.core.live import publish
 from apps.core.timeutil import utcnow
@@ -286,18 +285,6 @@ def commands_expire_stale(*, grace_s: float = 30.0) -> int:
 PENDING_CHUNK = 500
 
 
-def _pending_statement(size: int) -> str:
-    def column(name: str) -> str:
-        return quoted(ChargerCommand, name)
-
-    return (
-        f"SELECT {column('created_at')}, {column('id')}, {column('station')}"
-        f" FROM {quoted(ChargerCommand)}"
-        f" WHERE {column('status')} = %s"
-        f" AND {column('station')} IN ({', '.join(['%s'] * size)})"
-    )
-
-
 def pending_command_ids(*, station_ids: list[int]) -> list[tuple[int, int]]:
     """Return (station id, command id) of pending commands, oldest first.
 
@@ -306,12 +293,15 @@ def pending_command_ids(*, station_ids: list[int]) -> list[tuple[int, int]]:
     70 ms per poll with 10,000 chargers, in a database thread).
     """
     size = PENDING_CHUNK if len(station_ids) > 1 else 1
-    sql = statement(("pending-commands", size), lambda: _pending_statement(size))
     found = []
     for start in range(0, len(station_ids), size):
-        chunk = list(station_ids[start : start + size])
-        chunk += chunk[-1:] * (size - len(chunk))  # the same statement for every chunk
-        found.extend(run_statement(sql, [CommandStatus.PENDING, *chunk], rows=True, read=True))
+        found.extend(
+            statements.command_rows_of_stations(
+                status=CommandStatus.PENDING,
+                station_ids=list(station_ids[start : start + size]),
+                size=size,
+            )
+        )
     found.sort(key=lambda row: (row[0], row[1]))  # created_at, id
     return [(station_id, command_id) for _, command_id, station_id in found]
 

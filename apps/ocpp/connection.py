@@ -27,7 +27,7 @@ from apps.commands.services import (
     command_time_out,
     payload_for_sending,
 )
-from apps.core.dbwork import undone_on_error
+from apps.core.batch import undone_on_error
 from apps.core.timeutil import utcnow
 from apps.ocpp.handlers import registry_for
 from apps.ocpp.models import MessageLog

@@ -18,7 +18,7 @@ from django.conf import settings
 
 from apps.chargers.models import ChargingStation
 from apps.commands.services import pending_command_ids, station_group
-from apps.core.dbwork import GroupCommitExecutor
+from apps.core.batch import GroupCommitExecutor
 from apps.ocpp.connection import ChargerConnection
 from apps.ocpp.handlers import served_versions
 from apps.ocpp.transport import LeanWebsocketConsumer
@@ -75,7 +75,7 @@ _executor: GroupCommitExecutor | None = None
 
 
 def db_executor() -> GroupCommitExecutor:
-    """The process's database threads (OCPP_DB_THREADS; group commit, see apps/core/dbwork)."""
+    """The process's database threads (OCPP_DB_THREADS; group commit, see apps/core/batch)."""
     global _executor
     if _executor is None:
         _executor = GroupCommitExecutor(threads=settings.OCPP_DB_THREADS)

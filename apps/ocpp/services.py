@@ -7,7 +7,7 @@ from typing import Any
 
 from django.conf import settings
 
-from apps.core.dbwork import insert_rows
+from apps.core.batch import insert_rows
 from apps.core.timeutil import utcnow
 from apps.ocpp.models import MessageLog
 
@@ -15,7 +15,7 @@ from apps.ocpp.models import MessageLog
 def message_log_write(*, entries: list[MessageLog | dict[str, Any]]) -> None:
     """Store frames; inside a group-commit batch, all the batch's frames in one statement.
 
-    An entry is a MessageLog or a dict of its fields (see dbwork.insert_rows).
+    An entry is a MessageLog or a dict of its fields (see batch.insert_rows).
     """
     insert_rows(MessageLog, entries)
 

@@ -22,7 +22,7 @@ logger = logging.getLogger(__name__)
 
 Handler = Callable[["HandlerContext", dict[str, Any]], dict[str, Any]]
 # Makes a scope whose writes are undone when the handler inside it raises (the database
-# layer passes its own: apps.core.dbwork.undone_on_error); the engine itself has none.
+# layer passes its own: apps.core.batch.undone_on_error); the engine itself has none.
 UnitOfWork = Callable[[], contextlib.AbstractContextManager[None]]
 
 # How many of a connection's latest CALL message ids are remembered to refuse repeats: what

@@ -25,8 +25,8 @@ from django.core.cache import cache
 
 from apps.chargers.models import ChargingStation, SecurityProfile
 from apps.chargers.services import station_get_or_register
-from apps.core.dbwork import fetch_one
 from apps.protocol.handshake import Credentials
+from apps.security import statements
 from apps.security.models import SecurityEvent
 from apps.security.passwords import password_matches
 from apps.security.services import security_event_record
@@ -114,7 +114,7 @@ def connection_admit(*, charger_id: str, credentials: Credentials) -> Admission:
     seen = _cache_call(cache.get_many, [locked_key, failures_key]) or {}
     if seen.get(locked_key):
         return Admission(False, reason="locked out after failed authentications, retry later")
-    station = fetch_one(ChargingStation, "charger_id = %s", [charger_id])
+    station = statements.station_claimed(charger_id=charger_id)
     ip = f"from {credentials.peer_ip}"
     try:
         achieved = _achieved(station, charger_id, credentials)

@@ -12,9 +12,8 @@ from datetime import datetime
 
 from django.db import transaction as db_transaction
 
-from apps.chargers.models import Connector
 from apps.chargers.services import connector_get_or_create
-from apps.core.dbwork import Lookup, fast_update, fetch_one_with, insert_rows
+from apps.core.batch import insert_rows
 from apps.core.events import (
     MeterValuesRecorded,
     TransactionEventRecorded,
@@ -23,6 +22,7 @@ from apps.core.events import (
 )
 from apps.core.live import publish, watched
 from apps.rfid.services import IdTagInfo, id_tag_authorize
+from apps.transactions import statements
 from apps.transactions.models import MeterValue, Transaction, TransactionEvent
 from apps.transactions.readings import summarize_samples
 from apps.transactions.units import normalize
@@ -178,7 +178,11 @@ def meter_values_record(
 ) -> None:
     """Store sampled values (OCPP MeterValues); a replayed reading is not stored twice."""
     # No statement of its own: the reading's transaction is looked up by the batch's INSERT.
-    tx_ref = None if transaction_id is None else _transaction_lookup(station_id, transaction_id)
+    tx_ref = (
+        None
+        if transaction_id is None
+        else statements.transaction_key_lookup(station_id=station_id, transaction_id=transaction_id)
+    )
     _store_samples(station_id, connector_id, tx_ref, samples)
     if watched():  # the figures cost something: only for an event that will be sent
         power_w, register_wh = summarize_samples(samples)
@@ -193,17 +197,6 @@ def meter_values_record(
         )
 
 
-_TRANSACTION_BY_ID = (
-    f"SELECT id FROM {Transaction._meta.db_table} "
-    "WHERE station_id = %s AND transaction_id = %s LIMIT 1"
-)
-
-
-def _transaction_lookup(station_id: int, transaction_id: str) -> Lookup:
-    """The key of the station's transaction `transaction_id` (NULL if none), found on insert."""
-    return Lookup(_TRANSACTION_BY_ID, (station_id, transaction_id))
-
-
 # OCPP 2.x allows units of 20 characters, more than these columns hold: the value and the
 # multiplier are kept whole, only a custom unit's name is cut.
 _UNIT_LENGTH = MeterValue._meta.get_field("unit").max_length
@@ -212,7 +205,10 @@ _MULTIPLIERS = range(-(2**15), 2**15)  # the column is a SmallIntegerField
 
 
 def _store_samples(
-    station_id: int, connector_id: int, tx_pk: int | Lookup | None, samples: list[SampledValue]
+    station_id: int,
+    connector_id: int,
+    tx_pk: int | statements.Lookup | None,
+    samples: list[SampledValue],
 ) -> None:
     """Store readings at the end of the batch; refuse here what no column could hold.
 
@@ -233,7 +229,7 @@ def _store_samples(
         except OverflowError:  # 10 ** multiplier beyond a float: kept raw, not normalised
             value, unit = None, ""
         rows.append(
-            {  # MeterValue fields: a dict is cheaper than an instance (dbwork.insert_rows)
+            {  # MeterValue fields: a dict is cheaper than an instance (batch.insert_rows)
                 "station_id": station_id,
                 "connector_id": connector_id,
                 "transaction_id": tx_pk,
@@ -425,29 +421,21 @@ def _record_with_the_row(
     # job has a savepoint already), and a savepoint per event was a good part of its cost.
     with db_transaction.atomic(savepoint=False):
         # The session row is locked (PostgreSQL; SQLite's writers take turns): its events are
-        # applied one at a time. Statements built once (dbwork): this runs for every event.
+        # applied one at a time. A statement built once: this runs for every event.
         # One statement: the session, whether this sequence number is stored already and
         # its connector's number.
-        tx, extras = fetch_one_with(
-            Transaction,
-            "station_id = %s AND transaction_id = %s",
-            [station_id, event.transaction_id],
-            lock=True,
-            extra=_SESSION_EXTRAS,
-            extra_params=(event.seq_no,),
+        tx, seen, connector_number = statements.transaction_for_event(
+            station_id=station_id, transaction_id=event.transaction_id, seq_no=event.seq_no
         )
-        if tx is not None:
-            seen, connector_number = extras
-        else:
+        if tx is None:
             tx = Transaction.objects.create(
                 station_id=station_id,
                 transaction_id=event.transaction_id,
                 started_at=event.timestamp,
             )
-            seen = connector_number = None
         # A connection sends its next frame only once this one is answered, so the same
         # sequence number cannot be in flight twice: check, then insert with the batch.
-        created = seen is None
+        created = not seen
         if created:
             _store_event(tx, event)
         info = None
@@ -491,16 +479,6 @@ TX_EVENT_FIELDS = [
     "updated_at",
 ]
 
-
-_TX_TABLE = Transaction._meta.db_table
-# Read with the session row (fetch_one_with): whether the event's sequence number is stored
-# already (1 or None), and the number of the session's connector (or None).
-_SESSION_EXTRAS = (
-    f"SELECT 1 FROM {TransactionEvent._meta.db_table} e "
-    f"WHERE e.transaction_id = {_TX_TABLE}.id AND e.seq_no = %s",
-    f"SELECT c.connector_id FROM {Connector._meta.db_table} c "
-    f"WHERE c.id = {_TX_TABLE}.connector_id",
-)
 
 _TX_EVENT_ATTNAMES = [Transaction._meta.get_field(name).attname for name in TX_EVENT_FIELDS]
 
@@ -557,7 +535,9 @@ def _apply_event(
     # until the commit and its next event comes in a later batch (the station waits for
     # this answer). Started and Ended change what other sessions' checks read (id tag in
     # use, stopped), so they are written at once.
-    fast_update(tx, [*changed, "updated_at"], with_batch=event.event_type == "Updated")
+    statements.transaction_write_fields(
+        tx=tx, fields=[*changed, "updated_at"], at_commit=event.event_type == "Updated"
+    )
     if connector is not None:
         connector_number = connector.connector_id
     if event.samples:

@@ -15,8 +15,8 @@ from django.db import DatabaseError
 from ocpp.exceptions import OCPPError
 from ocpp.v201 import call
 
-from apps.core import dbwork
-from apps.transactions import services
+from apps.core import batch
+from apps.transactions import statements
 from apps.transactions.models import MeterValue, Transaction, TransactionEvent
 from tests.ocpp.charger import connect_charger
 
@@ -34,14 +34,13 @@ def accept_all(settings):
 def row_reads(monkeypatch) -> list[str]:
     """The transaction ids of the events that read their session's row."""
     reads: list[str] = []
-    real = services.fetch_one_with
+    real = statements.transaction_for_event
 
-    def counting(model, where, params, **kwargs):
-        if model is Transaction:
-            reads.append(params[1])
-        return real(model, where, params, **kwargs)
+    def counting(**kwargs):
+        reads.append(kwargs["transaction_id"])
+        return real(**kwargs)
 
-    monkeypatch.setattr(services, "fetch_one_with", counting)
+    monkeypatch.setattr(statements, "transaction_for_event", counting)
     return reads
 
 
@@ -158,7 +157,7 @@ async def test_an_event_that_fails_leaves_nothing_and_its_session_is_read_again(
 async def test_a_batch_that_cannot_commit_makes_the_connection_forget(
     asgi_server, row_reads, monkeypatch
 ):
-    real_flush = dbwork._flush_rows
+    real_flush = batch._flush_rows
     failed = []
 
     def flush_failing_once(pending):
@@ -170,7 +169,7 @@ async def test_a_batch_that_cannot_commit_makes_the_connection_forget(
             raise DatabaseError("the database went away")
         return real_flush(pending)
 
-    monkeypatch.setattr(dbwork, "_flush_rows", flush_failing_once)
+    monkeypatch.setattr(batch, "_flush_rows", flush_failing_once)
     async with connect_charger(asgi_server.ws_url, "MEM-CP", "ocpp2.0.1") as cp:
         await start(cp)
         await cp.call(event("Updated", 1, "Charging", wh=1001))

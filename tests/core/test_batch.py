@@ -1,41 +1,27 @@
-"""Group commit: one transaction per batch, a failing job undone alone, rows inserted once."""
+"""Group commit (apps.core.batch): one transaction per batch, a failing job undone alone,
+rows inserted once."""
 
 from __future__ import annotations
 
 import asyncio
-from concurrent.futures import Future
 
 import orjson
 import pytest
 from asgiref.sync import async_to_sync
 from django.db import connection
 
-from apps.core.dbwork import GroupCommitExecutor, insert_rows, select_value, undone_on_error
+from apps.core.batch import insert_rows, undone_on_error
 from apps.core.timeutil import utcnow
 from apps.ocpp.models import MessageLog
 from apps.protocol.engine import Engine, HandlerContext, HandlerRegistry
 from apps.protocol.versions import V16
+from tests.core.batching import run_batch
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def entry(frame: str) -> MessageLog:
     return MessageLog(charger_id="DBW", direction="in", frame=frame, created_at=utcnow())
-
-
-def run_batch(executor: GroupCommitExecutor, *jobs) -> list[Future]:
-    batch = [(Future(), None, fn, (), {}) for fn in jobs]
-    for future, *_ in batch:
-        future.set_running_or_notify_cancel()
-    executor._run_batch(batch)
-    return [future for future, *_ in batch]
-
-
-@pytest.fixture
-def executor():
-    pool = GroupCommitExecutor(threads=1)
-    yield pool
-    pool.shutdown()
 
 
 def test_a_failing_job_is_undone_alone_with_its_rows(executor):
@@ -93,40 +79,6 @@ def test_a_coroutine_awaits_its_job_and_async_to_sync_reaches_its_loop(executor)
     assert MessageLog.objects.count() == 20
 
 
-def test_fetch_one_and_fast_update_match_the_orm():
-    """The per-message statements read and write what the ORM would."""
-    from datetime import timedelta
-
-    from apps.chargers.models import ChargingStation
-    from apps.core.dbwork import fast_update, fetch_one, row_exists
-    from apps.transactions.models import Transaction
-
-    station = ChargingStation.objects.create(charger_id="DBW-TX")
-    started = utcnow().replace(microsecond=123000)
-    stored = Transaction.objects.create(
-        station=station, transaction_id="t-1", started_at=started, meter_start_wh=5
-    )
-    where = "station_id = %s AND transaction_id = %s"
-    loaded = fetch_one(Transaction, where, [station.pk, "t-1"], lock=True)
-    expected = Transaction.objects.get(pk=stored.pk)
-    for field in Transaction._meta.concrete_fields:
-        assert getattr(loaded, field.attname) == getattr(expected, field.attname), field.name
-    assert loaded.started_at.tzinfo is not None
-    assert fetch_one(Transaction, where, [station.pk, "t-2"]) is None
-    assert row_exists(Transaction, where, [station.pk, "t-1"])
-    assert not row_exists(Transaction, where, [station.pk, "t-2"])
-
-    loaded.charging_state = "Charging"
-    loaded.stopped_at = started + timedelta(hours=1)
-    loaded.meter_start_wh = 6
-    fast_update(loaded, ["charging_state", "stopped_at", "updated_at"])
-    again = Transaction.objects.get(pk=stored.pk)
-    assert again.charging_state == "Charging"
-    assert again.stopped_at == started + timedelta(hours=1)
-    assert again.meter_start_wh == 5  # not among the fields written
-    assert again.updated_at > expected.updated_at
-
-
 def test_rows_given_as_dicts_are_stored_as_instances_would_be(executor):
     """A dict row takes the fields' defaults and auto_now_add stamps, in and out of a batch."""
     from apps.chargers.models import ChargingStation
@@ -157,7 +109,7 @@ def test_a_job_that_swallows_a_database_error_is_undone_alone(executor):
 
     The jobs before and after it keep their rows, and each job gets its own outcome.
     """
-    from django.db import DatabaseError, connection
+    from django.db import DatabaseError
 
     def good(frame: str):
         def job() -> str:
@@ -223,7 +175,7 @@ def test_savepoints_are_made_only_by_jobs_that_run_statements(executor):
 def test_a_lookup_value_is_found_by_the_insert_in_and_out_of_a_batch(executor):
     """Lookup: the database finds the value as the row goes in; none found: NULL."""
     from apps.chargers.models import ChargingStation
-    from apps.core.dbwork import Lookup
+    from apps.core.sqlkit import Lookup
     from apps.transactions.models import MeterValue, Transaction
 
     station = ChargingStation.objects.create(charger_id="DBW-LOOKUP")
@@ -252,7 +204,7 @@ def test_a_lookup_value_is_found_by_the_insert_in_and_out_of_a_batch(executor):
 
 def test_an_update_given_to_the_batch_is_written_at_its_commit_unless_its_job_fails(executor):
     from apps.chargers.models import ChargingStation
-    from apps.core.dbwork import fast_update
+    from apps.core.batch import update_at_commit
     from apps.transactions.models import Transaction
 
     station = ChargingStation.objects.create(charger_id="DBW-UPD")
@@ -264,7 +216,7 @@ def test_an_update_given_to_the_batch_is_written_at_its_commit_unless_its_job_fa
     def update(tx: Transaction, state: str, fail: bool = False):
         def job() -> None:
             tx.charging_state = state
-            fast_update(tx, ["charging_state", "updated_at"], with_batch=True)
+            update_at_commit(tx, ["charging_state", "updated_at"])
             # Not written yet: it goes with the batch's inserts.
             assert Transaction.objects.get(pk=tx.pk).charging_state == ""
             if fail:
@@ -277,28 +229,8 @@ def test_an_update_given_to_the_batch_is_written_at_its_commit_unless_its_job_fa
     assert Transaction.objects.get(pk=first.pk).charging_state == "Charging"
     assert Transaction.objects.get(pk=second.pk).charging_state == ""
     second.charging_state = "SuspendedEV"
-    fast_update(second, ["charging_state"], with_batch=True)  # outside a batch: at once
+    update_at_commit(second, ["charging_state"])  # outside a batch: at once
     assert Transaction.objects.get(pk=second.pk).charging_state == "SuspendedEV"
-
-
-def test_the_fixed_statements_are_prepared_on_postgresql(executor):
-    """Unprepared, PostgreSQL parsed and planned every statement of every charger message:
-    half of its work per TransactionEvent."""
-    if connection.vendor != "postgresql":
-        pytest.skip("prepared statements are PostgreSQL's (SQLite's driver keeps its own cache)")
-    probe = "SELECT count(*) FROM ocpp_messagelog WHERE charger_id = %s"
-
-    def reads() -> int:
-        return select_value(probe, ["DBW"])
-
-    def prepared() -> list[str]:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT statement FROM pg_prepared_statements")
-            return [row[0] for row in cursor.fetchall()]
-
-    futures = run_batch(executor, *[reads] * 6, prepared)
-    assert [future.result() for future in futures[:6]] == [0] * 6
-    assert any("FROM ocpp_messagelog WHERE charger_id = $1" in text for text in futures[6].result())
 
 
 @pytest.mark.parametrize("wrote_before", [False, True], ids=["first-in-job", "after-a-write"])
@@ -340,19 +272,6 @@ def test_a_failure_answered_inside_a_job_leaves_nothing_of_its_part(executor, wr
     assert sorted(MessageLog.objects.values_list("frame", flat=True)) == sorted(expected)
 
 
-def test_queued_rows_keep_every_character(executor):
-    """On PostgreSQL queued rows go in with COPY, whose text format escapes tabs, newlines,
-    backslashes and its NULL marker: a frame must come back exactly as it was sent."""
-    awkward = ["a\tb", "line\nbreak\r\n", "back\\slash", "\\N", "", "ünï €", '{"k": "\\u0000"}']
-
-    def job() -> None:
-        insert_rows(MessageLog, [entry(text) for text in awkward])
-
-    (future,) = run_batch(executor, job)
-    future.result()
-    assert sorted(MessageLog.objects.values_list("frame", flat=True)) == sorted(awkward)
-
-
 @pytest.mark.parametrize("failure", ["raises", "bad-response"])
 def test_a_message_answered_with_a_callerror_leaves_nothing_of_its_handling(executor, failure):
     """The engine answers a handler's failure, or a response its schema refuses, with a
@@ -381,3 +300,16 @@ def test_a_message_answered_with_a_callerror_leaves_nothing_of_its_handling(exec
     (reply,) = future.result()
     assert orjson.loads(reply)[:3] == [4, "m-1", "InternalError"]
     assert list(MessageLog.objects.values_list("frame", flat=True)) == ["logged"]
+
+
+def test_queued_rows_keep_every_character(executor):
+    """On PostgreSQL queued rows go in with COPY, whose text format escapes tabs, newlines,
+    backslashes and its NULL marker: a frame must come back exactly as it was sent."""
+    awkward = ["a\tb", "line\nbreak\r\n", "back\\slash", "\\N", "", "ünï €", '{"k": "\\u0000"}']
+
+    def job() -> None:
+        insert_rows(MessageLog, [entry(text) for text in awkward])
+
+    (future,) = run_batch(executor, job)
+    future.result()
+    assert sorted(MessageLog.objects.values_list("frame", flat=True)) == sorted(awkward)

@@ -1,0 +1,111 @@
+"""What the readings of a running session cost in statements: OCPP 1.6 MeterValues and 2.0.1
+TransactionEvent(Updated), the most frequent charger messages.
+
+Run as the group-commit job runs them, a batch of FRAMES frames from as many chargers;
+what is counted, and what is not, is said in tests/statement_counting.py. Their jobs run no
+statement at all: their rows (and a 2.x session's update) go in with the batch, one
+statement per table for the whole batch. A change of these numbers is a change of the
+per-message cost: measure it (scripts/frame_cost.py).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from apps.ocpp.connection import ChargerConnection
+from apps.protocol.versions import V16, V201
+from tests.statement_counting import call, connect, flushed, run_frames
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+FRAMES = 3
+LOG = flushed("ocpp_messagelog", 2 * FRAMES)  # each frame and its answer, with the batch
+
+
+def at(second: int) -> str:
+    return f"2026-01-01T00:00:{second:02d}Z"
+
+
+def test_meter_values_cost_no_statement_of_their_own(django_assert_num_queries):
+    sessions = connect(V16, [f"COUNT-MV-{n}" for n in range(FRAMES)])
+    start = {"connectorId": 1, "idTag": "COUNT", "meterStart": 0, "timestamp": at(0)}
+    started = run_frames([(session, call("StartTransaction", start)) for session in sessions])
+    transaction_ids = [reply[2]["transactionId"] for reply in started.replies]
+
+    def meter_values(transaction_id: int) -> str:
+        sample = {"value": "1500", "measurand": "Energy.Active.Import.Register", "unit": "Wh"}
+        reading = {"timestamp": at(10), "sampledValue": [sample]}
+        payload = {"connectorId": 1, "transactionId": transaction_id, "meterValue": [reading]}
+        return call("MeterValues", payload)
+
+    frames = [(s, meter_values(tx)) for s, tx in zip(sessions, transaction_ids, strict=True)]
+    with django_assert_num_queries(2):  # BEGIN, COMMIT
+        counted = run_frames(frames)
+    orm, kit = counted.kinds()
+    assert orm == ["BEGIN", "COMMIT"]
+    # The readings' session is found by a subquery of their INSERT (sqlkit.Lookup).
+    assert kit == [flushed("transactions_metervalue", FRAMES), LOG]
+    assert [reply[2] for reply in counted.replies] == [{}] * FRAMES
+
+
+def event(n: int, event_type: str, seq_no: int) -> str:
+    payload = {
+        "eventType": event_type,
+        "timestamp": at(seq_no),
+        "seqNo": seq_no,
+        "triggerReason": "Authorized" if event_type == "Started" else "MeterValuePeriodic",
+        "transactionInfo": {"transactionId": f"count-{n}"},
+        "evse": {"id": 1, "connectorId": 1},
+        "meterValue": [
+            {
+                "timestamp": at(seq_no),
+                "sampledValue": [{"value": seq_no, "measurand": "Energy.Active.Import.Register"}],
+            }
+        ],
+    }
+    if event_type == "Started":
+        payload["idToken"] = {"idToken": "COUNT", "type": "ISO14443"}
+    return call("TransactionEvent", payload)
+
+
+# An Updated event's rows and its session's changed fields, with the batch.
+UPDATED = [
+    flushed("transactions_transactionevent", FRAMES),
+    ("UPDATE transactions_transaction", FRAMES),  # one executemany
+    flushed("transactions_metervalue", FRAMES),
+    LOG,
+]
+
+
+def test_an_updated_transaction_event_costs_no_statement_of_its_own(django_assert_num_queries):
+    """The connection remembers its running sessions (OpenTransactionCache): no read."""
+    sessions = connect(V201, [f"COUNT-TE-{n}" for n in range(FRAMES)])
+    run_frames([(session, event(n, "Started", 0)) for n, session in enumerate(sessions)])
+    for seq_no in (1, 2):
+        with django_assert_num_queries(2):  # BEGIN, COMMIT
+            counted = run_frames(
+                [(session, event(n, "Updated", seq_no)) for n, session in enumerate(sessions)]
+            )
+        orm, kit = counted.kinds()
+        assert orm == ["BEGIN", "COMMIT"]
+        assert kit == UPDATED
+        assert [reply[2] for reply in counted.replies] == [{}] * FRAMES
+
+
+def test_an_updated_event_on_a_new_connection_reads_its_session_once(
+    django_assert_num_queries,
+):
+    """After a reconnect the connection knows no session: one read (and lock) per event."""
+    sessions = connect(V201, [f"COUNT-RE-{n}" for n in range(FRAMES)])
+    run_frames([(session, event(n, "Started", 0)) for n, session in enumerate(sessions)])
+    reconnected = [ChargerConnection(session.station, V201, 65536) for session in sessions]
+    for session in reconnected:
+        session.open()
+    with django_assert_num_queries(2):  # BEGIN, COMMIT
+        counted = run_frames(
+            [(session, event(n, "Updated", 1)) for n, session in enumerate(reconnected)]
+        )
+    orm, kit = counted.kinds()
+    assert orm == ["BEGIN", "COMMIT"]
+    # The session with its sequence-number check and connector: one SELECT ... FOR UPDATE.
+    assert kit == [("SELECT transactions_transaction", 1)] * FRAMES + UPDATED
