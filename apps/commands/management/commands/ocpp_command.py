@@ -4,8 +4,8 @@
     manage.py ocpp_command CP-1 reset '{"hard": true}' --wait 10      # any OCPP version
 
 An OCPP action sends that action with the payload as given; a version-neutral operation
-(remote_start, remote_stop, change_availability, reset, unlock, set_configuration,
-get_configuration) takes its arguments as the JSON object and picks the station's action.
+that can be run by name (reset, remote_start, set_configuration, ...: apps/commands/registry.py)
+takes its arguments as the JSON object and picks the station's action.
 
 Prints one JSON line with the stored command, and with --wait a second one with its outcome.
 Exit status: 0 accepted (or, without --wait, on its way); 1 rejected, error, timeout, offline,
