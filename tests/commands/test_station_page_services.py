@@ -129,3 +129,15 @@ def test_send_local_list_sends_the_flagged_id_tags(admin_client, station):
     assert [e["idTag"] for e in command.payload["localAuthorizationList"]] == ["CARD-1"]
     [message] = get_messages(response.wsgi_request)
     assert "SendLocalList not sent, CP-SVC is offline" in str(message)
+
+
+def test_rotate_password_sends_the_key_without_the_secret(admin_client, station):
+    response = admin_client.post(command_url(station, "rotate_password"), {})
+    assert response.status_code == 302, response.context["form"].errors
+    command = ChargerCommand.objects.get()
+    assert (command.action, command.payload) == (
+        "ChangeConfiguration",
+        {"key": "AuthorizationKey", "value": "********"},
+    )
+    station.refresh_from_db()
+    assert station.pending_password_hash
