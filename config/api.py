@@ -11,8 +11,9 @@ from drf_spectacular.views import (
 from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
-from apps.chargers.api import ChargerViewSet, ConnectorViewSet
+from apps.chargers.api import ConnectorViewSet
 from apps.commands.api import CommandViewSet
+from apps.devicemodel.api import ChargerConfigurationViewSet
 from apps.reservations.api import ReservationViewSet
 from apps.rfid.api import IdTagViewSet
 from apps.security.api import SecurityEventViewSet
@@ -25,7 +26,7 @@ class Router(DefaultRouter):
 
 
 router = Router()
-router.register("chargers", ChargerViewSet, basename="charger")
+router.register("chargers", ChargerConfigurationViewSet, basename="charger")
 router.register("connectors", ConnectorViewSet, basename="connector")
 router.register("transactions", TransactionViewSet, basename="transaction")
 router.register("id-tags", IdTagViewSet, basename="id-tag")

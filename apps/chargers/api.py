@@ -1,4 +1,4 @@
-"""REST API of charging stations, their connectors and configuration keys."""
+"""REST API of charging stations and their connectors (configuration: apps/devicemodel/api.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.chargers.models import ChargingStation, Connector, RegistrationStatus
-from apps.chargers.selectors import station_configuration
 from apps.chargers.services import station_set_registration
 from apps.core.api import ApiModelSerializer, ApiViewMixin, QueryFilter, require_perms
 
@@ -49,18 +48,6 @@ class NestedConnectorSerializer(ConnectorSerializer):
     class Meta(ConnectorSerializer.Meta):
         fields = [f for f in ConnectorSerializer.Meta.fields if f != "charger"]
         read_only_fields = fields
-
-
-class ConfigurationEntrySerializer(serializers.Serializer):
-    """A configuration value: a 1.6 key or a 2.x variable (`Component/Variable`)."""
-
-    key = serializers.CharField()
-    value = serializers.CharField(allow_null=True)
-    readonly = serializers.BooleanField()
-    known = serializers.BooleanField()
-    status = serializers.CharField(help_text="Answer to the last read or change of it.")
-    source = serializers.CharField(help_text='"1.6 key" or "2.x variable"')
-    updated_at = serializers.DateTimeField()
 
 
 class ChargerSerializer(ApiModelSerializer):
@@ -163,13 +150,6 @@ class ChargerViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
         """List the station's connectors with status and availability (0 is the station)."""
         station = self.get_object()
         return Response(NestedConnectorSerializer(station.connectors.all(), many=True).data)
-
-    @extend_schema(responses=ConfigurationEntrySerializer(many=True))
-    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
-    def configuration(self, request: Request, charger_id: str) -> Response:
-        """List the station's configuration: 1.6 keys and 2.x variables, as last read or set."""
-        entries = station_configuration(station=self.get_object())
-        return Response(ConfigurationEntrySerializer(entries, many=True).data)
 
 
 class ConnectorViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -14,7 +15,7 @@ from rest_framework.response import Response
 
 from apps.chargers.models import ChargingStation
 from apps.commands.models import ChargerCommand
-from apps.commands.operations import OPERATIONS, run_operation
+from apps.commands.registry import run_operation, runnable_names
 from apps.commands.services import CommandError, command_wait, send_command
 from apps.core.api import ApiModelSerializer, ApiViewMixin, QueryFilter
 
@@ -89,21 +90,29 @@ class CommandRequestSerializer(serializers.Serializer):
 
 
 class OperationRequestSerializer(serializers.Serializer):
-    """A version-neutral operation for a charger (see apps/commands/operations.py)."""
+    """A version-neutral operation for a charger (see apps/commands/registry.py)."""
 
     charger = serializers.SlugRelatedField(
         slug_field="charger_id", queryset=ChargingStation.objects.all()
     )
-    operation = serializers.ChoiceField(choices=OPERATIONS)
+    operation = serializers.ChoiceField(choices=[])
     arguments = serializers.DictField(
         default=dict,
         help_text=(
             "remote_start: id_tag, connector_id?; remote_stop: transaction_id; "
             "change_availability: connector_id, operative; reset: hard?; unlock: connector_id; "
-            "set_configuration: key, value; get_configuration: keys?"
+            "set_configuration: key, value; get_configuration: keys?; get_report: criteria?, "
+            "components?; trigger_message: message, connector_id?; clear_cache; "
+            "data_transfer: vendor_id, message_id?, data?; get_local_list_version; "
+            "get_transaction_status: transaction_id?"
         ),
     )
     timeout = serializers.FloatField(required=False, min_value=0.1, max_value=600)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The apps register their operations when Django is ready, after this module loads.
+        self.fields["operation"].choices = runnable_names()
 
 
 def _wait_seconds(request: Request) -> float:

@@ -1,4 +1,4 @@
-"""The commands this CSMS supports per OCPP version: forms, effects and tests back each one.
+"""The commands this CSMS supports per OCPP version: each is sent by one registered operation.
 
 Other CSMS-initiated actions of a version can still be sent raw through send_command; only
 these are claimed as supported.

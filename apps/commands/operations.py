@@ -1,63 +1,50 @@
-"""Version-neutral operations: one call, the right action and payload for the station's OCPP.
+"""The station's own operations: reset, availability, unlock, trigger, cache, data transfer.
+
+Their data (connectors, data transfers) belongs to the chargers app, but chargers sits below
+commands (every command row belongs to a station) and cannot import it: so these operations
+are declared here, and their answer effects call chargers' services.
 
 | operation | OCPP 1.6 | OCPP 2.0.1 / 2.1 |
 | --- | --- | --- |
-| remote_start | RemoteStartTransaction | RequestStartTransaction (remoteStartId kept) |
-| remote_stop | RemoteStopTransaction | RequestStopTransaction |
-| change_availability | ChangeAvailability (connector) | ChangeAvailability (EVSE) |
 | reset | Reset Soft / Hard | Reset OnIdle / Immediate |
+| change_availability | ChangeAvailability (connector) | ChangeAvailability (EVSE) |
 | unlock | UnlockConnector (connector) | UnlockConnector (EVSE + connector) |
-| set_configuration | ChangeConfiguration | SetVariables |
-| get_configuration | GetConfiguration | GetVariables (named keys) or GetBaseReport |
-
-A 2.x configuration key is written `Component[instance]@evse.connector/Variable[instance]`
-(only the names are required, e.g. `OCPPCommCtrlr/HeartbeatInterval`); the usual 1.6 key
-names are translated (HeartbeatInterval → OCPPCommCtrlr/HeartbeatInterval, ...).
+| trigger_message | TriggerMessage (connector) | TriggerMessage (EVSE) |
+| clear_cache | ClearCache | ClearCache |
+| data_transfer | DataTransfer | DataTransfer |
 """
 
 from __future__ import annotations
 
-import inspect
-import re
-import secrets
 from typing import Any
 
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from apps.chargers import services as chargers
 from apps.chargers.models import ChargingStation
+from apps.commands.forms import ConnectorField, OperationForm, compact
 from apps.commands.models import ChargerCommand
-from apps.commands.services import CommandError, send_command
+from apps.commands.registry import Operation, per_version, register
+from apps.commands.services import send_command
 from apps.protocol.versions import V16
-from apps.rfid.models import IdTag
 
-# Well-known OCPP 1.6 keys and the 2.x component/variable that means the same.
-V16_KEYS_IN_V2 = {
-    "AuthorizationKey": "SecurityCtrlr/BasicAuthPassword",
-    "AuthorizeRemoteTxRequests": "AuthCtrlr/AuthorizeRemoteStart",
-    "ConnectionTimeOut": "TxCtrlr/EVConnectionTimeOut",
-    "HeartbeatInterval": "OCPPCommCtrlr/HeartbeatInterval",
-    "LocalAuthListEnabled": "LocalAuthListCtrlr/Enabled",
-    "LocalPreAuthorize": "AuthCtrlr/LocalPreAuthorize",
-    "MeterValueSampleInterval": "SampledDataCtrlr/TxUpdatedInterval",
-    "MeterValuesSampledData": "SampledDataCtrlr/TxUpdatedMeasurands",
-    "ResetRetries": "OCPPCommCtrlr/ResetRetries",
-    "TransactionMessageAttempts": "OCPPCommCtrlr/MessageAttempts",
-    "TransactionMessageRetryInterval": "OCPPCommCtrlr/MessageAttemptInterval",
-    "WebSocketPingInterval": "OCPPCommCtrlr/WebSocketPingInterval",
-}
-
-_KEY = re.compile(
-    r"^(?P<component>[^\[\]@/]+)(?:\[(?P<cinstance>[^\]]+)\])?"
-    r"(?:@(?P<evse>\d+)(?:\.(?P<connector>\d+))?)?"
-    r"/(?P<variable>[^\[\]/]+)(?:\[(?P<vinstance>[^\]]+)\])?$"
+TRIGGERABLE_16 = (
+    "BootNotification",
+    "DiagnosticsStatusNotification",
+    "FirmwareStatusNotification",
+    "Heartbeat",
+    "MeterValues",
+    "StatusNotification",
 )
-
-OPERATIONS = (
-    "remote_start",
-    "remote_stop",
-    "change_availability",
-    "reset",
-    "unlock",
-    "set_configuration",
-    "get_configuration",
+TRIGGERABLE_2X = (
+    "BootNotification",
+    "FirmwareStatusNotification",
+    "Heartbeat",
+    "LogStatusNotification",
+    "MeterValues",
+    "StatusNotification",
+    "TransactionEvent",
 )
 
 
@@ -65,60 +52,13 @@ def _is_v16(station: ChargingStation) -> bool:
     return station.protocol_version is V16
 
 
-def component_variable(key: str) -> dict[str, Any]:
-    """Parse a 2.x configuration key into {"component": ..., "variable": ...}."""
-    match = _KEY.match(V16_KEYS_IN_V2.get(key, key))
-    if match is None:
-        raise CommandError(
-            f"'{key}' is not a 2.x configuration key: write Component/Variable, "
-            "e.g. OCPPCommCtrlr/HeartbeatInterval"
-        )
-    component: dict[str, Any] = {"name": match["component"]}
-    if match["cinstance"]:
-        component["instance"] = match["cinstance"]
-    if match["evse"]:
-        component["evse"] = {"id": int(match["evse"])}
-        if match["connector"]:
-            component["evse"]["connectorId"] = int(match["connector"])
-    variable: dict[str, Any] = {"name": match["variable"]}
-    if match["vinstance"]:
-        variable["instance"] = match["vinstance"]
-    return {"component": component, "variable": variable}
-
-
-def _send(station: ChargingStation, action: str, payload: dict, **options: Any) -> ChargerCommand:
-    return send_command(station=station, action=action, payload=payload, **options)
-
-
-def remote_start(
-    *, station: ChargingStation, id_tag: str, connector_id: int | None = None, **options: Any
-) -> ChargerCommand:
-    """Ask the station to start charging for `id_tag` (on a connector/EVSE, or its choice)."""
+def reset(*, station: ChargingStation, hard: bool = False, **options: Any) -> ChargerCommand:
+    """Restart the station: soft (when idle) or hard (at once)."""
     if _is_v16(station):
-        payload: dict[str, Any] = {"idTag": id_tag}
-        if connector_id is not None:
-            payload["connectorId"] = connector_id
-        return _send(station, "RemoteStartTransaction", payload, **options)
-    tag = IdTag.objects.filter(id_tag=id_tag).first()
-    payload = {
-        "idToken": {"idToken": id_tag, "type": tag.token_type if tag else "Central"},
-        # Echoed in the TransactionEvent that starts the session: it links the two.
-        "remoteStartId": secrets.randbelow(2**31 - 1) + 1,
-    }
-    if connector_id is not None:
-        payload["evseId"] = connector_id
-    return _send(station, "RequestStartTransaction", payload, **options)
-
-
-def remote_stop(*, station: ChargingStation, transaction_id: str, **options: Any) -> ChargerCommand:
-    """Ask the station to stop one of its transactions."""
-    if _is_v16(station):
-        try:
-            number = int(transaction_id)
-        except ValueError as exc:
-            raise CommandError("OCPP 1.6 transaction ids are numbers") from exc
-        return _send(station, "RemoteStopTransaction", {"transactionId": number}, **options)
-    return _send(station, "RequestStopTransaction", {"transactionId": transaction_id}, **options)
+        payload = {"type": "Hard" if hard else "Soft"}
+    else:
+        payload = {"type": "Immediate" if hard else "OnIdle"}
+    return send_command(station=station, action="Reset", payload=payload, **options)
 
 
 def change_availability(
@@ -128,78 +68,206 @@ def change_availability(
     state = "Operative" if operative else "Inoperative"
     if _is_v16(station):
         payload: dict[str, Any] = {"connectorId": connector_id, "type": state}
-        return _send(station, "ChangeAvailability", payload, **options)
-    payload = {"operationalStatus": state}
-    if connector_id:
-        payload["evse"] = {"id": connector_id}
-    return _send(station, "ChangeAvailability", payload, **options)
-
-
-def reset(*, station: ChargingStation, hard: bool = False, **options: Any) -> ChargerCommand:
-    """Restart the station: soft (when idle) or hard (at once)."""
-    if _is_v16(station):
-        return _send(station, "Reset", {"type": "Hard" if hard else "Soft"}, **options)
-    return _send(station, "Reset", {"type": "Immediate" if hard else "OnIdle"}, **options)
+    else:
+        payload = {"operationalStatus": state}
+        if connector_id:
+            payload["evse"] = {"id": connector_id}
+    return send_command(station=station, action="ChangeAvailability", payload=payload, **options)
 
 
 def unlock(*, station: ChargingStation, connector_id: int, **options: Any) -> ChargerCommand:
     """Unlock a connector (1.6 connector id; 2.x EVSE id, its connector as last reported)."""
     if _is_v16(station):
-        return _send(station, "UnlockConnector", {"connectorId": connector_id}, **options)
-    connector = station.connectors.filter(connector_id=connector_id).first()
-    evse_connector = (connector.evse_connector_id if connector else None) or 1
-    payload = {"evseId": connector_id, "connectorId": evse_connector}
-    return _send(station, "UnlockConnector", payload, **options)
+        payload = {"connectorId": connector_id}
+    else:
+        connector = station.connectors.filter(connector_id=connector_id).first()
+        evse_connector = (connector.evse_connector_id if connector else None) or 1
+        payload = {"evseId": connector_id, "connectorId": evse_connector}
+    return send_command(station=station, action="UnlockConnector", payload=payload, **options)
 
 
-def set_configuration(
-    *, station: ChargingStation, key: str, value: str, **options: Any
+def trigger_message(
+    *, station: ChargingStation, message: str, connector_id: int | None = None, **options: Any
 ) -> ChargerCommand:
-    """Set one configuration key (1.6) or variable (2.x)."""
-    if _is_v16(station):
-        return _send(station, "ChangeConfiguration", {"key": key, "value": value}, **options)
-    item = {**component_variable(key), "attributeValue": value}
-    return _send(station, "SetVariables", {"setVariableData": [item]}, **options)
+    """Ask the station to send `message` now (for a connector/EVSE, or the station)."""
+    payload: dict[str, Any] = {"requestedMessage": message}
+    if connector_id is not None:
+        if _is_v16(station):
+            payload["connectorId"] = connector_id
+        else:
+            payload["evse"] = {"id": connector_id}
+    return send_command(station=station, action="TriggerMessage", payload=payload, **options)
 
 
-def get_configuration(
-    *, station: ChargingStation, keys: list[str] | None = None, **options: Any
+def clear_cache(*, station: ChargingStation, **options: Any) -> ChargerCommand:
+    """Clear the station's authorization cache."""
+    return send_command(station=station, action="ClearCache", payload={}, **options)
+
+
+def data_transfer(
+    *,
+    station: ChargingStation,
+    vendor_id: str,
+    message_id: str = "",
+    data: str = "",
+    **options: Any,
 ) -> ChargerCommand:
-    """Read configuration: the named keys, or everything the station reports."""
-    if _is_v16(station):
-        payload: dict[str, Any] = {"key": keys} if keys else {}
-        return _send(station, "GetConfiguration", payload, **options)
-    if keys:
-        data = [component_variable(key) for key in keys]
-        return _send(station, "GetVariables", {"getVariableData": data}, **options)
-    request_id = secrets.randbelow(2**31 - 1) + 1
-    payload = {"requestId": request_id, "reportBase": "ConfigurationInventory"}
-    return _send(station, "GetBaseReport", payload, **options)
+    """Send vendor-specific data to the station."""
+    payload = compact({"vendorId": vendor_id, "messageId": message_id, "data": data})
+    return send_command(station=station, action="DataTransfer", payload=payload, **options)
 
 
-def run_operation(
-    *, station: ChargingStation, operation: str, arguments: dict[str, Any], **options: Any
-) -> ChargerCommand:
-    """Run an operation by name with keyword arguments (API, CLI, admin forms)."""
-    if operation not in OPERATIONS:
-        raise CommandError(f"unknown operation '{operation}'; one of: {', '.join(OPERATIONS)}")
-    function = globals()[operation]
-    parameters = inspect.signature(function).parameters
-    accepted = {
-        name
-        for name, parameter in parameters.items()
-        if parameter.kind is inspect.Parameter.KEYWORD_ONLY and name != "station"
-    }
-    unknown = sorted(set(arguments) - accepted)
-    missing = sorted(
-        name
-        for name in accepted
-        if parameters[name].default is inspect.Parameter.empty and name not in arguments
+class ResetForm(OperationForm):
+    operation = "reset"
+
+    hard = forms.TypedChoiceField(
+        label=_("when"),
+        choices=[("0", _("When idle (Soft / OnIdle)")), ("1", _("At once (Hard / Immediate)"))],
+        coerce=lambda value: value == "1",
+        initial="0",
+        widget=forms.RadioSelect,
     )
-    if unknown or missing:
-        raise CommandError(
-            f"{operation} takes {', '.join(sorted(accepted)) or 'no arguments'}"
-            + (f"; unknown: {', '.join(unknown)}" if unknown else "")
-            + (f"; missing: {', '.join(missing)}" if missing else "")
-        )
-    return function(station=station, **arguments, **options)
+
+
+class ChangeAvailabilityForm(OperationForm):
+    operation = "change_availability"
+
+    connector_id = ConnectorField(label=_("connector / EVSE (0: station)"), initial=0)
+    operative = forms.TypedChoiceField(
+        label=_("state"),
+        choices=[("1", _("Operative")), ("0", _("Inoperative"))],
+        coerce=lambda value: value == "1",
+        widget=forms.RadioSelect,
+    )
+
+
+class UnlockForm(OperationForm):
+    operation = "unlock"
+
+    connector_id = ConnectorField(label=_("connector / EVSE"), min_value=1, initial=1)
+
+
+class TriggerMessageForm(OperationForm):
+    operation = "trigger_message"
+
+    message = forms.ChoiceField(label=_("message"))
+    connector_id = ConnectorField(
+        label=_("connector / EVSE"),
+        min_value=1,
+        required=False,
+        help_text=_("Leave empty for the station as a whole."),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        messages = TRIGGERABLE_16 if _is_v16(self.station) else TRIGGERABLE_2X
+        self.fields["message"].choices = [(message, message) for message in messages]
+
+
+class ClearCacheForm(OperationForm):
+    operation = "clear_cache"
+
+
+class DataTransferForm(OperationForm):
+    operation = "data_transfer"
+
+    vendor_id = forms.CharField(label=_("vendor id"), max_length=255)
+    message_id = forms.CharField(label=_("message id"), max_length=50, required=False)
+    data = forms.CharField(
+        label=_("data"), required=False, widget=forms.Textarea(attrs={"rows": 4})
+    )
+
+
+def _change_availability_answered(command: ChargerCommand, response: dict[str, Any]) -> None:
+    status = response["status"]
+    if status not in ("Accepted", "Scheduled"):
+        return
+    payload = command.payload
+    if "operationalStatus" in payload:  # OCPP 2.x: an EVSE, or the whole station
+        connector_id = (payload.get("evse") or {}).get("id", 0)
+        availability = payload["operationalStatus"]
+    else:
+        connector_id, availability = payload["connectorId"], payload["type"]
+    chargers.connector_set_availability(
+        station_id=command.station_id,
+        connector_id=connector_id,
+        availability=availability,
+        scheduled=status == "Scheduled",
+    )
+
+
+def _data_transfer_answered(command: ChargerCommand, response: dict[str, Any]) -> None:
+    chargers.data_transfer_sent(
+        station_id=command.station_id,
+        vendor_id=command.payload["vendorId"],
+        message_id=command.payload.get("messageId", ""),
+        data=command.payload.get("data", ""),
+        status=response["status"],
+        response_data=response.get("data"),
+    )
+
+
+register(
+    Operation(
+        name="reset",
+        label=_("Reset"),
+        help_text=_(
+            "Restart the station: when idle (Soft / OnIdle) or at once (Hard / Immediate)."
+        ),
+        actions=per_version(("Reset",), ("Reset",)),
+        form=ResetForm,
+        send=reset,
+    )
+)
+register(
+    Operation(
+        name="change_availability",
+        label=_("Change availability"),
+        help_text=_("Make a connector / EVSE, or the whole station (0), operative or not."),
+        actions=per_version(("ChangeAvailability",), ("ChangeAvailability",)),
+        form=ChangeAvailabilityForm,
+        send=change_availability,
+        effects={"ChangeAvailability": _change_availability_answered},
+    )
+)
+register(
+    Operation(
+        name="unlock",
+        label=_("Unlock connector"),
+        help_text=_("Unlock the cable of a connector / EVSE."),
+        actions=per_version(("UnlockConnector",), ("UnlockConnector",)),
+        form=UnlockForm,
+        send=unlock,
+    )
+)
+register(
+    Operation(
+        name="trigger_message",
+        label=_("Trigger message"),
+        help_text=_("Ask the station to send a message now."),
+        actions=per_version(("TriggerMessage",), ("TriggerMessage",)),
+        form=TriggerMessageForm,
+        send=trigger_message,
+    )
+)
+register(
+    Operation(
+        name="clear_cache",
+        label=_("Clear cache"),
+        help_text=_("Clear the station's authorization cache."),
+        actions=per_version(("ClearCache",), ("ClearCache",)),
+        form=ClearCacheForm,
+        send=clear_cache,
+    )
+)
+register(
+    Operation(
+        name="data_transfer",
+        label=_("Data transfer"),
+        help_text=_("Send vendor-specific data to the station."),
+        actions=per_version(("DataTransfer",), ("DataTransfer",)),
+        form=DataTransferForm,
+        send=data_transfer,
+        effects={"DataTransfer": _data_transfer_answered},
+    )
+)

@@ -21,16 +21,17 @@ from django.core.cache import cache
 from django.db import transaction
 
 from apps.chargers.models import ChargingStation
-from apps.commands import effects, statements
+from apps.commands import statements
+from apps.commands.errors import CommandError
 from apps.commands.models import FINAL_STATUSES, ChargerCommand, CommandStatus
+from apps.commands.registry import apply_effects
+from apps.commands.signals import command_limit_reached
 from apps.core.events import CommandFinished
 from apps.core.live import publish
 from apps.core.timeutil import utcnow
 from apps.protocol import schemas
 from apps.protocol.directions import csms_initiated
 from apps.protocol.errors import OcppError
-from apps.security.models import SecurityEvent
-from apps.security.services import security_event_record
 
 logger = logging.getLogger(__name__)
 
@@ -55,10 +56,6 @@ NEGATIVE_STATUSES = frozenset(
         "RevokedCertificate",
     }
 )
-
-
-class CommandError(ValueError):
-    """The command cannot be sent as asked (unknown action, payload breaks the schema)."""
 
 
 def station_group(station_id: int) -> str:
@@ -134,12 +131,9 @@ def send_command(
         station=station, status__in=[CommandStatus.PENDING, CommandStatus.SENT]
     ).count()
     if outstanding >= settings.OCPP_MAX_OUTSTANDING_COMMANDS:
-        security_event_record(
-            source=SecurityEvent.Source.CSMS,
-            event_type="CommandLimitReached",
-            charger_id=station.charger_id,
-            station_id=station.pk,
-            tech_info=f"{outstanding} commands outstanding; {action} refused",
+        # The security app records it as a security event (commands may not import it).
+        command_limit_reached.send(
+            sender=ChargerCommand, station=station, action=action, outstanding=outstanding
         )
         raise CommandError(
             f"{outstanding} commands are already waiting for this charger "
@@ -247,7 +241,7 @@ def command_complete(
         else:
             status = CommandStatus.ACCEPTED
         command_finish(command=command, status=status, response=response)
-        effects.apply(command=command, response=response)
+        apply_effects(command=command, response=response)
     return command
 
 

@@ -8,6 +8,7 @@ from django.forms import ModelForm
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils.translation import gettext_lazy as _
 
+from apps.dashboard import station_admin  # noqa: F401  (registers the station page)
 from apps.dashboard.models import Favorite
 from apps.dashboard.services import favorite_add
 

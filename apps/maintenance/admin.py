@@ -3,19 +3,18 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib import admin, messages
-from django.contrib.admin import helpers
+from django.contrib import admin
 from django.contrib.admin.widgets import AdminSplitDateTime
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from apps.chargers.models import ChargingStation
-from apps.commands.models import ChargerCommand, CommandStatus
+from apps.commands.admin_views import SendThroughServiceAdmin
+from apps.commands.models import ChargerCommand
 from apps.maintenance.models import DiagnosticsRequest, FirmwareFile, FirmwareUpdate
 from apps.maintenance.selectors import firmware_updates_with_status
 from apps.maintenance.services import (
@@ -28,58 +27,10 @@ from apps.maintenance.services import (
 from apps.maintenance.views import file_response
 
 
-class SendThroughServiceAdmin(admin.ModelAdmin):
-    """An admin whose "add" sends a command through a service instead of saving a bare row."""
+class MaintenanceSendAdmin(SendThroughServiceAdmin):
+    """A maintenance record made by sending its command; refusals are MaintenanceErrors."""
 
-    add_form_class: type[forms.Form]
-    add_title = ""
-
-    def send(self, request: HttpRequest, data: dict[str, Any]) -> ChargerCommand:
-        raise NotImplementedError
-
-    def add_view(
-        self, request: HttpRequest, form_url: str = "", extra_context: dict | None = None
-    ) -> HttpResponse:
-        if not self.has_add_permission(request):
-            raise PermissionDenied
-        form = self.add_form_class(request.POST or None)
-        if request.method == "POST" and form.is_valid():
-            try:
-                command = self.send(request, form.cleaned_data)
-            except MaintenanceError as exc:
-                form.add_error(None, str(exc))
-            else:
-                level = messages.ERROR if command.status == CommandStatus.OFFLINE else messages.INFO
-                self.message_user(
-                    request,
-                    _("%(action)s to %(station)s: %(status)s. %(detail)s")
-                    % {
-                        "action": command.action,
-                        "station": command.station,
-                        "status": command.status,
-                        "detail": command.error_description,
-                    },
-                    level,
-                )
-                opts = self.opts
-                return redirect(reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"))
-        context = {
-            **self.admin_site.each_context(request),
-            "title": self.add_title,
-            "subtitle": None,
-            "adminform": helpers.AdminForm(form, [(None, {"fields": list(form.fields)})], {}),
-            "errors": helpers.AdminErrorList(form, []),
-            "inline_admin_formsets": [],
-            "media": self.media + form.media,
-            "object_id": None,
-            "original": None,
-            "is_popup": False,
-            "to_field": None,
-            "show_save_and_add_another": False,
-            "show_save_and_continue": False,
-            **(extra_context or {}),
-        }
-        return self.render_change_form(request, context, add=True, form_url=form_url)
+    send_errors = (MaintenanceError,)
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # Rows change only through services (the station's answers and uploads).
@@ -133,7 +84,7 @@ class FirmwareUpdateForm(forms.Form):
 
 
 @admin.register(FirmwareUpdate)
-class FirmwareUpdateAdmin(SendThroughServiceAdmin):
+class FirmwareUpdateAdmin(MaintenanceSendAdmin):
     add_form_class = FirmwareUpdateForm
     add_title = _("Send a firmware update")
     list_display = [
@@ -210,7 +161,7 @@ class DiagnosticsRequestForm(forms.Form):
 
 
 @admin.register(DiagnosticsRequest)
-class DiagnosticsRequestAdmin(SendThroughServiceAdmin):
+class DiagnosticsRequestAdmin(MaintenanceSendAdmin):
     add_form_class = DiagnosticsRequestForm
     add_title = _("Request diagnostics or logs")
     list_display = [

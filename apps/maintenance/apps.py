@@ -7,7 +7,3 @@ from django.utils.translation import gettext_lazy as _
 class MaintenanceConfig(AppConfig):
     name = "apps.maintenance"
     verbose_name = _("Firmware and diagnostics")
-
-    def ready(self) -> None:
-        # Registers the GetDiagnostics and GetLog answer effects.
-        from apps.maintenance import effects  # noqa: F401

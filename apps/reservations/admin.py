@@ -5,9 +5,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
 from django.contrib.admin.widgets import AdminSplitDateTime
-from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -15,6 +13,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from apps.chargers.models import ChargingStation
+from apps.commands.admin_views import SendThroughServiceAdmin
 from apps.commands.models import CommandStatus
 from apps.commands.services import command_wait
 from apps.core.timeutil import utcnow
@@ -51,7 +50,10 @@ class ReservationAddForm(forms.Form):
 
 
 @admin.register(Reservation)
-class ReservationAdmin(admin.ModelAdmin):
+class ReservationAdmin(SendThroughServiceAdmin):
+    add_form_class = ReservationAddForm
+    add_title = _("Reserve a connector")
+    send_errors = (ReservationError,)
     list_display = [
         "reservation_id",
         "station",
@@ -89,63 +91,36 @@ class ReservationAdmin(admin.ModelAdmin):
     def command_status(self, obj: Reservation) -> str:
         return obj.command.status if obj.command else "-"
 
-    def add_view(
-        self, request: HttpRequest, form_url: str = "", extra_context: dict | None = None
-    ) -> HttpResponse:
+    def send(self, request: HttpRequest, data: dict[str, Any]) -> Reservation:
         """Reserve through reservation_create (it sends ReserveNow); never a bare row."""
-        if not self.has_add_permission(request):
-            raise PermissionDenied
-        form = ReservationAddForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
-            data = form.cleaned_data
-            try:
-                reservation = reservation_create(
-                    station=data["station"],
-                    connector_id=data["connector_id"],
-                    id_tag=data["id_tag"],
-                    parent_id_tag=data["parent_id_tag"],
-                    expires_at=data["expires_at"],
-                    requested_by=request.user,
-                    source="admin",
-                )
-            except ReservationError as exc:
-                form.add_error(None, str(exc))
-            else:
-                self.log_addition(request, reservation, [{"added": {}}])
-                command = command_wait(command=reservation.command, wait_s=self.command_wait_s)
-                reservation.refresh_from_db()
-                level = messages.ERROR if command.status == CommandStatus.OFFLINE else messages.INFO
-                self.message_user(
-                    request,
-                    _("Reservation %(id)s is %(status)s (ReserveNow: %(command)s). %(detail)s")
-                    % {
-                        "id": reservation.reservation_id,
-                        "status": reservation.status,
-                        "command": command.status,
-                        "detail": command.error_description,
-                    },
-                    level,
-                )
-                return redirect(
-                    reverse("admin:reservations_reservation_change", args=[reservation.pk])
-                )
-        context = {
-            **self.admin_site.each_context(request),
-            "title": _("Reserve a connector"),
-            "subtitle": None,
-            "adminform": helpers.AdminForm(form, [(None, {"fields": list(form.fields)})], {}),
-            "errors": helpers.AdminErrorList(form, []),
-            "inline_admin_formsets": [],
-            "media": self.media + form.media,
-            "object_id": None,
-            "original": None,
-            "is_popup": False,
-            "to_field": None,
-            "show_save_and_add_another": False,
-            "show_save_and_continue": False,
-            **(extra_context or {}),
-        }
-        return self.render_change_form(request, context, add=True, form_url=form_url)
+        return reservation_create(
+            station=data["station"],
+            connector_id=data["connector_id"],
+            id_tag=data["id_tag"],
+            parent_id_tag=data["parent_id_tag"],
+            expires_at=data["expires_at"],
+            requested_by=request.user,
+            source="admin",
+        )
+
+    def sent(self, request: HttpRequest, result: Reservation) -> HttpResponse:
+        """Wait a little for the station's answer, tell it, and show the reservation."""
+        self.log_addition(request, result, [{"added": {}}])
+        command = command_wait(command=result.command, wait_s=self.command_wait_s)
+        result.refresh_from_db()
+        level = messages.ERROR if command.status == CommandStatus.OFFLINE else messages.INFO
+        self.message_user(
+            request,
+            _("Reservation %(id)s is %(status)s (ReserveNow: %(command)s). %(detail)s")
+            % {
+                "id": result.reservation_id,
+                "status": result.status,
+                "command": command.status,
+                "detail": command.error_description,
+            },
+            level,
+        )
+        return redirect(reverse("admin:reservations_reservation_change", args=[result.pk]))
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # Rows change only through services (the station's answers, cancel, expiry, use).

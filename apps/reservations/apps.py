@@ -7,7 +7,3 @@ from django.utils.translation import gettext_lazy as _
 class ReservationsConfig(AppConfig):
     name = "apps.reservations"
     verbose_name = _("Reservations")
-
-    def ready(self) -> None:
-        # Registers the ReserveNow / CancelReservation answer effects.
-        from apps.reservations import effects  # noqa: F401

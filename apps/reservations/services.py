@@ -1,7 +1,7 @@
 """Reservations (ReserveNow / CancelReservation, OCPP 1.6 and 2.x): writes.
 
 A reservation is stored first and then sent through the one command path; the station's
-answer is applied by the effects registered in `apps.reservations.effects`. A 2.x station
+answer is applied by the effects declared in `apps.reservations.operations`. A 2.x station
 also reports on its own when a reservation ends (ReservationStatusUpdate).
 """
 

@@ -7,7 +7,3 @@ from django.utils.translation import gettext_lazy as _
 class RfidConfig(AppConfig):
     name = "apps.rfid"
     verbose_name = _("Id tags (RFID)")
-
-    def ready(self) -> None:
-        # Registers the SendLocalList answer effect (the LocalListEntry snapshot).
-        from apps.rfid import services  # noqa: F401

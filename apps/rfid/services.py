@@ -10,7 +10,6 @@ from typing import Any
 from django.db import transaction
 
 from apps.chargers.models import ChargingStation, OcppVersion
-from apps.commands.effects import on
 from apps.commands.models import ChargerCommand, CommandStatus
 from apps.commands.services import CommandError, send_command
 from apps.core.timeutil import format_ocpp_datetime, parse_ocpp_datetime, utcnow
@@ -288,9 +287,3 @@ def local_list_store_accepted(*, command: ChargerCommand) -> None:
                     "version": version,
                 },
             )
-
-
-@on("SendLocalList")
-def _send_local_list_answered(command: ChargerCommand, response: dict[str, Any]) -> None:
-    if response["status"] == "Accepted":
-        local_list_store_accepted(command=command)

@@ -9,4 +9,10 @@ class SecurityConfig(AppConfig):
     verbose_name = _("Security events")
 
     def ready(self) -> None:
-        from apps.security import effects  # noqa: F401  (registers command side effects)
+        from apps.commands.signals import command_limit_reached
+        from apps.security.receivers import command_limit_reached_record
+
+        # Synchronous: the event is written in the transaction of the refused send_command.
+        command_limit_reached.connect(
+            command_limit_reached_record, dispatch_uid="security.command_limit_reached"
+        )

@@ -115,17 +115,21 @@ def station_password_rotate(*, station: ChargingStation, **options: Any) -> Char
     acceptance makes the new one the only one. The password is never stored in clear: the
     command and the message log hold a placeholder.
     """
-    from apps.commands.operations import set_configuration
-    from apps.commands.services import SECRET_PLACEHOLDER
+    from apps.commands.services import SECRET_PLACEHOLDER, send_command
     from apps.protocol.versions import V16
 
     password = password_generate()
     station.pending_password_hash = password_hash(password)
     station.save(update_fields=["pending_password_hash"])
-    key = PASSWORD_KEY_16 if station.protocol_version is V16 else PASSWORD_KEY_2X
-    return set_configuration(
-        station=station, key=key, value=SECRET_PLACEHOLDER, secret=password, **options
-    )
+    if station.protocol_version is V16:
+        action = "ChangeConfiguration"
+        payload: dict[str, Any] = {"key": PASSWORD_KEY_16, "value": SECRET_PLACEHOLDER}
+    else:
+        component, variable = PASSWORD_KEY_2X.split("/")
+        action = "SetVariables"
+        item = {"component": {"name": component}, "variable": {"name": variable}}
+        payload = {"setVariableData": [{**item, "attributeValue": SECRET_PLACEHOLDER}]}
+    return send_command(station=station, action=action, payload=payload, secret=password, **options)
 
 
 def station_password_promote(*, station_id: int) -> None:

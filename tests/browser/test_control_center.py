@@ -163,14 +163,14 @@ async def test_an_operator_approves_a_station_and_sends_a_command(
         assert booted.status == "Accepted"
 
         await in_browser(
-            lambda: css(browser, '#station-commands a[href$="/command/Reset/"]')[0].click()
+            lambda: css(browser, '#station-operations a[href$="/command/reset/"]')[0].click()
         )
         await in_browser(
-            wait_for, browser, lambda d: css(d, "input[name=type][value=Soft]"), "no Reset form"
+            wait_for, browser, lambda d: css(d, "input[name=hard][value='0']"), "no Reset form"
         )
 
         def send_soft_reset() -> None:
-            css(browser, "input[name=type][value=Soft]")[0].click()
+            css(browser, "input[name=hard][value='0']")[0].click()
             css(browser, "input[name=_send]")[0].click()
 
         await in_browser(send_soft_reset)

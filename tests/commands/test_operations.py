@@ -13,9 +13,10 @@ from ocpp.v16 import call as v16_call
 from rest_framework.authtoken.models import Token
 
 from apps.chargers.models import ChargingStation
-from apps.chargers.selectors import station_configuration
-from apps.commands.operations import component_variable, run_operation
+from apps.commands.registry import run_operation
 from apps.commands.services import CommandError
+from apps.devicemodel.operations import component_variable
+from apps.devicemodel.selectors import station_configuration
 from apps.transactions.models import Transaction
 from tests.commands.helpers import wait_final
 from tests.ocpp.charger import connect_charger

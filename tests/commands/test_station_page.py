@@ -1,4 +1,4 @@
-"""Operators send every OCPP 1.6 command from the station's admin page."""
+"""Operators send every OCPP 1.6 command from the station's admin page, one operation each."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from apps.chargers.models import ChargingStation, ConfigurationKey
-from apps.commands.forms import COMMAND_FORMS
 from apps.commands.models import ChargerCommand, CommandStatus
+from apps.commands.registry import operation_for_action
 from apps.core.timeutil import utcnow
+from apps.protocol.versions import V16
 
 pytestmark = pytest.mark.django_db
 
@@ -55,25 +56,46 @@ def change_url(station: ChargingStation) -> str:
     return reverse("admin:chargers_chargingstation_change", args=[station.pk])
 
 
-def test_there_is_a_form_for_every_ocpp16_command():
-    assert sorted(COMMAND_FORMS) == OCPP16_COMMANDS
+def test_every_ocpp16_command_has_one_operation_with_a_form():
+    owners = {
+        action: operation_for_action(version=V16, action=action) for action in OCPP16_COMMANDS
+    }
+    assert all(owner is not None and owner.form for owner in owners.values())
+    assert owners["Reset"].name == "reset"
+    assert owners["ReserveNow"].name == "reserve_now"
 
 
 @pytest.mark.parametrize("action", OCPP16_COMMANDS)
-def test_every_command_form_renders(admin_client, station, action):
+def test_every_command_name_opens_its_operation_s_form(admin_client, station, action):
     response = admin_client.get(command_url(station, action))
     assert response.status_code == 200
     body = response.content.decode()
-    assert f"Send {action}" in body
+    operation = operation_for_action(version=V16, action=action)
+    assert response.context["operation"] == operation
+    assert f"Send {operation.label}" in body
     assert 'name="raw-payload"' in body
-    assert response.context["form"].action == action
+    assert response.context["raw_form"]["action"].value() == action
 
 
-def test_the_station_page_links_every_command(admin_client, station):
+def test_the_station_page_offers_each_operation_once(admin_client, station):
     response = admin_client.get(change_url(station))
     body = response.content.decode()
+    links = response.context["operation_links"]
+    names = [url.rstrip("/").rsplit("/", 1)[1] for _, _, url in links]
+    assert len(names) == len(set(names))
     for action in OCPP16_COMMANDS:
-        assert f'href="{command_url(station, action)}"' in body
+        url = command_url(station, operation_for_action(version=V16, action=action).name)
+        assert body.count(f'href="{url}"') == 1
+    # One Reset, version-neutral: no second button of a per-action form family.
+    assert body.count("/command/reset/") == 1
+    assert "/command/Reset/" not in body
+    assert 'id="station-commands"' not in body
+
+
+def test_the_reset_form_defaults_to_a_soft_reset(admin_client, station):
+    response = admin_client.get(command_url(station, "reset"))
+    assert response.context["form"]["hard"].value() == "0"
+    assert 'value="0" required id="id_hard_0" checked' in response.content.decode()
 
 
 def test_an_unknown_action_is_not_found(admin_client, station):
@@ -82,55 +104,63 @@ def test_an_unknown_action_is_not_found(admin_client, station):
 
 FUTURE = (utcnow() + timedelta(hours=2)).replace(second=0, microsecond=0)
 
-# action → (form data, payload the command must carry)
+# operation → (form data, action and payload the command must carry)
 POSTS = {
-    "ChangeAvailability": (
-        {"connector_id": "0", "type": "Inoperative"},
+    "change_availability": (
+        {"connector_id": "0", "operative": "0"},
+        "ChangeAvailability",
         {"connectorId": 0, "type": "Inoperative"},
     ),
-    "ChangeConfiguration": (
+    "set_configuration": (
         {"key": "HeartbeatInterval", "value": "120"},
+        "ChangeConfiguration",
         {"key": "HeartbeatInterval", "value": "120"},
     ),
-    "ClearCache": ({}, {}),
-    "DataTransfer": (
+    "clear_cache": ({}, "ClearCache", {}),
+    "data_transfer": (
         {"vendor_id": "com.example", "message_id": "Hello", "data": "{}"},
+        "DataTransfer",
         {"vendorId": "com.example", "messageId": "Hello", "data": "{}"},
     ),
-    "GetConfiguration": (
+    "get_configuration": (
         {"keys": "HeartbeatInterval\n\nMeterValueSampleInterval\n"},
+        "GetConfiguration",
         {"key": ["HeartbeatInterval", "MeterValueSampleInterval"]},
     ),
-    "GetDiagnostics": (
+    "get_logs": (
         {
             "location": "ftp://logs.example.com/upload/",
             "start_time": "2026-01-01T10:00",
             "retries": "3",
         },
+        "GetDiagnostics",
         {
             "location": "ftp://logs.example.com/upload/",
             "startTime": "2026-01-01T10:00:00.000Z",
             "retries": 3,
         },
     ),
-    "GetLocalListVersion": ({}, {}),
-    "RemoteStartTransaction": (
+    "get_local_list_version": ({}, "GetLocalListVersion", {}),
+    "remote_start": (
         {"id_tag": "DRIVER-1", "connector_id": "2"},
+        "RemoteStartTransaction",
         {"idTag": "DRIVER-1", "connectorId": 2},
     ),
-    "RemoteStopTransaction": ({"transaction_id": "77"}, {"transactionId": 77}),
-    "Reset": ({"type": "Hard"}, {"type": "Hard"}),
-    "TriggerMessage": (
-        {"requested_message": "StatusNotification", "connector_id": "1"},
+    "remote_stop": ({"transaction_id": "77"}, "RemoteStopTransaction", {"transactionId": 77}),
+    "reset": ({"hard": "1"}, "Reset", {"type": "Hard"}),
+    "trigger_message": (
+        {"message": "StatusNotification", "connector_id": "1"},
+        "TriggerMessage",
         {"requestedMessage": "StatusNotification", "connectorId": 1},
     ),
-    "UnlockConnector": ({"connector_id": "1"}, {"connectorId": 1}),
-    "UpdateFirmware": (
+    "unlock": ({"connector_id": "1"}, "UnlockConnector", {"connectorId": 1}),
+    "update_firmware": (
         {
             "location": "https://fw.example.com/fw-2.bin",
             "retrieve_date": "2026-03-01T04:30",
             "retry_interval": "60",
         },
+        "UpdateFirmware",
         {
             "location": "https://fw.example.com/fw-2.bin",
             "retrieveDate": "2026-03-01T04:30:00.000Z",
@@ -140,12 +170,12 @@ POSTS = {
 }
 
 
-@pytest.mark.parametrize("action", sorted(POSTS))
+@pytest.mark.parametrize("operation", sorted(POSTS))
 def test_posting_a_form_to_an_offline_station_stores_an_offline_command(
-    admin_client, admin_user, station, action
+    admin_client, admin_user, station, operation
 ):
-    data, payload = POSTS[action]
-    response = admin_client.post(command_url(station, action), data)
+    data, action, payload = POSTS[operation]
+    response = admin_client.post(command_url(station, operation), data)
     assert response.status_code == 302, response.context["form"].errors
     assert response["Location"] == change_url(station)
     command = ChargerCommand.objects.get()
@@ -157,9 +187,10 @@ def test_posting_a_form_to_an_offline_station_stores_an_offline_command(
     assert message.level_tag == "error"
 
 
-def test_a_raw_payload_is_sent_as_it_is(admin_client, station):
+@pytest.mark.parametrize("name", ["cancel_reservation", "CancelReservation"])
+def test_a_raw_payload_is_sent_as_it_is(admin_client, station, name):
     response = admin_client.post(
-        command_url(station, "CancelReservation"),
+        command_url(station, name),
         {"raw-payload": '{"reservationId": 42}', "_raw": "Send"},
     )
     assert response.status_code == 302
@@ -167,9 +198,19 @@ def test_a_raw_payload_is_sent_as_it_is(admin_client, station):
     assert (command.action, command.payload) == ("CancelReservation", {"reservationId": 42})
 
 
+def test_a_raw_payload_is_only_for_the_operation_s_own_actions(admin_client, station):
+    response = admin_client.post(
+        command_url(station, "cancel_reservation"),
+        {"raw-action": "Reset", "raw-payload": '{"type": "Hard"}', "_raw": "Send"},
+    )
+    assert response.status_code == 200
+    assert "action" in response.context["raw_form"].errors
+    assert not ChargerCommand.objects.exists()
+
+
 def test_a_raw_payload_that_breaks_the_schema_is_a_form_error(admin_client, station):
     response = admin_client.post(
-        command_url(station, "Reset"), {"raw-payload": '{"type": "Gentle"}', "_raw": "Send"}
+        command_url(station, "reset"), {"raw-payload": '{"type": "Gentle"}', "_raw": "Send"}
     )
     assert response.status_code == 200
     assert "invalid payload" in str(response.context["raw_form"].non_field_errors())
@@ -179,18 +220,18 @@ def test_a_raw_payload_that_breaks_the_schema_is_a_form_error(admin_client, stat
 @pytest.mark.parametrize(
     ("action", "data", "field"),
     [
-        ("Reset", {"type": "Gentle"}, "type"),
-        ("ChangeAvailability", {"connector_id": "-1", "type": "Operative"}, "connector_id"),
-        ("ChangeConfiguration", {"key": "", "value": "1"}, "key"),
-        ("RemoteStartTransaction", {"id_tag": "X" * 21}, "id_tag"),
-        ("RemoteStopTransaction", {"transaction_id": "abc"}, "transaction_id"),
-        ("UpdateFirmware", {"location": "not a url"}, "location"),
+        ("reset", {"hard": "sideways"}, "hard"),
+        ("change_availability", {"connector_id": "-1", "operative": "1"}, "connector_id"),
+        ("set_configuration", {"key": "", "value": "1"}, "key"),
+        ("remote_start", {"id_tag": "X" * 21}, "id_tag"),
+        ("remote_stop", {"transaction_id": "abc"}, "transaction_id"),
+        ("update_firmware", {"location": "not a url"}, "location"),
         (
-            "ReserveNow",
+            "reserve_now",
             {"connector_id": "1", "id_tag": "T", "expiry_date": "2000-01-01T00:00"},
             "expiry_date",
         ),
-        ("TriggerMessage", {"requested_message": "LogStatusNotification"}, "requested_message"),
+        ("trigger_message", {"message": "LogStatusNotification"}, "message"),
     ],
 )
 def test_an_invalid_form_shows_errors_and_sends_nothing(admin_client, station, action, data, field):
@@ -203,7 +244,7 @@ def test_an_invalid_form_shows_errors_and_sends_nothing(admin_client, station, a
 
 def test_a_change_configuration_link_prefills_the_key(admin_client, station):
     response = admin_client.get(
-        command_url(station, "ChangeConfiguration") + "?key=HeartbeatInterval"
+        command_url(station, "set_configuration") + "?key=HeartbeatInterval"
     )
     assert response.context["form"]["key"].value() == "HeartbeatInterval"
 
@@ -263,7 +304,7 @@ def test_the_history_lists_only_the_latest_twenty(admin_client, station):
 
 def test_a_command_for_an_offline_station_can_wait_in_the_queue(admin_client, station, settings):
     settings.OCPP_QUEUE_OFFLINE_COMMANDS = True
-    response = admin_client.post(command_url(station, "ClearCache"), {})
+    response = admin_client.post(command_url(station, "clear_cache"), {})
     assert response.status_code == 302
     assert ChargerCommand.objects.get().status == CommandStatus.PENDING
     [message] = get_messages(response.wsgi_request)
@@ -272,12 +313,12 @@ def test_a_command_for_an_offline_station_can_wait_in_the_queue(admin_client, st
 
 
 def test_a_connected_station_gets_a_few_seconds_to_answer(admin_client, station, monkeypatch):
-    from apps.chargers.admin import ChargingStationAdmin
+    from apps.dashboard.station_admin import ChargingStationAdmin
 
     monkeypatch.setattr(ChargingStationAdmin, "command_wait_s", 0.2)
     ChargingStation.objects.filter(pk=station.pk).update(is_connected=True)
     # Nothing holds this station's socket here, so no answer comes within the wait.
-    response = admin_client.post(command_url(station, "Reset"), {"type": "Soft"})
+    response = admin_client.post(command_url(station, "reset"), {"hard": "0"})
     assert response.status_code == 302
     assert ChargerCommand.objects.get().status == CommandStatus.PENDING
     [message] = get_messages(response.wsgi_request)
@@ -315,6 +356,7 @@ def test_sending_commands_needs_both_permissions(client, station, django_user_mo
     client.force_login(user)
     page = client.get(change_url(station))
     assert page.status_code == 200
-    assert page.context["command_links"] == []
-    assert client.post(command_url(station, "Reset"), {"type": "Soft"}).status_code == 403
+    assert page.context["operation_links"] == []
+    assert "/command/reset/" not in page.content.decode()
+    assert client.post(command_url(station, "reset"), {"hard": "0"}).status_code == 403
     assert not ChargerCommand.objects.exists()

@@ -58,8 +58,8 @@ async def test_a_reset_sent_from_the_admin_is_accepted_by_the_charger(asgi_serve
         response = await asyncio.to_thread(
             post_form,
             session,
-            f"{base}/admin/chargers/chargingstation/{station.pk}/command/Reset/",
-            {"type": "Soft", "_send": "Send"},
+            f"{base}/admin/chargers/chargingstation/{station.pk}/command/reset/",
+            {"hard": "0", "_send": "Send"},
         )
 
     assert response.history and response.history[0].status_code == 302

@@ -40,7 +40,7 @@ def command_url(station: ChargingStation, action: str) -> str:
 def test_reserve_now_creates_a_reservation(admin_client, admin_user, station):
     expiry = (utcnow() + timedelta(hours=1)).replace(second=0, microsecond=0)
     response = admin_client.post(
-        command_url(station, "ReserveNow"),
+        command_url(station, "reserve_now"),
         {
             "connector_id": "1",
             "id_tag": "DRIVER-1",
@@ -62,7 +62,7 @@ def test_cancelling_a_reservation_that_ended_is_a_form_error(admin_client, stati
     )  # the station is offline: the reservation is rejected at once
     before = ChargerCommand.objects.count()
     response = admin_client.post(
-        command_url(station, "CancelReservation"),
+        command_url(station, "cancel_reservation"),
         {"reservation_id": str(reservation.reservation_id)},
     )
     assert response.status_code == 200
@@ -71,7 +71,9 @@ def test_cancelling_a_reservation_that_ended_is_a_form_error(admin_client, stati
 
 
 def test_an_unknown_reservation_id_is_cancelled_by_its_number(admin_client, station):
-    response = admin_client.post(command_url(station, "CancelReservation"), {"reservation_id": "9"})
+    response = admin_client.post(
+        command_url(station, "cancel_reservation"), {"reservation_id": "9"}
+    )
     assert response.status_code == 302
     command = ChargerCommand.objects.get()
     assert (command.action, command.payload) == ("CancelReservation", {"reservationId": 9})
@@ -79,7 +81,7 @@ def test_an_unknown_reservation_id_is_cancelled_by_its_number(admin_client, stat
 
 def test_get_diagnostics_without_a_location_uploads_to_this_server(admin_client, station):
     response = admin_client.post(
-        command_url(station, "GetDiagnostics"),
+        command_url(station, "get_logs"),
         {"location": "", "stop_time": "2026-01-02T00:00", "retries": "2"},
     )
     assert response.status_code == 302, response.context["form"].errors
@@ -98,7 +100,7 @@ def test_update_firmware_serves_a_stored_image(admin_client, station, settings, 
         name="fw", version="2.0", file=SimpleUploadedFile("fw-2.0.bin", b"\x00firmware")
     )
     response = admin_client.post(
-        command_url(station, "UpdateFirmware"), {"firmware": str(firmware.pk), "location": ""}
+        command_url(station, "update_firmware"), {"firmware": str(firmware.pk), "location": ""}
     )
     assert response.status_code == 302, response.context["form"].errors
     command = ChargerCommand.objects.get()
@@ -108,7 +110,7 @@ def test_update_firmware_serves_a_stored_image(admin_client, station, settings, 
 
 
 def test_update_firmware_wants_either_a_stored_image_or_a_location(admin_client, station):
-    response = admin_client.post(command_url(station, "UpdateFirmware"), {"location": ""})
+    response = admin_client.post(command_url(station, "update_firmware"), {"location": ""})
     assert response.status_code == 200
     assert "Choose a stored firmware or give a location" in str(
         response.context["form"].non_field_errors()
@@ -119,7 +121,7 @@ def test_update_firmware_wants_either_a_stored_image_or_a_location(admin_client,
 def test_send_local_list_sends_the_flagged_id_tags(admin_client, station):
     IdTag.objects.create(id_tag="CARD-1", in_local_list=True)
     IdTag.objects.create(id_tag="CARD-2", in_local_list=False)
-    response = admin_client.post(command_url(station, "SendLocalList"), {"update_type": "Full"})
+    response = admin_client.post(command_url(station, "send_local_list"), {"update_type": "Full"})
     assert response.status_code == 302, response.context["form"].errors
     command = ChargerCommand.objects.get()
     assert command.payload["updateType"] == "Full"
@@ -127,3 +129,15 @@ def test_send_local_list_sends_the_flagged_id_tags(admin_client, station):
     assert [e["idTag"] for e in command.payload["localAuthorizationList"]] == ["CARD-1"]
     [message] = get_messages(response.wsgi_request)
     assert "SendLocalList not sent, CP-SVC is offline" in str(message)
+
+
+def test_rotate_password_sends_the_key_without_the_secret(admin_client, station):
+    response = admin_client.post(command_url(station, "rotate_password"), {})
+    assert response.status_code == 302, response.context["form"].errors
+    command = ChargerCommand.objects.get()
+    assert (command.action, command.payload) == (
+        "ChangeConfiguration",
+        {"key": "AuthorizationKey", "value": "********"},
+    )
+    station.refresh_from_db()
+    assert station.pending_password_hash

@@ -4,8 +4,8 @@
     manage.py ocpp_command CP-1 reset '{"hard": true}' --wait 10      # any OCPP version
 
 An OCPP action sends that action with the payload as given; a version-neutral operation
-(remote_start, remote_stop, change_availability, reset, unlock, set_configuration,
-get_configuration) takes its arguments as the JSON object and picks the station's action.
+that can be run by name (reset, remote_start, set_configuration, ...: apps/commands/registry.py)
+takes its arguments as the JSON object and picks the station's action.
 
 Prints one JSON line with the stored command, and with --wait a second one with its outcome.
 Exit status: 0 accepted (or, without --wait, on its way); 1 rejected, error, timeout, offline,
@@ -24,7 +24,7 @@ from django.core.management.base import BaseCommand, CommandError
 from apps.chargers.models import ChargingStation
 from apps.commands import services
 from apps.commands.models import ChargerCommand, CommandStatus
-from apps.commands.operations import OPERATIONS, run_operation
+from apps.commands.registry import run_operation, runnable_names
 
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
@@ -54,7 +54,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "action",
             help="An OCPP action (Reset, ChangeConfiguration, ...) or an operation "
-            f"({', '.join(OPERATIONS)}).",
+            f"({', '.join(runnable_names())}).",
         )
         parser.add_argument(
             "payload",
@@ -90,7 +90,7 @@ class Command(BaseCommand):
                 f"unknown charger {options['charger_id']!r}", returncode=EXIT_BAD_INPUT
             ) from None
         try:
-            if options["action"] in OPERATIONS:
+            if options["action"] in runnable_names():
                 command = run_operation(
                     station=station,
                     operation=options["action"],

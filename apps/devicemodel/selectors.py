@@ -1,4 +1,4 @@
-"""Reads about charging stations."""
+"""Reads of a station's configuration: 1.6 keys and 2.x device-model variables together."""
 
 from __future__ import annotations
 

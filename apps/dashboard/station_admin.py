@@ -1,0 +1,336 @@
+"""The station page of the control center: identity, operations, passwords, message log.
+
+It sits in the dashboard (the top interface app) because it uses every app below it: the
+operations registry (commands), password services (security), the message log (ocpp) and
+the configuration (devicemodel). URLs and names stay the chargers model's
+(`admin:chargers_chargingstation_change`, `..._command`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.http import urlencode
+from django.utils.text import Truncator
+from django.utils.translation import gettext_lazy as _
+
+from apps.chargers.admin import ConnectorInline
+from apps.chargers.models import ChargingStation, RegistrationStatus
+from apps.chargers.services import station_set_registration
+from apps.commands.models import ChargerCommand
+from apps.commands.services import command_wait
+from apps.dashboard.station_commands import OperationPage, command_outcome, operation_links
+from apps.devicemodel.selectors import station_configuration
+from apps.maintenance.services import public_base_url
+from apps.ocpp.selectors import message_log_recent
+from apps.security.services import station_password_rotate, station_password_set
+
+# How many of the station's latest commands its page lists.
+COMMAND_HISTORY_LENGTH = 20
+
+
+@admin.register(ChargingStation)
+class ChargingStationAdmin(admin.ModelAdmin):
+    list_display = [
+        "charger_id",
+        "name",
+        "registration_status",
+        "is_connected",
+        "ocpp_version",
+        "vendor",
+        "model",
+        "firmware_version",
+        "last_seen_at",
+    ]
+    list_filter = ["registration_status", "is_connected", "ocpp_version", "vendor"]
+    search_fields = ["charger_id", "name", "serial_number", "charge_box_serial_number"]
+    readonly_fields = [
+        "ocpp_version",
+        "vendor",
+        "model",
+        "serial_number",
+        "charge_box_serial_number",
+        "firmware_version",
+        "iccid",
+        "imsi",
+        "meter_type",
+        "meter_serial_number",
+        "is_connected",
+        "connected_at",
+        "disconnected_at",
+        "last_boot_at",
+        "last_heartbeat_at",
+        "last_seen_at",
+        "firmware_status",
+        "firmware_status_at",
+        "diagnostics_status",
+        "diagnostics_status_at",
+        "created_at",
+        "message_log_link",
+        "password_state",
+    ]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "charger_id",
+                    "name",
+                    "registration_status",
+                    "free_charging",
+                    "preferred_ocpp_version",
+                ]
+            },
+        ),
+        (
+            _("Security"),
+            {
+                "fields": ["security_profile", "password_state"],
+                "description": _(
+                    "Use the actions of the station list to generate a password (shown once) "
+                    "or to rotate it on a connected station."
+                ),
+            },
+        ),
+        (
+            _("Identity"),
+            {
+                "fields": [
+                    "ocpp_version",
+                    "vendor",
+                    "model",
+                    "serial_number",
+                    "charge_box_serial_number",
+                    "firmware_version",
+                    "iccid",
+                    "imsi",
+                    "meter_type",
+                    "meter_serial_number",
+                ]
+            },
+        ),
+        (
+            _("Connection"),
+            {
+                "fields": [
+                    "is_connected",
+                    "connected_at",
+                    "disconnected_at",
+                    "last_boot_at",
+                    "last_heartbeat_at",
+                    "last_seen_at",
+                    "message_log_link",
+                ]
+            },
+        ),
+        (
+            _("Firmware and diagnostics"),
+            {
+                "fields": [
+                    "firmware_status",
+                    "firmware_status_at",
+                    "diagnostics_status",
+                    "diagnostics_status_at",
+                    "created_at",
+                ]
+            },
+        ),
+    ]
+    inlines = [ConnectorInline]
+    actions = ["approve", "reject", "generate_password", "rotate_password"]
+    change_form_template = "admin/chargers/chargingstation/change_form.html"
+    command_form_template = "admin/chargers/chargingstation/command_form.html"
+    # Seconds the admin waits for a connected station's answer before showing the page.
+    command_wait_s = 5.0
+
+    def get_urls(self) -> list[URLPattern]:
+        urls = [
+            path(
+                "<path:object_id>/command/<str:name>/",
+                self.admin_site.admin_view(self.command_view),
+                name="chargers_chargingstation_command",
+            )
+        ]
+        return urls + super().get_urls()
+
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: ChargingStation | None = None,
+    ) -> HttpResponse:
+        if obj is not None:
+            context.update(self._station_panels(request, obj))
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def _station_panels(self, request: HttpRequest, station: ChargingStation) -> dict[str, Any]:
+        can_command = self._can_command(request, station)
+        return {
+            "operation_links": operation_links(station) if can_command else [],
+            "command_history": list(
+                ChargerCommand.objects.filter(station=station)
+                .select_related("requested_by")
+                .order_by("-created_at", "-id")[:COMMAND_HISTORY_LENGTH]
+            ),
+            "command_history_url": reverse("admin:commands_chargercommand_changelist")
+            + "?"
+            + urlencode({"station__id__exact": station.pk}),
+            "configuration_keys": station_configuration(station=station),
+            "queue_offline_commands": settings.OCPP_QUEUE_OFFLINE_COMMANDS,
+        }
+
+    def command_view(self, request: HttpRequest, object_id: str, name: str) -> HttpResponse:
+        """Show the form of one operation for a station and send it."""
+        station = self.get_object(request, unquote(object_id))
+        if station is None:
+            raise Http404(_("No charging station with id %(id)s.") % {"id": object_id})
+        if not self._can_command(request, station):
+            raise PermissionDenied
+        try:
+            page = OperationPage(request, station, name)
+        except LookupError:
+            raise Http404(
+                _("%(action)s is not a command for this station.") % {"action": name}
+            ) from None
+        command = page.send(requested_by=request.user, base_url=public_base_url(request=request))
+        if command is not None:
+            self._report(request, station, command)
+            return HttpResponseRedirect(
+                reverse("admin:chargers_chargingstation_change", args=[station.pk])
+            )
+        label = page.operation.label
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("%(action)s to %(station)s") % {"action": label, "station": station},
+            "subtitle": station.charger_id,
+            "opts": self.opts,
+            "original": station,
+            "operation": page.operation,
+            "action": label,
+            "form": page.form,
+            "raw_form": page.raw_form,
+            "raw_open": page.raw,
+            "media": self.media + page.form.media,
+            "has_view_permission": self.has_view_permission(request, station),
+            "queue_offline_commands": settings.OCPP_QUEUE_OFFLINE_COMMANDS,
+        }
+        return TemplateResponse(request, self.command_form_template, context)
+
+    def _can_command(self, request: HttpRequest, station: ChargingStation) -> bool:
+        # The same permission the API asks for sending a command, on a station one may change.
+        return self.has_change_permission(request, station) and request.user.has_perm(
+            "commands.add_chargercommand"
+        )
+
+    def _report(
+        self, request: HttpRequest, station: ChargingStation, command: ChargerCommand
+    ) -> None:
+        station.refresh_from_db(fields=["is_connected"])
+        if not command.is_final and station.is_connected:
+            command = command_wait(command=command, wait_s=self.command_wait_s)
+        level, text = command_outcome(command)
+        self.message_user(request, text, level)
+
+    @admin.display(description=_("message log"))
+    def message_log_link(self, obj: ChargingStation) -> str:
+        url = (
+            reverse("admin:ocpp_messagelog_changelist")
+            + "?"
+            + urlencode({"charger_id": obj.charger_id})
+        )
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
+            (
+                (
+                    entry.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+                    entry.get_direction_display(),
+                    Truncator(entry.frame).chars(160),
+                )
+                for entry in message_log_recent(charger_id=obj.charger_id, limit=20)
+            ),
+        )
+        return format_html(
+            '<a href="{}">{}</a><table class="message-log">{}</table>',
+            url,
+            _("All frames in and out"),
+            rows,
+        )
+
+    @admin.action(description=_("Approve selected stations (Accepted at next boot)"))
+    def approve(self, request: HttpRequest, queryset: QuerySet[ChargingStation]) -> None:
+        self._set_registration(request, queryset, RegistrationStatus.ACCEPTED)
+
+    @admin.action(description=_("Reject selected stations"))
+    def reject(self, request: HttpRequest, queryset: QuerySet[ChargingStation]) -> None:
+        self._set_registration(request, queryset, RegistrationStatus.REJECTED)
+
+    @admin.display(description=_("password"))
+    def password_state(self, obj: ChargingStation) -> str:
+        if obj.pending_password_hash:
+            return _("set %(when)s; a new one was sent to the station, waiting for it") % {
+                "when": obj.password_set_at
+            }
+        if obj.password_hash:
+            return _("set %(when)s") % {"when": obj.password_set_at}
+        return _("none")
+
+    @admin.action(
+        description=_("Generate a new password (shown once; configure the station with it)"),
+        permissions=["change"],
+    )
+    def generate_password(self, request: HttpRequest, queryset: QuerySet[ChargingStation]) -> None:
+        for station in queryset:
+            password = station_password_set(station=station)
+            self.message_user(
+                request,
+                _("%(station)s: new password %(password)s (user: %(user)s). It is not shown again.")
+                % {"station": station, "password": password, "user": station.charger_id},
+                messages.WARNING,
+            )
+
+    @admin.action(
+        description=_("Rotate the password and send it to the station"), permissions=["change"]
+    )
+    def rotate_password(self, request: HttpRequest, queryset: QuerySet[ChargingStation]) -> None:
+        for station in queryset:
+            try:
+                command = station_password_rotate(
+                    station=station, requested_by=request.user, source="admin"
+                )
+            except ValueError as exc:
+                self.message_user(request, f"{station}: {exc}", messages.ERROR)
+                continue
+            self.message_user(
+                request,
+                _(
+                    "%(station)s: new password sent (%(status)s); it takes over when the station "
+                    "accepts it."
+                )
+                % {"station": station, "status": command.get_status_display()},
+                messages.INFO,
+            )
+
+    def _set_registration(
+        self, request: HttpRequest, queryset: QuerySet[ChargingStation], status: str
+    ) -> None:
+        for station in queryset:
+            station_set_registration(station=station, status=status)
+        self.message_user(
+            request,
+            _("%(count)d station(s) set to %(status)s.")
+            % {"count": queryset.count(), "status": status},
+            messages.SUCCESS,
+        )

@@ -1,0 +1,170 @@
+"""Charging-session operations: start and stop a session remotely, ask about one (2.x).
+
+| operation | OCPP 1.6 | OCPP 2.0.1 / 2.1 |
+| --- | --- | --- |
+| remote_start | RemoteStartTransaction | RequestStartTransaction (remoteStartId kept) |
+| remote_stop | RemoteStopTransaction | RequestStopTransaction |
+| get_transaction_status | - | GetTransactionStatus |
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from django import forms
+from django.core.validators import MaxLengthValidator
+from django.utils.translation import gettext_lazy as _
+
+from apps.chargers.models import ChargingStation
+from apps.commands.errors import CommandError
+from apps.commands.forms import ConnectorField, OperationForm, id_token_max_length
+from apps.commands.models import ChargerCommand
+from apps.commands.registry import Operation, per_version, register
+from apps.commands.services import send_command
+from apps.protocol.versions import V16
+from apps.rfid.models import IdTag
+
+
+def _is_v16(station: ChargingStation) -> bool:
+    return station.protocol_version is V16
+
+
+def remote_start(
+    *,
+    station: ChargingStation,
+    id_tag: str,
+    connector_id: int | None = None,
+    charging_profile: dict[str, Any] | None = None,
+    **options: Any,
+) -> ChargerCommand:
+    """Ask the station to start charging for `id_tag` (on a connector/EVSE, or its choice)."""
+    if _is_v16(station):
+        payload: dict[str, Any] = {"idTag": id_tag}
+        if connector_id is not None:
+            payload["connectorId"] = connector_id
+        action = "RemoteStartTransaction"
+    else:
+        tag = IdTag.objects.filter(id_tag=id_tag).first()
+        payload = {
+            "idToken": {"idToken": id_tag, "type": tag.token_type if tag else "Central"},
+            # Echoed in the TransactionEvent that starts the session: it links the two.
+            "remoteStartId": secrets.randbelow(2**31 - 1) + 1,
+        }
+        if connector_id is not None:
+            payload["evseId"] = connector_id
+        action = "RequestStartTransaction"
+    if charging_profile is not None:
+        payload["chargingProfile"] = charging_profile
+    return send_command(station=station, action=action, payload=payload, **options)
+
+
+def remote_stop(*, station: ChargingStation, transaction_id: str, **options: Any) -> ChargerCommand:
+    """Ask the station to stop one of its transactions."""
+    if _is_v16(station):
+        try:
+            number = int(transaction_id)
+        except ValueError as exc:
+            raise CommandError("OCPP 1.6 transaction ids are numbers") from exc
+        payload: dict[str, Any] = {"transactionId": number}
+        return send_command(
+            station=station, action="RemoteStopTransaction", payload=payload, **options
+        )
+    payload = {"transactionId": transaction_id}
+    return send_command(
+        station=station, action="RequestStopTransaction", payload=payload, **options
+    )
+
+
+def get_transaction_status(
+    *, station: ChargingStation, transaction_id: str | None = None, **options: Any
+) -> ChargerCommand:
+    """Ask a 2.x station about a transaction, or whether it has messages still to send."""
+    payload = {"transactionId": transaction_id} if transaction_id else {}
+    return send_command(station=station, action="GetTransactionStatus", payload=payload, **options)
+
+
+class RemoteStartForm(OperationForm):
+    operation = "remote_start"
+
+    id_tag = forms.CharField(label=_("id tag"), max_length=36)
+    connector_id = ConnectorField(
+        label=_("connector / EVSE"),
+        min_value=1,
+        required=False,
+        help_text=_("Empty: the station chooses."),
+    )
+    charging_profile = forms.JSONField(
+        label=_("charging profile"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text=_("Optional TxProfile as OCPP JSON (chargingProfile)."),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        longest = id_token_max_length(self.station)
+        self.fields["id_tag"].max_length = longest
+        self.fields["id_tag"].validators = [MaxLengthValidator(longest)]
+        self.fields["id_tag"].widget.attrs["maxlength"] = str(longest)
+
+    def clean_charging_profile(self) -> dict[str, Any] | None:
+        profile = self.cleaned_data["charging_profile"]
+        if profile is not None and not isinstance(profile, dict):
+            raise forms.ValidationError(_("A charging profile is a JSON object."))
+        return profile
+
+
+class RemoteStopForm(OperationForm):
+    operation = "remote_stop"
+
+    transaction_id = forms.CharField(label=_("transaction id"), max_length=36)
+
+    def clean_transaction_id(self) -> str:
+        value = self.cleaned_data["transaction_id"]
+        if _is_v16(self.station) and not value.isdigit():
+            raise forms.ValidationError(_("OCPP 1.6 transaction ids are numbers."))
+        return value
+
+
+class GetTransactionStatusForm(OperationForm):
+    operation = "get_transaction_status"
+
+    transaction_id = forms.CharField(
+        label=_("transaction id"),
+        max_length=36,
+        required=False,
+        help_text=_("Leave empty to ask whether the station has messages still to send."),
+    )
+
+
+register(
+    Operation(
+        name="remote_start",
+        label=_("Remote start"),
+        help_text=_("Start charging for an id tag (RemoteStart / RequestStartTransaction)."),
+        actions=per_version(("RemoteStartTransaction",), ("RequestStartTransaction",)),
+        form=RemoteStartForm,
+        send=remote_start,
+    )
+)
+register(
+    Operation(
+        name="remote_stop",
+        label=_("Remote stop"),
+        help_text=_("Stop a running transaction (RemoteStop / RequestStopTransaction)."),
+        actions=per_version(("RemoteStopTransaction",), ("RequestStopTransaction",)),
+        form=RemoteStopForm,
+        send=remote_stop,
+    )
+)
+register(
+    Operation(
+        name="get_transaction_status",
+        label=_("Get transaction status"),
+        help_text=_("Ask about a transaction, or about messages still to send (OCPP 2.x)."),
+        actions=per_version((), ("GetTransactionStatus",)),
+        form=GetTransactionStatusForm,
+        send=get_transaction_status,
+    )
+)
