@@ -16,7 +16,8 @@ from apps.chargers.services import (
     connector_status_update,
     station_connect,
 )
-from apps.transactions.services import SampledValue, meter_values_record, transaction_start
+from apps.transactions.samples import SampledValue
+from apps.transactions.services import meter_values_record, transaction_start
 
 T0 = datetime(2025, 3, 1, 10, 0, tzinfo=UTC)
 

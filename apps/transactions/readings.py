@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from apps.transactions.units import normalize
 
 if TYPE_CHECKING:
-    from apps.transactions.services import SampledValue
+    from apps.transactions.samples import SampledValue
 
 POWER = "Power.Active.Import"
 ENERGY = "Energy.Active.Import.Register"

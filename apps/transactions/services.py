@@ -1,4 +1,7 @@
-"""Writes about charging sessions and meter readings.
+"""Writes about OCPP 1.6 charging sessions (transactions) and meter readings.
+
+OCPP 2.x TransactionEvents are in transaction_events.py, the storing of readings in
+samples.py.
 
 Every write here is committed before the OCPP handler answers, and every one is idempotent:
 a station that did not see our answer (a reconnect) sends the same message again.
@@ -7,43 +10,27 @@ a station that did not see our answer (a reconnect) sends the same message again
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import transaction as db_transaction
 
 from apps.chargers.services import connector_get_or_create
-from apps.core.batch import insert_rows
 from apps.core.events import (
     MeterValuesRecorded,
-    TransactionEventRecorded,
     TransactionStarted,
     TransactionStopped,
 )
 from apps.core.live import publish, watched
 from apps.rfid.services import IdTagInfo, id_tag_authorize
 from apps.transactions import statements
-from apps.transactions.models import MeterValue, Transaction, TransactionEvent
+from apps.transactions.models import Transaction
 from apps.transactions.readings import summarize_samples
-from apps.transactions.units import normalize
+from apps.transactions.samples import SampledValue, samples_store
 
 MAX_TRANSACTION_ID = 2**31 - 1
 
 
-@dataclass(frozen=True)
-class SampledValue:
-    timestamp: datetime
-    value: str
-    measurand: str = ""
-    phase: str = ""
-    unit: str = ""
-    context: str = ""
-    location: str = ""
-    format: str = ""
-    multiplier: int = 0
-
-
-def _new_transaction_id(station_id: int) -> str:
+def new_transaction_id(station_id: int) -> str:
     """Return an unguessable positive 31-bit id not used by the station yet."""
     while True:
         candidate = str(secrets.randbelow(MAX_TRANSACTION_ID) + 1)
@@ -95,7 +82,7 @@ def transaction_start(
         tx = Transaction.objects.create(
             station_id=station_id,
             connector=connector,
-            transaction_id=_new_transaction_id(station_id),
+            transaction_id=new_transaction_id(station_id),
             id_tag=id_tag,
             id_tag_ref=info.tag,
             authorization_status=info.status,
@@ -155,7 +142,7 @@ def transaction_stop(
                 ]
             )
         connector_id = tx.connector.connector_id if tx is not None and tx.connector else 0
-        _store_samples(station_id, connector_id, tx.pk if tx else None, transaction_data or [])
+        samples_store(station_id, connector_id, tx.pk if tx else None, transaction_data or [])
     publish(
         TransactionStopped(
             station=station_id,
@@ -183,7 +170,7 @@ def meter_values_record(
         if transaction_id is None
         else statements.transaction_key_lookup(station_id=station_id, transaction_id=transaction_id)
     )
-    _store_samples(station_id, connector_id, tx_ref, samples)
+    samples_store(station_id, connector_id, tx_ref, samples)
     if watched():  # the figures cost something: only for an event that will be sent
         power_w, register_wh = summarize_samples(samples)
         publish(
@@ -195,355 +182,3 @@ def meter_values_record(
                 register_wh=register_wh,
             )
         )
-
-
-# OCPP 2.x allows units of 20 characters, more than these columns hold: the value and the
-# multiplier are kept whole, only a custom unit's name is cut.
-_UNIT_LENGTH = MeterValue._meta.get_field("unit").max_length
-_NORMALIZED_UNIT_LENGTH = MeterValue._meta.get_field("normalized_unit").max_length
-_MULTIPLIERS = range(-(2**15), 2**15)  # the column is a SmallIntegerField
-
-
-def _store_samples(
-    station_id: int,
-    connector_id: int,
-    tx_pk: int | statements.Lookup | None,
-    samples: list[SampledValue],
-) -> None:
-    """Store readings at the end of the batch; refuse here what no column could hold.
-
-    Rows go in with the whole group-commit batch: one the database refused there would fail
-    every job of the batch, so anything unstorable fails this message now, alone.
-    """
-    if not samples:
-        return
-    rows = []
-    for sample in samples:
-        if sample.multiplier not in _MULTIPLIERS:
-            raise ValueError(f"multiplier {sample.multiplier} is out of range")
-        measurand = sample.measurand or "Energy.Active.Import.Register"
-        try:
-            value, unit = normalize(
-                measurand, sample.unit, sample.value, sample.format, sample.multiplier
-            )
-        except OverflowError:  # 10 ** multiplier beyond a float: kept raw, not normalised
-            value, unit = None, ""
-        rows.append(
-            {  # MeterValue fields: a dict is cheaper than an instance (batch.insert_rows)
-                "station_id": station_id,
-                "connector_id": connector_id,
-                "transaction_id": tx_pk,
-                "timestamp": sample.timestamp,
-                "measurand": measurand,
-                "phase": sample.phase,
-                "unit": sample.unit[:_UNIT_LENGTH],
-                "context": sample.context,
-                "location": sample.location,
-                "format": sample.format,
-                "value": sample.value,
-                "multiplier": sample.multiplier,
-                "normalized_value": value,
-                "normalized_unit": unit[:_NORMALIZED_UNIT_LENGTH],
-            }
-        )
-    # The unique sample constraint turns a replayed reading into a no-op.
-    insert_rows(MeterValue, rows, ignore_conflicts=True)
-
-
-@dataclass(frozen=True)
-class TransactionEventData:
-    """What an OCPP 2.x TransactionEvent says, version-neutral."""
-
-    event_type: str  # Started, Updated, Ended
-    transaction_id: str
-    seq_no: int
-    timestamp: datetime
-    trigger_reason: str
-    payload: dict
-    offline: bool = False
-    charging_state: str = ""
-    stopped_reason: str = ""
-    remote_start_id: int | None = None
-    reservation_id: int | None = None
-    evse_id: int | None = None
-    connector_id: int | None = None
-    id_token: str = ""
-    id_token_type: str = ""
-    samples: tuple[SampledValue, ...] = ()
-
-
-ENERGY_REGISTER = "Energy.Active.Import.Register"
-
-
-def _energy_reading(samples: tuple[SampledValue, ...], contexts: tuple[str, ...]) -> int | None:
-    for sample in samples:
-        if (sample.measurand or ENERGY_REGISTER) != ENERGY_REGISTER:
-            continue
-        if sample.context not in contexts:
-            continue
-        value, unit = normalize(
-            ENERGY_REGISTER, sample.unit, sample.value, sample.format, sample.multiplier
-        )
-        if value is not None and unit == "Wh":
-            return round(value)
-    return None
-
-
-class OpenTransactionCache:
-    """What one charger connection knows of its running 2.x sessions, between its events.
-
-    A session's row as this connection last wrote it, and its connector's number. With it,
-    the common event (Updated: a meter value, a charging state) is applied without reading
-    or locking the row: no database round trip before the batch's commit, which on
-    PostgreSQL had been most of an event's cost. What a connection remembers is right as
-    long as it alone writes its sessions' event state, which holds while it is the
-    station's only connection (a second one is refused, or replaces it). Anything
-    else (a first event, one out of order, an id token, a reservation, a new connector,
-    Started, Ended) reads the row as before; a failed event forgets its session, and the
-    connection forgets everything when a frame's work is not committed
-    (ChargerConnection.forget).
-    """
-
-    # A station has a session per EVSE at most; this bounds a misbehaving one's memory.
-    LIMIT = 16
-
-    def __init__(self) -> None:
-        self._sessions: dict[str, tuple[Transaction, int]] = {}
-
-    def get(self, transaction_id: str) -> tuple[Transaction, int] | None:
-        return self._sessions.get(transaction_id)
-
-    def keep(self, tx: Transaction, connector_number: int) -> None:
-        if tx.stopped_at is not None:
-            self._sessions.pop(tx.transaction_id, None)
-            return
-        if len(self._sessions) >= self.LIMIT and tx.transaction_id not in self._sessions:
-            self._sessions.pop(next(iter(self._sessions)))
-        self._sessions[tx.transaction_id] = (tx, connector_number)
-
-    def drop(self, transaction_id: str) -> None:
-        self._sessions.pop(transaction_id, None)
-
-
-def _needs_the_row(tx: Transaction, event: TransactionEventData) -> bool:
-    """Tell whether an event must read its session's row (see OpenTransactionCache)."""
-    return (
-        event.event_type != "Updated"
-        or tx.last_seq_no is None
-        or event.seq_no <= tx.last_seq_no  # out of order or a replay: stored already?
-        or bool(event.id_token)
-        or event.reservation_id is not None
-        or (event.evse_id is not None and tx.connector_id is None)
-    )
-
-
-def transaction_event_record(
-    *,
-    station_id: int,
-    event: TransactionEventData,
-    free_charging: bool = False,
-    open_transactions: OpenTransactionCache | None = None,
-) -> tuple[Transaction, IdTagInfo | None]:
-    """Apply an OCPP 2.x TransactionEvent; return the session and the id token's info.
-
-    Events may arrive out of order or twice (offline queues, reconnects): each sequence
-    number is applied once, the session is created by whichever event comes first, and
-    state (charging state) follows the highest sequence number seen. The id token info is
-    returned whenever the event carries an id token, replay or not. `memory`: the
-    connection's OpenTransactionCache, which spares the common event its read of the session.
-    """
-    remembered = (
-        open_transactions.get(event.transaction_id) if open_transactions is not None else None
-    )
-    try:
-        if remembered is not None and not _needs_the_row(remembered[0], event):
-            tx, connector_number = remembered
-            _store_event(tx, event)
-            _apply_event(tx, event, None, connector_number)
-            info = None
-        else:
-            tx, info, connector_number = _record_with_the_row(station_id, event, free_charging)
-            if open_transactions is not None:
-                open_transactions.keep(tx, connector_number)
-    except BaseException:
-        if open_transactions is not None:
-            open_transactions.drop(event.transaction_id)
-        raise
-    if watched():  # the figures cost something: only for an event that will be sent
-        power_w, register_wh = summarize_samples(event.samples)
-        publish(
-            TransactionEventRecorded(
-                station=station_id,
-                connector=event.evse_id,
-                transaction=tx.pk,
-                transaction_id=tx.transaction_id,
-                id_tag=tx.id_tag,
-                meter_start_wh=tx.meter_start_wh,
-                started_at=tx.started_at,
-                stopped_at=tx.stopped_at,
-                reason=tx.stop_reason,
-                active=tx.stopped_at is None,
-                power_w=power_w,
-                register_wh=register_wh,
-            )
-        )
-    return tx, info
-
-
-def _store_event(tx: Transaction, event: TransactionEventData) -> None:
-    # A replayed sequence number is skipped by the unique constraint.
-    insert_rows(
-        TransactionEvent,
-        [
-            {
-                "transaction_id": tx.pk,
-                "seq_no": event.seq_no,
-                "event_type": event.event_type,
-                "trigger_reason": event.trigger_reason,
-                "timestamp": event.timestamp,
-                "offline": event.offline,
-                "charging_state": event.charging_state,
-                "payload": event.payload,
-            }
-        ],
-        ignore_conflicts=True,
-    )
-
-
-def _record_with_the_row(
-    station_id: int, event: TransactionEventData, free_charging: bool
-) -> tuple[Transaction, IdTagInfo | None, int]:
-    """transaction_event_record's general case: read and lock the session's row first.
-
-    Returns the session, the id token's info and the number of the session's connector.
-    """
-    # No savepoint of its own: it succeeds or fails whole with its caller (a group-commit
-    # job has a savepoint already), and a savepoint per event was a good part of its cost.
-    with db_transaction.atomic(savepoint=False):
-        # The session row is locked (PostgreSQL; SQLite's writers take turns): its events are
-        # applied one at a time. A statement built once: this runs for every event.
-        # One statement: the session, whether this sequence number is stored already and
-        # its connector's number.
-        tx, seen, connector_number = statements.transaction_for_event(
-            station_id=station_id, transaction_id=event.transaction_id, seq_no=event.seq_no
-        )
-        if tx is None:
-            tx = Transaction.objects.create(
-                station_id=station_id,
-                transaction_id=event.transaction_id,
-                started_at=event.timestamp,
-            )
-        # A connection sends its next frame only once this one is answered, so the same
-        # sequence number cannot be in flight twice: check, then insert with the batch.
-        created = not seen
-        if created:
-            _store_event(tx, event)
-        info = None
-        if event.id_token:
-            busy = (
-                event.event_type == "Started"
-                and Transaction.objects.filter(id_tag=event.id_token, stopped_at__isnull=True)
-                .exclude(pk=tx.pk)
-                .exists()
-            )
-            if event.id_token_type == "NoAuthorization":
-                info = IdTagInfo(status="Accepted")
-            else:
-                info = id_tag_authorize(
-                    id_tag=event.id_token,
-                    free_charging=free_charging,
-                    has_active_transaction=busy,
-                )
-        if created:
-            connector_number = _apply_event(tx, event, info, connector_number)
-    return tx, info, connector_number or 0
-
-
-# What a TransactionEvent may change on its session.
-TX_EVENT_FIELDS = [
-    "connector",
-    "started_at",
-    "id_tag",
-    "id_tag_ref",
-    "authorization_status",
-    "stop_id_tag",
-    "remote_start_id",
-    "reservation_id",
-    "offline",
-    "last_seq_no",
-    "charging_state",
-    "meter_start_wh",
-    "meter_stop_wh",
-    "stopped_at",
-    "stop_reason",
-    "updated_at",
-]
-
-
-_TX_EVENT_ATTNAMES = [Transaction._meta.get_field(name).attname for name in TX_EVENT_FIELDS]
-
-
-def _apply_event(
-    tx: Transaction,
-    event: TransactionEventData,
-    info: IdTagInfo | None,
-    connector_number: int | None = None,
-) -> int | None:
-    """Apply a new event to its session; return the session's connector number, if known."""
-    before = [getattr(tx, attname) for attname in _TX_EVENT_ATTNAMES]
-    connector = None
-    if event.evse_id is not None and tx.connector_id is None:
-        tx.connector = connector = connector_get_or_create(
-            station_id=tx.station_id, connector_id=event.evse_id
-        )
-    if event.event_type == "Started" or event.timestamp < tx.started_at:
-        tx.started_at = min(tx.started_at, event.timestamp)
-    if info is not None and event.id_token:
-        if not tx.id_tag:
-            tx.id_tag = event.id_token
-            tx.id_tag_ref = info.tag
-            tx.authorization_status = info.status
-        elif event.event_type == "Ended" and event.id_token != tx.id_tag:
-            tx.stop_id_tag = event.id_token
-    if event.remote_start_id is not None:
-        tx.remote_start_id = event.remote_start_id
-    if event.reservation_id is not None:
-        tx.reservation_id = event.reservation_id
-    tx.offline = tx.offline or event.offline
-    if tx.last_seq_no is None or event.seq_no >= tx.last_seq_no:
-        tx.last_seq_no = event.seq_no
-        if event.charging_state:
-            tx.charging_state = event.charging_state
-    start = _energy_reading(event.samples, ("Transaction.Begin",))
-    if start is not None:
-        tx.meter_start_wh = start
-    if event.event_type == "Ended":
-        tx.stopped_at = event.timestamp
-        tx.stop_reason = event.stopped_reason or "Local"
-        stop = _energy_reading(event.samples, ("Transaction.End", "Sample.Periodic", ""))
-        if stop is not None:
-            tx.meter_stop_wh = stop
-    elif tx.meter_start_wh is None and event.event_type == "Started":
-        tx.meter_start_wh = _energy_reading(event.samples, ("Sample.Periodic", "Trigger", ""))
-    # Only what the event changed (the row is locked, so the rest is as loaded).
-    changed = [
-        name
-        for name, attname, old in zip(TX_EVENT_FIELDS, _TX_EVENT_ATTNAMES, before, strict=True)
-        if name != "updated_at" and getattr(tx, attname) != old
-    ]
-    # An Updated event's changes go with the batch's inserts: the session row stays locked
-    # until the commit and its next event comes in a later batch (the station waits for
-    # this answer). Started and Ended change what other sessions' checks read (id tag in
-    # use, stopped), so they are written at once.
-    statements.transaction_write_fields(
-        tx=tx, fields=[*changed, "updated_at"], at_commit=event.event_type == "Updated"
-    )
-    if connector is not None:
-        connector_number = connector.connector_id
-    if event.samples:
-        if tx.connector_id is not None:
-            number = connector_number or 0
-        else:
-            number = event.evse_id or 0
-        _store_samples(tx.station_id, number, tx.pk, list(event.samples))
-    return connector_number

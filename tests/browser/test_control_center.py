@@ -15,7 +15,8 @@ from ocpp.v16 import call
 
 from apps.chargers.models import ChargingStation, RegistrationStatus
 from apps.transactions.models import Transaction
-from apps.transactions.services import SampledValue, meter_values_record, transaction_start
+from apps.transactions.samples import SampledValue
+from apps.transactions.services import meter_values_record, transaction_start
 from tests.browser.conftest import PASSWORD, USERNAME, in_browser, log_in, screenshot, wait_for
 from tests.ocpp.charger import connect_charger
 

@@ -16,7 +16,8 @@ from apps.chargers.models import ChargingStation
 from apps.chargers.services import station_heartbeat
 from apps.core import live
 from apps.dashboard.routing import LIVE_PATH, LivePathRouter
-from apps.transactions.services import SampledValue, meter_values_record
+from apps.transactions.samples import SampledValue
+from apps.transactions.services import meter_values_record
 from config.asgi import application
 
 pytestmark = pytest.mark.django_db(transaction=True)

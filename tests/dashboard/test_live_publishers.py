@@ -18,15 +18,11 @@ from apps.commands.services import command_finish
 from apps.security.models import SecurityEvent
 from apps.security.services import security_event_record
 from apps.transactions import services as transactions
+from apps.transactions import transaction_events
 from apps.transactions.models import Transaction
-from apps.transactions.services import (
-    SampledValue,
-    TransactionEventData,
-    meter_values_record,
-    transaction_event_record,
-    transaction_start,
-    transaction_stop,
-)
+from apps.transactions.samples import SampledValue
+from apps.transactions.services import meter_values_record, transaction_start, transaction_stop
+from apps.transactions.transaction_events import TransactionEventData, transaction_event_record
 
 T0 = datetime(2025, 3, 1, 10, 0, tzinfo=UTC)
 T1 = datetime(2025, 3, 1, 11, 0, tzinfo=UTC)
@@ -283,6 +279,7 @@ def test_readings_cost_nothing_while_nobody_watches(
         return real(samples)
 
     monkeypatch.setattr(transactions, "summarize_samples", counting)
+    monkeypatch.setattr(transaction_events, "summarize_samples", counting)
     samples = [SampledValue(timestamp=T0, value="3700", measurand=POWER)]
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         meter_values_record(

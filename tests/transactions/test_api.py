@@ -7,12 +7,8 @@ from datetime import timedelta
 import pytest
 
 from apps.transactions.models import Transaction
-from apps.transactions.services import (
-    SampledValue,
-    meter_values_record,
-    transaction_start,
-    transaction_stop,
-)
+from apps.transactions.samples import SampledValue
+from apps.transactions.services import meter_values_record, transaction_start, transaction_stop
 from tests.personas import T0
 
 pytestmark = pytest.mark.django_db

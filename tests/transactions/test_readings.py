@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from apps.transactions.readings import summarize_samples
-from apps.transactions.services import SampledValue
+from apps.transactions.samples import SampledValue
 
 T10 = datetime(2025, 1, 1, 10, 0, tzinfo=UTC)
 T11 = datetime(2025, 1, 1, 10, 1, tzinfo=UTC)

@@ -15,15 +15,17 @@ from apps.chargers.models import ChargingStation
 from apps.chargers.services import station_connect, station_get_or_register
 from apps.rfid.models import AuthorizationStatus, IdTag
 from apps.transactions.models import MeterValue, Transaction, TransactionEvent
+from apps.transactions.samples import SampledValue
 from apps.transactions.services import (
     MAX_TRANSACTION_ID,
-    OpenTransactionCache,
-    SampledValue,
-    TransactionEventData,
     meter_values_record,
-    transaction_event_record,
     transaction_start,
     transaction_stop,
+)
+from apps.transactions.transaction_events import (
+    OpenTransactionCache,
+    TransactionEventData,
+    transaction_event_record,
 )
 
 pytestmark = pytest.mark.django_db

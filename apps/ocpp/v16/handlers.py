@@ -13,7 +13,7 @@ from apps.protocol.engine import HandlerContext, HandlerRegistry
 from apps.reservations import services as reservations
 from apps.rfid.services import IdTagInfo, id_tag_authorize
 from apps.transactions import services as transactions
-from apps.transactions.services import SampledValue
+from apps.transactions.samples import SampledValue
 
 registry = HandlerRegistry()
 

@@ -16,7 +16,9 @@ from apps.rfid.services import IdTagInfo, id_tag_authorize
 from apps.security.models import SecurityEvent
 from apps.security.services import security_event_record
 from apps.transactions import services as transactions
-from apps.transactions.services import SampledValue, TransactionEventData
+from apps.transactions import transaction_events
+from apps.transactions.samples import SampledValue
+from apps.transactions.transaction_events import TransactionEventData
 
 registry = HandlerRegistry()
 
@@ -121,8 +123,8 @@ def transaction_event(context: HandlerContext, payload: dict[str, Any]) -> dict[
     id_token = payload.get("idToken") or {}
     cache = context.memory.get("transactions")
     if cache is None:
-        cache = context.memory["transactions"] = transactions.OpenTransactionCache()
-    tx, info = transactions.transaction_event_record(
+        cache = context.memory["transactions"] = transaction_events.OpenTransactionCache()
+    tx, info = transaction_events.transaction_event_record(
         station_id=context.station_id,
         free_charging=bool(context.extra.get("free_charging")),
         open_transactions=cache,
