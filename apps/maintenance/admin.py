@@ -15,15 +15,10 @@ from django.utils.translation import gettext_lazy as _
 from apps.chargers.models import ChargingStation
 from apps.commands.admin_views import SendThroughServiceAdmin
 from apps.commands.models import ChargerCommand
+from apps.maintenance.diagnostics import LOG_TYPES, log_request_send
 from apps.maintenance.models import DiagnosticsRequest, FirmwareFile, FirmwareUpdate
 from apps.maintenance.selectors import firmware_updates_with_status
-from apps.maintenance.services import (
-    LOG_TYPES,
-    MaintenanceError,
-    firmware_update_send,
-    log_request_send,
-    public_base_url,
-)
+from apps.maintenance.services import MaintenanceError, firmware_update_send, public_base_url
 from apps.maintenance.views import file_response
 
 

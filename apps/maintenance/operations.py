@@ -29,14 +29,14 @@ from apps.commands.models import ChargerCommand
 from apps.commands.registry import Operation, per_version, register
 from apps.commands.services import send_command
 from apps.core.timeutil import utcnow
-from apps.maintenance.models import FirmwareFile
-from apps.maintenance.services import (
+from apps.maintenance.diagnostics import (
     LOG_TYPES,
     diagnostics_answer_store,
-    firmware_update_send,
     log_answer_store,
     log_request_send,
 )
+from apps.maintenance.models import FirmwareFile
+from apps.maintenance.services import firmware_update_send
 from apps.protocol.versions import V16
 
 

@@ -22,7 +22,8 @@ from django.utils.text import get_valid_filename
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_safe
 
-from apps.maintenance import selectors, services
+from apps.maintenance import diagnostics as diagnostics_services
+from apps.maintenance import selectors
 
 logger = logging.getLogger(__name__)
 
@@ -99,7 +100,7 @@ def diagnostics_upload(request: HttpRequest, token: str, filename: str = "") -> 
         return _text(403, "This upload link has expired; request diagnostics again.")
     except selectors.LinkInvalid:
         return _text(404, "Unknown upload link.")
-    limit = services.MAX_UPLOAD_BYTES
+    limit = diagnostics_services.MAX_UPLOAD_BYTES
     too_big = f"Uploads are limited to {limit} bytes."
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
@@ -115,7 +116,7 @@ def diagnostics_upload(request: HttpRequest, token: str, filename: str = "") -> 
         if content.size > limit:
             return _text(413, too_big)
         name = _safe_name(content.name, filename, diagnostics.file_name)
-        diagnostics = services.diagnostics_file_store(
+        diagnostics = diagnostics_services.diagnostics_file_store(
             diagnostics=diagnostics, name=name, content=content
         )
     else:
@@ -130,7 +131,7 @@ def diagnostics_upload(request: HttpRequest, token: str, filename: str = "") -> 
                 return _text(400, "The upload is empty.")
             body.seek(0)
             name = _safe_name(filename, _disposition_name(request), diagnostics.file_name)
-            diagnostics = services.diagnostics_file_store(
+            diagnostics = diagnostics_services.diagnostics_file_store(
                 diagnostics=diagnostics, name=name, content=File(body, name=name)
             )
     return _text(201, f"Stored {name} ({diagnostics.size} bytes).")

@@ -12,9 +12,9 @@ from ocpp.v16 import call
 
 from apps.chargers.models import ChargingStation
 from apps.core.timeutil import format_ocpp_datetime, utcnow
-from apps.maintenance import services
+from apps.maintenance import diagnostics
+from apps.maintenance.diagnostics import diagnostics_request_send, diagnostics_status_update
 from apps.maintenance.models import DiagnosticsRequest
-from apps.maintenance.services import diagnostics_request_send, diagnostics_status_update
 from tests.commands.helpers import wait_final
 from tests.ocpp.charger import connect_v16
 
@@ -125,7 +125,7 @@ async def test_bad_expired_and_oversized_uploads_are_refused(asgi_server, monkey
         wrong_method = await http("GET", location)
         two_files = await http("POST", location, files={"a": ("a.log", b"a"), "b": ("b.log", b"b")})
         empty = await http("PUT", location, data=b"")
-        monkeypatch.setattr(services, "MAX_UPLOAD_BYTES", 1000)
+        monkeypatch.setattr(diagnostics, "MAX_UPLOAD_BYTES", 1000)
         too_big = await http("PUT", location, data=LOG)
         too_big_post = await http("POST", location, files={"f": ("big.log", LOG)})
         monkeypatch.undo()

@@ -20,11 +20,7 @@ from apps.chargers.models import ChargingStation
 from apps.core.timeutil import format_ocpp_datetime, utcnow
 from apps.maintenance.models import FirmwareFile, FirmwareUpdate
 from apps.maintenance.selectors import firmware_signer, firmware_updates_with_status
-from apps.maintenance.services import (
-    MaintenanceError,
-    firmware_download_url,
-    firmware_update_send,
-)
+from apps.maintenance.services import MaintenanceError, firmware_download_url, firmware_update_send
 from tests.commands.helpers import wait_final
 from tests.ocpp.charger import connect_v16
 

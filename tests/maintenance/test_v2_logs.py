@@ -13,8 +13,9 @@ from ocpp.v16 import call as v16_call
 
 from apps.chargers.models import ChargingStation
 from apps.core.timeutil import format_ocpp_datetime, utcnow
+from apps.maintenance.diagnostics import diagnostics_request_send, log_request_send
 from apps.maintenance.models import DiagnosticsRequest
-from apps.maintenance.services import MaintenanceError, diagnostics_request_send, log_request_send
+from apps.maintenance.services import MaintenanceError
 from tests.commands.helpers import wait_final
 from tests.ocpp.charger import connect_charger, connect_v16
 

@@ -12,12 +12,9 @@ from apps.chargers.models import ChargingStation, Connector, StationReport, Stat
 from apps.commands.models import CommandStatus
 from apps.core.timeutil import format_ocpp_datetime, utcnow
 from apps.devicemodel.models import DeviceReport, DeviceVariable
+from apps.maintenance.diagnostics import diagnostics_request_send
 from apps.maintenance.models import DiagnosticsRequest, FirmwareFile
-from apps.maintenance.services import (
-    diagnostics_request_send,
-    firmware_download_url,
-    firmware_update_send,
-)
+from apps.maintenance.services import firmware_download_url, firmware_update_send
 from apps.security.services import station_password_rotate, station_password_set
 from apps.transactions.models import Transaction
 from tests.commands.helpers import command, wait_final

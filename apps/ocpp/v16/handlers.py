@@ -7,7 +7,7 @@ from typing import Any
 from apps.chargers import services as chargers
 from apps.chargers.models import StationReport
 from apps.core.timeutil import format_ocpp_datetime, parse_ocpp_datetime
-from apps.maintenance.services import diagnostics_status_update
+from apps.maintenance.diagnostics import diagnostics_status_update
 from apps.ocpp import common
 from apps.protocol.engine import HandlerContext, HandlerRegistry
 from apps.reservations import services as reservations

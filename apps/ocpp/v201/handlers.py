@@ -8,6 +8,7 @@ from apps.chargers import services as chargers
 from apps.chargers.models import StationReport
 from apps.core.timeutil import format_ocpp_datetime, parse_ocpp_datetime
 from apps.devicemodel import services as devicemodel
+from apps.maintenance import diagnostics
 from apps.maintenance import services as maintenance
 from apps.ocpp import common
 from apps.protocol.engine import HandlerContext, HandlerRegistry
@@ -178,7 +179,7 @@ def log_status_notification(context: HandlerContext, payload: dict[str, Any]) ->
         kind=StationReport.Kind.DIAGNOSTICS,
         status=payload["status"],
     )
-    maintenance.log_status_update(
+    diagnostics.log_status_update(
         station_id=context.station_id, request_id=payload.get("requestId"), status=payload["status"]
     )
     return {}
