@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The one test command: prepare .venv (requirements-dev.txt), lint, check formatting, run pytest.
+# The one test command: prepare .venv (requirements-dev.txt), lint, check formatting, check the
+# apps' import contracts, run pytest.
 # Arguments go to pytest, e.g. scripts/test.sh tests/core -k healthz
 set -euo pipefail
 
@@ -17,6 +18,9 @@ echo "== ruff check"
 
 echo "== ruff format --check"
 "$VENV_PYTHON" -m ruff format --check . || failed+=("ruff format --check")
+
+echo "== lint-imports (the apps' one-way order, docs/architecture.md)"
+"$VENV_DIR/bin/lint-imports" || failed+=("lint-imports")
 
 scripts/browser-setup.sh  # headless Chromium for tests/browser, when missing
 echo "== pytest $*"
