@@ -33,6 +33,14 @@ RECENT_IDS = 32
 # Messages a station may send before the CSMS has accepted its BootNotification.
 ALLOWED_BEFORE_ACCEPTED = frozenset({"BootNotification"})
 
+# How deep a CALL's payload may nest (the payload object is level 1). The deepest OCPP
+# payload (2.1 tariffs, charging schedules) is some 10 levels; the stages after decoding give
+# out far earlier than orjson's parser (1024): the schema validator at 255 levels, orjson's
+# serialiser at 254 (a 2.x DataTransfer stores its `data`, which may be any JSON). Deeper is
+# a FormatViolation before anything else looks at it, with a margin for a stage that wraps
+# the payload (live events, command records).
+MAX_PAYLOAD_DEPTH = 128
+
 
 @dataclass
 class HandlerContext:
@@ -108,6 +116,28 @@ def _nul_inside(payload: Any) -> bool:
     return False
 
 
+def _too_deep(text: str | bytes, payload: dict[str, Any]) -> bool:
+    """Tell whether `payload` nests deeper than MAX_PAYLOAD_DEPTH; cheap for a shallow frame."""
+    brackets = ("[", "{") if isinstance(text, str) else (b"[", b"{")
+    if text.count(brackets[0]) + text.count(brackets[1]) <= MAX_PAYLOAD_DEPTH:
+        return False  # not enough containers in the whole frame to nest that deep
+    # Iterative: past Python's recursion limit, up to orjson's 1024 levels.
+    stack: list[tuple[Any, int]] = [(payload, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_PAYLOAD_DEPTH:
+            return True
+        if isinstance(value, dict):
+            stack.extend((child, depth + 1) for child in value.values() if _container(child))
+        elif isinstance(value, list):
+            stack.extend((child, depth + 1) for child in value if _container(child))
+    return False
+
+
+def _container(value: Any) -> bool:
+    return isinstance(value, dict | list)
+
+
 class Engine:
     """Decode, validate and dispatch frames of one connection."""
 
@@ -142,19 +172,15 @@ class Engine:
                 return Outcome(None, [], error=exc)
             reply = frames.encode_error(exc.message_id, exc.code, exc.description, self.version)
             return Outcome(None, [reply], error=exc)
-        if isinstance(frame, frames.Call | frames.Send) and _holds_nul(text, frame.payload):
-            # No database column takes U+0000 (PostgreSQL refuses it in text and jsonb), and
-            # no OCPP value needs it: refused as a value out of bounds, before any handler.
-            error = OcppError(
-                ErrorCode.PROPERTY_CONSTRAINT_VIOLATION,
-                f"{frame.action}: strings must not contain U+0000 (NUL)",
-            )
-            if isinstance(frame, frames.Send):
-                return Outcome(frame, [], frame.action, error)
-            reply = frames.encode_error(
-                frame.message_id, error.code, error.description, self.version
-            )
-            return Outcome(frame, [reply], frame.action, error)
+        if isinstance(frame, frames.Call | frames.Send):
+            error = self._unfit(text, frame)
+            if error is not None:
+                if isinstance(frame, frames.Send):
+                    return Outcome(frame, [], frame.action, error)
+                reply = frames.encode_error(
+                    frame.message_id, error.code, error.description, self.version
+                )
+                return Outcome(frame, [reply], frame.action, error)
         if isinstance(frame, frames.Call):
             return self._receive_call(frame, context)
         if isinstance(frame, frames.Send):
@@ -164,6 +190,26 @@ class Engine:
             return outcome
         # CALLRESULT / CALLERROR are answers to our own CALLs: the caller correlates them.
         return Outcome(frame, [])
+
+    @staticmethod
+    def _unfit(text: str | bytes, frame: frames.Call | frames.Send) -> OcppError | None:
+        """What makes a CALL's payload unfit for any handler, schema check aside; or None."""
+        if _too_deep(text, frame.payload):
+            # Found in issue #14: a 2.x DataTransfer `data` 256 to 1024 levels deep passed the
+            # schema and broke the handler's serialiser (InternalError). Refused whole, before
+            # the validator and the handler: nothing is written but the message log.
+            return OcppError(
+                ErrorCode.FORMAT_VIOLATION,
+                f"{frame.action}: payload nested deeper than {MAX_PAYLOAD_DEPTH} levels",
+            )
+        if _holds_nul(text, frame.payload):
+            # No database column takes U+0000 (PostgreSQL refuses it in text and jsonb), and
+            # no OCPP value needs it: refused as a value out of bounds, before any handler.
+            return OcppError(
+                ErrorCode.PROPERTY_CONSTRAINT_VIOLATION,
+                f"{frame.action}: strings must not contain U+0000 (NUL)",
+            )
+        return None
 
     def _receive_call(self, frame: frames.Call | frames.Send, context: HandlerContext) -> Outcome:
         answer = isinstance(frame, frames.Call)

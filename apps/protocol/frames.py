@@ -22,6 +22,9 @@ CALLRESULTERROR = 5
 SEND = 6
 
 MAX_MESSAGE_ID_LENGTH = 36
+# orjson parses at most this many levels; its error for deeper text starts with _TOO_DEEP.
+MAX_FRAME_DEPTH = 1024
+_TOO_DEEP = "depth limit exceeded"
 UNKNOWN_MESSAGE_ID = "-1"
 
 
@@ -93,6 +96,14 @@ def decode(text: str | bytes, version: OcppVersion) -> Frame:
     try:
         message = orjson.loads(text)
     except orjson.JSONDecodeError as exc:
+        if str(exc).startswith(_TOO_DEEP):
+            # Well-formed, but nested past orjson's 1024 levels: a payload far too deep
+            # (see engine.MAX_PAYLOAD_DEPTH), answered as such in every version.
+            raise FrameError(
+                ErrorCode.FORMAT_VIOLATION,
+                f"frame nested deeper than {MAX_FRAME_DEPTH} levels",
+                message_id=sniff_call_id(text),
+            ) from None
         code = ErrorCode.FORMAT_VIOLATION if version is V16 else ErrorCode.RPC_FRAMEWORK_ERROR
         raise FrameError(
             code, f"frame is not valid JSON: {exc}", message_id=sniff_call_id(text)

@@ -1,7 +1,8 @@
 """What a websocket handshake says about the client: credentials, TLS, client certificate.
 
 Pure functions of the ASGI scope. Proxy headers (TLS terminated by nginx, a client
-certificate it verified) are believed only from addresses in OCPP_TRUSTED_PROXIES.
+certificate it verified, the client's address) are believed only from addresses in
+OCPP_TRUSTED_PROXIES; of X-Forwarded-For, only what those proxies appended.
 """
 
 from __future__ import annotations
@@ -62,6 +63,21 @@ def _networks(
     return tuple(networks)
 
 
+def _forwarded_client(forwarded_for: str, proxies: list[str]) -> str:
+    """The client's address in an X-Forwarded-For: the last entry no trusted proxy wrote.
+
+    Each proxy appends the address it saw (nginx's `$proxy_add_x_forwarded_for`), after
+    whatever the client sent: entries left of the last untrusted one are the client's own
+    words. Believing the first let a client pick its address — escape the per-address
+    lockout and limits, or have another address locked out.
+    """
+    entries = [entry.strip() for entry in forwarded_for.split(",") if entry.strip()]
+    for entry in reversed(entries):
+        if not _trusted(entry, proxies):
+            return entry
+    return entries[0] if entries else ""
+
+
 _CN = re.compile(r"(?:^|[,/])\s*CN\s*=\s*([^,/]+)")
 
 
@@ -78,7 +94,7 @@ def credentials_from_scope(
     peer_ip = client[0] or ""
     from_proxy = _trusted(peer_ip, trusted_proxies)
     if from_proxy and headers.get("x-forwarded-for"):
-        peer_ip = headers["x-forwarded-for"].split(",")[0].strip()
+        peer_ip = _forwarded_client(headers["x-forwarded-for"], trusted_proxies) or peer_ip
     tls = scope.get("scheme") in ("wss", "https")
     if from_proxy and headers.get("x-forwarded-proto", "").lower() in ("https", "wss"):
         tls = True

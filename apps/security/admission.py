@@ -9,8 +9,14 @@ A station's `security_profile` is the weakest way it may connect:
 | the same over TLS | 2 |
 | a client certificate the TLS terminator verified, CN = charger id | 3 |
 
-Failed authentications are counted per charger id; past OCPP_AUTH_MAX_FAILURES within
-OCPP_AUTH_LOCKOUT_SECONDS the id is locked out for that long, before any password is checked.
+Failed authentications are counted per source: the client's address (as the handshake
+resolves it, trusted proxies honoured) together with the charger id it claims. Past
+OCPP_AUTH_MAX_FAILURES within OCPP_AUTH_LOCKOUT_SECONDS that source is locked out for that
+long, before any password is checked. The same charger id from another address is judged by
+its credentials as usual: wrong guesses lock out the guesser, never the station (issue #14).
+A verified client certificate is admitted even from a locked source (no secret is guessed
+here); a password from a locked source is not looked at, right or wrong — answering it would
+tell the prober when he guessed right. See docs/security.md, "Lockout".
 """
 
 from __future__ import annotations
@@ -54,12 +60,26 @@ class _Failure(Exception):
         self.detail = detail
 
 
-def _failures_key(charger_id: str) -> str:
-    return f"ocpp:auth-failures:{charger_id}"
+def _source(charger_id: str, credentials: Credentials) -> str:
+    """Who a failed authentication is counted against: the address and the id it claims."""
+    return f"{credentials.peer_ip}|{charger_id}"
 
 
-def _locked_key(charger_id: str) -> str:
-    return f"ocpp:auth-locked:{charger_id}"
+def _failures_key(source: str) -> str:
+    return f"ocpp:auth-failures:{source}"
+
+
+def _locked_key(source: str) -> str:
+    return f"ocpp:auth-locked:{source}"
+
+
+def _certified(charger_id: str, creds: Credentials) -> bool:
+    """The TLS terminator verified a client certificate naming `charger_id` (profile 3)."""
+    return (
+        creds.tls
+        and (creds.client_cert_verify or "").upper() == "SUCCESS"
+        and creds.client_cert_cn == charger_id
+    )
 
 
 def _achieved(station: ChargingStation | None, charger_id: str, creds: Credentials) -> int:
@@ -110,9 +130,10 @@ def connection_admit(*, charger_id: str, credentials: Credentials) -> Admission:
     Every reconnect of a storm comes through here: one cache round trip (lockout and failure
     count together), one station read from a statement built once.
     """
-    locked_key, failures_key = _locked_key(charger_id), _failures_key(charger_id)
+    source = _source(charger_id, credentials)
+    locked_key, failures_key = _locked_key(source), _failures_key(source)
     seen = _cache_call(cache.get_many, [locked_key, failures_key]) or {}
-    if seen.get(locked_key):
+    if seen.get(locked_key) and not _certified(charger_id, credentials):
         return Admission(False, reason="locked out after failed authentications, retry later")
     station = statements.station_claimed(charger_id=charger_id)
     ip = f"from {credentials.peer_ip}"
@@ -126,7 +147,7 @@ def connection_admit(*, charger_id: str, credentials: Credentials) -> Admission:
             station,
             f"{failure.detail} {ip}",
         )
-        _count_failure(charger_id, station, ip)
+        _count_failure(source, charger_id, station, ip)
         return refusal
     if achieved == SecurityProfile.NONE and not settings.OCPP_ALLOW_UNSECURED:
         return _refuse(
@@ -164,9 +185,9 @@ def _cache_call(operation: Callable[..., Any], *args: Any) -> Any:
         return None
 
 
-def _count_failure(charger_id: str, station: ChargingStation | None, ip: str) -> None:
+def _count_failure(source: str, charger_id: str, station: ChargingStation | None, ip: str) -> None:
     window = settings.OCPP_AUTH_LOCKOUT_SECONDS
-    key = _failures_key(charger_id)
+    key = _failures_key(source)
     try:
         cache.add(key, 0, window)
         try:
@@ -175,7 +196,7 @@ def _count_failure(charger_id: str, station: ChargingStation | None, ip: str) ->
             cache.set(key, 1, window)
             failures = 1
         if failures >= settings.OCPP_AUTH_MAX_FAILURES:
-            cache.set(_locked_key(charger_id), True, window)
+            cache.set(_locked_key(source), True, window)
             cache.delete(key)
         else:
             return
@@ -187,5 +208,8 @@ def _count_failure(charger_id: str, station: ChargingStation | None, ip: str) ->
         event_type="AuthenticationLockout",
         charger_id=charger_id,
         station_id=station.pk if station else None,
-        tech_info=f"{failures} failed authentications, locked for {window} s (last {ip})",
+        tech_info=(
+            f"{failures} failed authentications {ip}: that address may not connect as this "
+            f"charger for {window} s"
+        ),
     )

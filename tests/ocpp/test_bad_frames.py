@@ -19,7 +19,7 @@ from asgiref.sync import sync_to_async
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
-from apps.chargers.models import ChargingStation
+from apps.chargers.models import ChargingStation, DataTransfer
 from apps.ocpp.models import MessageLog
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -379,3 +379,52 @@ async def test_it_closes_a_client_offering_no_subprotocol_when_one_is_required(
 
     assert code == 4002
     assert "subprotocol" in reason
+
+
+# --- payloads nested deeper than any stage takes ---------------------------------------------
+
+
+def nested(depth: int) -> str:
+    """`depth` arrays, one inside the other, around a 1."""
+    return "[" * depth + "1" + "]" * depth
+
+
+@pytest.mark.parametrize(
+    ("subprotocol", "depth"),
+    [
+        pytest.param(subprotocol, depth, id=f"{subprotocol}-{depth}")
+        for subprotocol in ("ocpp1.6", "ocpp2.0.1", "ocpp2.1")
+        # 255: orjson stops serialising; 1022: the frame is 1024 deep, orjson's parsing
+        # limit; 1100: past it.
+        for depth in (129, 255, 256, 1000, 1022, 1100)
+    ],
+)
+async def test_it_answers_a_deeply_nested_payload_with_a_format_violation(
+    asgi_server, settings, subprotocol: str, depth: int
+) -> None:
+    # Found in issue #14: a 2.x DataTransfer whose `data` (any JSON) nested 256 to 1024 deep
+    # passed the schema, then broke the handler's serialiser: InternalError and a traceback.
+    settings.OCPP_UNKNOWN_STATIONS = "accept"
+    charger_id = f"CP-DEEP-{subprotocol[4:].replace('.', '')}-{depth}"
+    frame = f'[2,"deep-1","DataTransfer",{{"vendorId":"V","data":{nested(depth)}}}]'
+    async with connect(asgi_server.ws_url, charger_id, [subprotocol]) as ws:
+        reply = await exchange(ws, frame)
+        assert reply[:3] == [4, "deep-1", "FormatViolation"], reply
+        assert "nested deeper than" in reply[3]
+        await assert_heartbeat_answered(ws)
+
+    def stored() -> tuple[list, bool]:
+        rows = list(
+            MessageLog.objects.filter(charger_id=charger_id)
+            .order_by("id")
+            .values_list("direction", "message_type", "frame")[:2]
+        )
+        return rows, DataTransfer.objects.filter(station__charger_id=charger_id).exists()
+
+    rows, transfer_kept = await sync_to_async(stored)()
+    # The frame and its answer are logged; nothing of the handler's was written.
+    assert [(direction, text) for direction, _, text in rows] == [
+        ("in", frame),
+        ("out", json.dumps(reply, separators=(",", ":"))),
+    ]
+    assert not transfer_kept

@@ -15,7 +15,14 @@ from typing import Any
 import pytest
 
 from apps.protocol import frames, schemas
-from apps.protocol.engine import RECENT_IDS, Engine, HandlerContext, HandlerRegistry, Outcome
+from apps.protocol.engine import (
+    MAX_PAYLOAD_DEPTH,
+    RECENT_IDS,
+    Engine,
+    HandlerContext,
+    HandlerRegistry,
+    Outcome,
+)
 from apps.protocol.errors import ErrorCode, FrameError, OcppError
 from apps.protocol.versions import V16, V21, V201, VERSIONS, OcppVersion
 
@@ -748,3 +755,54 @@ def test_only_the_latest_message_ids_are_remembered() -> None:
     assert station.error_to([2, f"m-{RECENT_IDS * 10 - 1}", "Heartbeat", {}])[2] == (
         "RpcFrameworkError"
     )
+
+
+def _data_transfer(context: HandlerContext, payload: dict[str, Any]) -> dict[str, Any]:
+    return {"status": "Accepted"}
+
+
+@V2X
+@pytest.mark.parametrize("extra", [0, 1])
+def test_a_payload_is_refused_one_level_past_the_depth_limit(
+    version: OcppVersion, extra: int
+) -> None:
+    # The payload object is level 1: `data` adds MAX_PAYLOAD_DEPTH - 1 more, then `extra`.
+    depth = MAX_PAYLOAD_DEPTH - 1 + extra
+    seen: list[dict] = []
+    station = Station(version, DataTransfer=lambda ctx, p: seen.append(p) or _data_transfer(ctx, p))
+    text = f'[2,"d-1","DataTransfer",{{"vendorId":"V","data":{"[" * depth}{"]" * depth}}}]'
+
+    reply = station.reply_to(text)
+
+    if extra:
+        assert reply[:3] == [4, "d-1", "FormatViolation"]
+        assert reply[3] == f"DataTransfer: payload nested deeper than {MAX_PAYLOAD_DEPTH} levels"
+        assert seen == []
+    else:
+        assert reply == [3, "d-1", {"status": "Accepted"}]
+        assert len(seen) == 1
+
+
+@ALL_VERSIONS
+def test_a_call_with_objects_nested_too_deep_never_reaches_a_handler(
+    version: OcppVersion,
+) -> None:
+    station = Station(version)
+    nested = '{"a":' * 200 + "1" + "}" * 200
+    text = f'[2,"d-2","StatusNotification",{{"customData":{nested}}}]'
+
+    reply = station.reply_to(text)
+
+    assert reply[:3] == [4, "d-2", "FormatViolation"]
+    assert station.calls == []
+
+
+@ALL_VERSIONS
+def test_a_frame_past_the_parsers_depth_is_a_format_violation(version: OcppVersion) -> None:
+    depth = frames.MAX_FRAME_DEPTH
+    text = f'[2,"d-3","DataTransfer",{{"vendorId":"V","data":{"[" * depth}{"]" * depth}}}]'
+
+    reply = Station(version).reply_to(text)
+
+    assert reply[:3] == [4, "d-3", "FormatViolation"]
+    assert "nested deeper than 1024 levels" in reply[3]

@@ -45,3 +45,20 @@ def test_it_reads_basic_credentials():
     )
     assert (found.basic_user, found.basic_password) == ("CP-1", "s3cret:with-colon")
     assert not found.malformed_basic
+
+
+def test_the_client_is_the_last_forwarded_address_no_trusted_proxy_wrote():
+    # A proxy appends the address it saw to what the client sent: the client's own entries
+    # come first and prove nothing (issue #14: they picked whose lockout a failure counted to).
+    proxies = ["10.0.0.0/24"]
+    for forwarded, client in [
+        ("203.0.113.9", "203.0.113.9"),
+        ("198.51.100.1, 203.0.113.9", "203.0.113.9"),
+        ("198.51.100.1, 203.0.113.9, 10.0.0.7", "203.0.113.9"),  # two proxies in a row
+        ("  203.0.113.9 ,", "203.0.113.9"),
+        ("10.0.0.8, 10.0.0.7", "10.0.0.8"),  # nothing but proxies: the first of them
+    ]:
+        found = credentials_from_scope(
+            scope("10.0.0.5", {"x-forwarded-for": forwarded}), trusted_proxies=proxies
+        )
+        assert found.peer_ip == client, forwarded

@@ -32,8 +32,8 @@ def password() -> str:
     return station_password_set(station=station)
 
 
-def attempt(password: str) -> bool:
-    credentials = Credentials(peer_ip="192.0.2.1", basic_user="ADM-1", basic_password=password)
+def attempt(password: str, peer_ip: str = "192.0.2.1") -> bool:
+    credentials = Credentials(peer_ip=peer_ip, basic_user="ADM-1", basic_password=password)
     return connection_admit(charger_id="ADM-1", credentials=credentials).allowed
 
 
@@ -45,26 +45,57 @@ def test_it_admits_the_right_password_with_the_station(password):
     assert admission.profile == SecurityProfile.BASIC
 
 
-def test_repeated_failures_lock_the_id_out_even_for_the_right_password(password):
+def test_repeated_failures_lock_their_source_out_even_for_the_right_password(password):
     assert [attempt("wrong") for _ in range(3)] == [False] * 3
     assert not attempt(password)
 
 
-def test_a_success_forgives_the_failures_before_it(password):
-    assert not attempt("wrong")
-    assert not attempt("wrong")
-    assert attempt(password)
-    # Two more failures are two, not four: no lockout.
-    assert not attempt("wrong")
-    assert not attempt("wrong")
-    assert attempt(password)
+def test_a_locked_source_does_not_lock_the_station_out_elsewhere(password):
+    assert [attempt("wrong", "198.51.100.7") for _ in range(3)] == [False] * 3
+    assert not attempt(password, "198.51.100.7")
+    assert attempt(password, "192.0.2.1")
+    # Failures from the station's own address are still counted on their own.
+    assert not attempt("wrong", "192.0.2.1")
+    assert attempt(password, "192.0.2.1")
 
 
-def test_without_the_cache_connections_are_judged_by_their_credentials(password, monkeypatch):
-    def down(*args, **kwargs):
-        raise ConnectionError("cache down")
+def test_a_verified_certificate_passes_a_locked_source(password):
+    assert [attempt("wrong") for _ in range(3)] == [False] * 3
+    certified = Credentials(
+        peer_ip="192.0.2.1", tls=True, client_cert_verify="SUCCESS", client_cert_cn="ADM-1"
+    )
+    admission = connection_admit(charger_id="ADM-1", credentials=certified)
+    assert admission.allowed and admission.profile == SecurityProfile.TLS_CLIENT_CERT
+    # Not a certificate for another id, nor one that failed verification, nor one over plain ws.
+    for credentials in (
+        Credentials(
+            peer_ip="192.0.2.1", tls=True, client_cert_verify="SUCCESS", client_cert_cn="X"
+        ),
+        Credentials(
+            peer_ip="192.0.2.1", tls=True, client_cert_verify="FAILED", client_cert_cn="ADM-1"
+        ),
+        Credentials(peer_ip="192.0.2.1", client_cert_verify="SUCCESS", client_cert_cn="ADM-1"),
+    ):
+        assert connection_admit(charger_id="ADM-1", credentials=credentials).reason.startswith(
+            "locked out"
+        ), credentials
 
-    monkeypatch.setattr(cache, "get_many", down)
-    monkeypatch.setattr(cache, "delete", down)
+
+def test_an_admission_costs_one_cache_round_trip(password, monkeypatch):
+    calls: list[str] = []
+    inside: list[str] = []  # the local-memory cache's get_many calls its own get: not counted
+    for name in ("get", "get_many", "set", "add", "incr", "delete", "set_many", "delete_many"):
+        original = getattr(cache, name)
+
+        def counted(*args, _name=name, _original=original, **kwargs):
+            if not inside:
+                calls.append(_name)
+            inside.append(_name)
+            try:
+                return _original(*args, **kwargs)
+            finally:
+                inside.pop()
+
+        monkeypatch.setattr(cache, name, counted)
     assert attempt(password)
-    assert not attempt("wrong")
+    assert calls == ["get_many"]

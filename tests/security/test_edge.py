@@ -40,9 +40,13 @@ def basic(user: str, password: str) -> dict[str, str]:
 
 
 @contextlib.asynccontextmanager
-async def connect(url: str, headers: dict | None = None, ssl=None) -> AsyncIterator:
+async def connect(
+    url: str, headers: dict | None = None, ssl=None, source: str | None = None
+) -> AsyncIterator:
+    """Connect as a charger; `source`: the loopback address to connect from (127.0.0.0/8)."""
+    local = {"local_addr": (source, 0)} if source else {}
     async with websockets.connect(
-        url, subprotocols=["ocpp1.6"], additional_headers=headers or {}, ssl=ssl
+        url, subprotocols=["ocpp1.6"], additional_headers=headers or {}, ssl=ssl, **local
     ) as ws:
         yield ws
 
@@ -176,7 +180,7 @@ class TestProfiles:
         if not allowed:
             assert await events("SEC-CERT") == ["InvalidChargingStationCertificate"]
 
-    async def test_repeated_failures_lock_the_charger_id_out(self, asgi_server, settings):
+    async def test_repeated_failures_lock_their_source_out(self, asgi_server, settings):
         settings.OCPP_AUTH_MAX_FAILURES = 3
         right = await station_with_password("SEC-LOCK")
         for _ in range(3):
@@ -188,6 +192,111 @@ class TestProfiles:
             code, reason = await closed_with(ws)
         assert code == 4008 and "locked out" in reason
         assert (await events("SEC-LOCK"))[-1] == "AuthenticationLockout"
+
+
+class TestLockoutIsNoWeapon:
+    """Issue #14: failed guesses lock out their source, never the station elsewhere."""
+
+    @pytest.fixture(autouse=True)
+    def three_failures(self, settings):
+        settings.OCPP_AUTH_MAX_FAILURES = 3
+
+    @staticmethod
+    async def guess_wrong(
+        url: str,
+        charger_id: str,
+        times: int,
+        source: str | None = None,
+        headers_extra: dict | None = None,
+    ) -> list[str]:
+        """Connect `times` with a wrong password; return the close reasons."""
+        headers = {**basic(charger_id, "not-the-password-xx"), **(headers_extra or {})}
+        reasons = []
+        for _ in range(times):
+            async with connect(url, headers, source=source) as ws:
+                reasons.append((await closed_with(ws))[1])
+        return reasons
+
+    async def test_wrong_guesses_from_one_address_leave_the_station_at_another_served(
+        self, asgi_server
+    ):
+        right = await station_with_password("SEC-W1")
+        url = f"{asgi_server.ws_url}/ocpp/SEC-W1"
+        reasons = await self.guess_wrong(url, "SEC-W1", 4, source="127.0.0.2")
+        assert reasons == ["authentication failed"] * 3 + [
+            "locked out after failed authentications, retry later"
+        ]
+        # The station, from its own address, with its password: served, lockout or not.
+        async with connect(url, basic("SEC-W1", right), source="127.0.0.1") as ws:
+            assert await served(ws)
+        # The locked source is refused before its password is looked at, even the right one:
+        # otherwise the lockout would only tell the attacker when he guessed right.
+        async with connect(url, basic("SEC-W1", right), source="127.0.0.2") as ws:
+            code, reason = await closed_with(ws)
+        assert code == 4008 and "locked out" in reason
+        assert await events("SEC-W1") == ["FailedToAuthenticateAtCsms"] * 3 + [
+            "AuthenticationLockout"
+        ]
+        lockout = await db(
+            lambda: (
+                SecurityEvent.objects.get(
+                    charger_id="SEC-W1", event_type="AuthenticationLockout"
+                ).tech_info
+            )
+        )
+        assert "127.0.0.2" in lockout
+
+    async def test_behind_a_trusted_proxy_the_forwarded_address_is_the_source(
+        self, asgi_server, settings
+    ):
+        settings.OCPP_TRUSTED_PROXIES = ["127.0.0.1"]
+        right = await station_with_password("SEC-W2")
+        url = f"{asgi_server.ws_url}/ocpp/SEC-W2"
+        attacker = {"X-Forwarded-For": "198.51.100.7"}
+        reasons = await self.guess_wrong(url, "SEC-W2", 4, headers_extra=attacker)
+        assert reasons[-1] == "locked out after failed authentications, retry later"
+        station = {**basic("SEC-W2", right), "X-Forwarded-For": "203.0.113.5"}
+        async with connect(url, station) as ws:
+            assert await served(ws)
+
+    async def test_a_client_cannot_name_its_source_in_a_forwarded_for_it_sends(
+        self, asgi_server, settings
+    ):
+        # nginx's `$proxy_add_x_forwarded_for` appends the address it sees to what the client
+        # sent: the client's own entries come first and prove nothing. Believing the first
+        # entry let an attacker pick any source: escape the lockout, or lock the victim's.
+        settings.OCPP_TRUSTED_PROXIES = ["127.0.0.1"]
+        right = await station_with_password("SEC-W3")
+        url = f"{asgi_server.ws_url}/ocpp/SEC-W3"
+        forged = {"X-Forwarded-For": "203.0.113.5, 198.51.100.7"}
+        reasons = await self.guess_wrong(url, "SEC-W3", 4, headers_extra=forged)
+        assert reasons[-1] == "locked out after failed authentications, retry later"
+        station = {**basic("SEC-W3", right), "X-Forwarded-For": "203.0.113.5"}
+        async with connect(url, station) as ws:
+            assert await served(ws)
+
+    async def test_a_verified_certificate_is_admitted_from_a_locked_source(
+        self, asgi_server, settings
+    ):
+        # A certificate the TLS terminator verified is no secret guessed here: admitting it
+        # tells a prober nothing, so it is never locked out.
+        settings.OCPP_TRUSTED_PROXIES = ["127.0.0.1"]
+        await db(
+            ChargingStation.objects.create,
+            charger_id="SEC-W4",
+            security_profile=SecurityProfile.TLS_CLIENT_CERT,
+        )
+        url = f"{asgi_server.ws_url}/ocpp/SEC-W4"
+        source = {"X-Forwarded-For": "198.51.100.8", "X-Forwarded-Proto": "https"}
+        reasons = await self.guess_wrong(url, "SEC-W4", 4, headers_extra=source)
+        assert reasons[-1] == "locked out after failed authentications, retry later"
+        certificate = {
+            **source,
+            "X-SSL-Client-Verify": "SUCCESS",
+            "X-SSL-Client-S-DN": "CN=SEC-W4,O=Acme",
+        }
+        async with connect(url, certificate) as ws:
+            assert await served(ws)
 
 
 class TestHijacking:
