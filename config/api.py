@@ -8,11 +8,11 @@ from drf_spectacular.views import (
     SpectacularRedocView,
     SpectacularSwaggerView,
 )
-from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
 from apps.chargers.api import ConnectorViewSet
 from apps.commands.api import CommandViewSet
+from apps.core.tokens import TokenObtainView, TokenRevokeView
 from apps.devicemodel.api import ChargerConfigurationViewSet
 from apps.reservations.api import ReservationViewSet
 from apps.rfid.api import IdTagViewSet
@@ -35,7 +35,8 @@ router.register("reservations", ReservationViewSet, basename="reservation")
 router.register("security-events", SecurityEventViewSet, basename="security-event")
 
 urlpatterns = [
-    path("auth/token/", obtain_auth_token, name="api-token"),
+    path("auth/token/", TokenObtainView.as_view(), name="api-token"),
+    path("auth/token/revoke/", TokenRevokeView.as_view(), name="api-token-revoke"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),

@@ -149,12 +149,14 @@ def _record(exchange: Exchange) -> None:
         _EXERCISED.add((exchange.version, exchange.direction, exchange.action))
 
 
-# Functional tests connect many chargers from 127.0.0.1 without credentials; the security
-# tests switch these back on for themselves. Server processes the tests start inherit them.
+# Functional tests connect many chargers from 127.0.0.1 without credentials, and ask for API
+# tokens from there many times a minute; the security tests switch these limits back on for
+# themselves. Server processes the tests start inherit them.
 TEST_EDGE_SETTINGS = {
     "OCPP_ALLOW_UNSECURED": True,
     "OCPP_HANDSHAKES_PER_MINUTE_PER_IP": 0,
     "OCPP_MESSAGES_PER_SECOND": 0,
+    "API_TOKEN_RATE": "1000/minute",
 }
 
 

@@ -19,6 +19,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from apps.chargers.models import ChargingStation
 from apps.commands import statements
@@ -72,6 +73,28 @@ def _version_of(station: ChargingStation):
 SECRET_PLACEHOLDER = "********"
 
 
+# The configuration that holds a station's HTTP Basic password, per protocol family. Only the
+# password rotation (security's station_password_rotate, operation rotate_password) sets it:
+# it keeps the password out of the command row and the message log, sends it as each version
+# wants it and moves the station's stored hash along when the station accepts.
+PASSWORD_KEY_16 = "AuthorizationKey"
+PASSWORD_KEY_2X = "SecurityCtrlr/BasicAuthPassword"
+
+
+def sets_station_password(action: str, payload: dict[str, Any]) -> bool:
+    """Tell whether a command would set the station's Basic password (names ignore case)."""
+    if action == "ChangeConfiguration":
+        return str(payload.get("key", "")).casefold() == PASSWORD_KEY_16.casefold()
+    if action == "SetVariables":
+        component, variable = (part.casefold() for part in PASSWORD_KEY_2X.split("/"))
+        return any(
+            str(item.get("component", {}).get("name", "")).casefold() == component
+            and str(item.get("variable", {}).get("name", "")).casefold() == variable
+            for item in payload.get("setVariableData", [])
+        )
+    return False
+
+
 def _secret_key(command_id: int) -> str:
     return f"ocpp:command-secret:{command_id}"
 
@@ -113,6 +136,8 @@ def send_command(
     Raise CommandError when `action` is not a command of the station's OCPP version or the
     payload breaks its schema. With `secret`, every SECRET_PLACEHOLDER value in the payload
     is replaced by it only on the wire: it is never stored in the database or the log.
+    Setting the station password (PASSWORD_KEY_16, PASSWORD_KEY_2X) needs such a secret: a
+    raw payload that sets it is refused.
     A station that is not connected gets status offline at once unless
     OCPP_QUEUE_OFFLINE_COMMANDS keeps it pending until the station reconnects.
     """
@@ -127,6 +152,15 @@ def send_command(
         raise CommandError(f"invalid payload: {exc.description}") from exc
     if secret is not None and SECRET_PLACEHOLDER not in str(payload):
         raise CommandError("a secret was given but the payload has no place for it")
+    if secret is None and sets_station_password(action, payload):
+        raise CommandError(
+            _(
+                "The station password is not set by a raw command (it would be stored in clear "
+                "and this server would not know it): use the operation rotate_password "
+                "(Rotate password on the station page; POST /api/commands/operations/ with "
+                '"operation": "rotate_password").'
+            )
+        )
     outstanding = ChargerCommand.objects.filter(
         station=station, status__in=[CommandStatus.PENDING, CommandStatus.SENT]
     ).count()

@@ -18,6 +18,7 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils.cache import add_never_cache_headers
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 from django.utils.text import Truncator
@@ -291,15 +292,27 @@ class ChargingStationAdmin(admin.ModelAdmin):
         description=_("Generate a new password (shown once; configure the station with it)"),
         permissions=["change"],
     )
-    def generate_password(self, request: HttpRequest, queryset: QuerySet[ChargingStation]) -> None:
-        for station in queryset:
-            password = station_password_set(station=station)
-            self.message_user(
-                request,
-                _("%(station)s: new password %(password)s (user: %(user)s). It is not shown again.")
-                % {"station": station, "password": password, "user": station.charger_id},
-                messages.WARNING,
-            )
+    def generate_password(
+        self, request: HttpRequest, queryset: QuerySet[ChargingStation]
+    ) -> TemplateResponse:
+        """Set new passwords and show them on the answer page itself, once.
+
+        Not as admin messages: those travel in a cookie, signed but readable by anyone
+        holding it, and stay in the browser after the page is gone.
+        """
+        passwords = [(station, station_password_set(station=station)) for station in queryset]
+        response = TemplateResponse(
+            request,
+            "admin/chargers/chargingstation/new_passwords.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "title": _("New passwords"),
+                "passwords": passwords,
+            },
+        )
+        add_never_cache_headers(response)
+        return response
 
     @admin.action(
         description=_("Rotate the password and send it to the station"), permissions=["change"]

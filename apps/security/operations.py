@@ -56,6 +56,7 @@ register(
         help_text=_("Send the station a new password; it takes over when the station accepts it."),
         actions=per_version(("ChangeConfiguration",), ("SetVariables",)),
         form=RotatePasswordForm,
+        send=station_password_rotate,
         effects={
             "ChangeConfiguration": _authorization_key_answered,
             "SetVariables": _basic_auth_password_answered,

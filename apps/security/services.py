@@ -11,11 +11,24 @@ from django.core.cache import cache
 from django.db import transaction
 
 from apps.chargers.models import ChargingStation, SecurityProfile
+from apps.commands.services import (
+    PASSWORD_KEY_2X,
+    PASSWORD_KEY_16,
+    SECRET_PLACEHOLDER,
+    send_command,
+)
 from apps.core.events import SecurityEventRecorded
 from apps.core.live import publish
 from apps.core.timeutil import utcnow
+from apps.protocol.versions import V16
 from apps.security.models import SecurityEvent
-from apps.security.passwords import password_generate, password_hash
+from apps.security.passwords import (
+    GENERATED_LENGTH,
+    V16_LENGTH,
+    authorization_key_encode,
+    password_generate,
+    password_hash,
+)
 
 if TYPE_CHECKING:
     from apps.commands.models import ChargerCommand
@@ -24,10 +37,6 @@ logger = logging.getLogger("apps.security")
 
 # One mail per charger and event type in this many seconds: a flood makes one message.
 MAIL_EVERY_S = 600
-
-# The configuration that holds the station's Basic password, per protocol family.
-PASSWORD_KEY_16 = "AuthorizationKey"
-PASSWORD_KEY_2X = "SecurityCtrlr/BasicAuthPassword"
 
 
 def security_event_record(
@@ -85,13 +94,17 @@ def _queue_mail(event_id: int) -> None:
         logger.exception("could not queue the mail for security event %s", event_id)
 
 
+def _length_for(station: ChargingStation) -> int:
+    return V16_LENGTH if station.protocol_version is V16 else GENERATED_LENGTH
+
+
 def station_password_set(*, station: ChargingStation, password: str | None = None) -> str:
     """Give the station a (new, generated) password now; return it to show it once.
 
     For a station configured by hand. A station still on profile 0 moves to profile 1:
     having a password, it must use it.
     """
-    password = password or password_generate()
+    password = password or password_generate(length=_length_for(station))
     station.password_hash = password_hash(password)
     station.pending_password_hash = ""
     station.password_set_at = utcnow()
@@ -113,23 +126,23 @@ def station_password_rotate(*, station: ChargingStation, **options: Any) -> Char
 
     Until the station accepts it, the old and the new password both open a connection; its
     acceptance makes the new one the only one. The password is never stored in clear: the
-    command and the message log hold a placeholder.
+    command and the message log hold a placeholder. A 1.6 station gets it hex-encoded, as
+    the security whitepaper says (see `authorization_key_encode`).
     """
-    from apps.commands.services import SECRET_PLACEHOLDER, send_command
-    from apps.protocol.versions import V16
-
-    password = password_generate()
+    password = password_generate(length=_length_for(station))
     station.pending_password_hash = password_hash(password)
     station.save(update_fields=["pending_password_hash"])
+    secret = password
     if station.protocol_version is V16:
         action = "ChangeConfiguration"
         payload: dict[str, Any] = {"key": PASSWORD_KEY_16, "value": SECRET_PLACEHOLDER}
+        secret = authorization_key_encode(password)
     else:
         component, variable = PASSWORD_KEY_2X.split("/")
         action = "SetVariables"
         item = {"component": {"name": component}, "variable": {"name": variable}}
         payload = {"setVariableData": [{**item, "attributeValue": SECRET_PLACEHOLDER}]}
-    return send_command(station=station, action=action, payload=payload, secret=password, **options)
+    return send_command(station=station, action=action, payload=payload, secret=secret, **options)
 
 
 def station_password_promote(*, station_id: int) -> None:

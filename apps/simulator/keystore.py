@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Literal
 
-Kind = Literal["integer", "boolean", "string", "MemberList"]
+Kind = Literal["integer", "boolean", "string", "MemberList", "hex"]
 # (component, EVSE id or None, variable); 1.6 keys have component "" and no EVSE.
 Address = tuple[str, int | None, str]
 
@@ -71,6 +71,13 @@ class Setting:
         if self.kind == "boolean":
             lowered = value.lower()
             return lowered if lowered in ("true", "false") else None
+        if self.kind == "hex":
+            # OCPP 1.6 AuthorizationKey (security whitepaper): the hex digits of the
+            # password's bytes; the charger keeps, and later sends, the bytes themselves.
+            try:
+                return bytes.fromhex(value).decode()
+            except ValueError:  # not hex, or bytes that are no text
+                return None
         if self.kind == "MemberList":
             items = [item.strip() for item in value.split(",") if item.strip()]
             if any(item not in self.members for item in items):
@@ -97,7 +104,7 @@ PING_INTERVAL = "ping_interval"
 V16_SETTINGS: tuple[Setting, ...] = (
     _v16("AllowOfflineTxForUnknownId", "false", "boolean"),
     _v16("AuthorizationCacheEnabled", "true", "boolean"),
-    _v16("AuthorizationKey", "", write_only=True),
+    _v16("AuthorizationKey", "", "hex", write_only=True),
     _v16("AuthorizeRemoteTxRequests", "false", "boolean"),
     _v16("ClockAlignedDataInterval", "0", "integer"),
     _v16("ConnectionTimeOut", "60", "integer"),

@@ -1,11 +1,13 @@
-"""/healthz reports the database, the channel layer and the broker."""
+"""/healthz reports the database, the channel layer and the broker; why one failed to staff only."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 import pytest
+from asgiref.sync import sync_to_async
 from channels.layers import channel_layers
+from django.contrib.auth import get_user_model
 
 UNREACHABLE_REDIS = "redis://127.0.0.1:1/0"
 
@@ -37,7 +39,30 @@ def test_it_answers_a_sync_client_too(client) -> None:
     assert response.json()["status"] == "ok"
 
 
-@pytest.mark.django_db
+async def staff(async_client) -> None:
+    user = await sync_to_async(get_user_model().objects.create_user)(
+        "watch", password="a-long-test-password-42", is_staff=True
+    )
+    await async_client.aforce_login(user)
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_it_tells_the_public_only_which_check_failed(async_client, settings) -> None:
+    settings.CELERY_BROKER_URL = UNREACHABLE_REDIS
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {}
+
+    response = await async_client.get("/healthz")
+
+    assert response.status_code == 503
+    assert response.json()["checks"] == {
+        "database": {"ok": True},
+        "channel_layer": {"ok": True},
+        "broker": {"ok": False},
+    }
+    assert b"127.0.0.1" not in response.content
+
+
+@pytest.mark.django_db(transaction=True)
 async def test_it_reports_an_unreachable_channel_layer(async_client, settings) -> None:
     settings.CHANNEL_LAYERS = {
         "default": {
@@ -46,6 +71,7 @@ async def test_it_reports_an_unreachable_channel_layer(async_client, settings) -
         }
     }
     channel_layers.backends.clear()
+    await staff(async_client)
 
     response = await async_client.get("/healthz")
 
@@ -57,10 +83,11 @@ async def test_it_reports_an_unreachable_channel_layer(async_client, settings) -
     assert checks["broker"]["ok"] is True
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 async def test_it_reports_an_unreachable_broker(async_client, settings) -> None:
     settings.CELERY_BROKER_URL = UNREACHABLE_REDIS
     settings.CELERY_BROKER_TRANSPORT_OPTIONS = {}
+    await staff(async_client)
 
     response = await async_client.get("/healthz")
 

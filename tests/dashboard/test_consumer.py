@@ -29,8 +29,12 @@ def session_cookie(user) -> str:
     return client.cookies["sessionid"].value
 
 
-async def open_socket(user=None) -> tuple[WebsocketCommunicator, bool]:
-    headers = [(b"origin", b"http://testserver"), (b"host", b"testserver")]
+async def open_socket(
+    user=None, origin: bytes | None = b"http://testserver", host: bytes = b"testserver"
+) -> tuple[WebsocketCommunicator, bool]:
+    headers = [(b"host", host)]
+    if origin is not None:
+        headers.append((b"origin", origin))
     if user is not None:
         cookie = await sync_to_async(session_cookie)(user)
         headers.append((b"cookie", f"sessionid={cookie}".encode()))
@@ -177,3 +181,44 @@ async def test_other_paths_still_go_to_the_charger_application():
     for path in ("/ocpp/CP-1", "/CP-2", "/admin/live/CP-3", "/admin/live"):
         await router({"type": "websocket", "path": path}, None, None)
     assert seen == ["/ocpp/CP-1", "/CP-2", "/admin/live/CP-3", "/admin/live"]
+
+
+async def superuser():
+    return await sync_to_async(get_user_model().objects.create_superuser)(
+        "boss", "boss@example.com", "a-long-test-password-42"
+    )
+
+
+@pytest.mark.parametrize(
+    "origin",
+    [b"https://evil.example", b"http://testserver.evil.example", b"null", None],
+    ids=["another site", "a look-alike", "opaque origin", "no origin"],
+)
+async def test_it_refuses_a_page_of_another_site_even_with_any_host_allowed(settings, origin):
+    settings.ALLOWED_HOSTS = ["*"]
+    # A watcher's browser sends its session cookie whichever page opens the socket.
+    _communicator, connected = await open_socket(await superuser(), origin=origin)
+    assert not connected
+    assert live.watchers() == 0
+
+
+async def test_it_accepts_the_same_host_and_port(settings):
+    settings.ALLOWED_HOSTS = ["*"]
+    communicator, connected = await open_socket(
+        await superuser(), origin=b"https://csms.local:8443", host=b"csms.local:8443"
+    )
+    assert connected
+    await communicator.disconnect()
+
+
+async def test_it_accepts_a_trusted_origin_of_another_name(settings):
+    settings.CSRF_TRUSTED_ORIGINS = ["https://csms.example.com", "https://*.ops.example.com"]
+    user = await superuser()
+    for origin in (b"https://csms.example.com", b"https://desk.ops.example.com"):
+        communicator, connected = await open_socket(user, origin=origin, host=b"10.0.0.5:8000")
+        assert connected, origin
+        await communicator.disconnect()
+    _communicator, connected = await open_socket(
+        user, origin=b"http://csms.example.com", host=b"10.0.0.5:8000"
+    )
+    assert not connected  # the scheme is part of the origin

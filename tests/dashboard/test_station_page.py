@@ -104,3 +104,47 @@ def test_the_log_filter_offers_recent_periods(client, operator, station):
     )
     query = parse_qs(urlsplit(response.url).query)
     assert set(query) == {"created_at__gte"}
+
+
+def sent_messages(response) -> list[str]:
+    """Return the texts of the admin messages the response puts in the messages cookie."""
+    from django.contrib.messages.storage.cookie import CookieStorage
+    from django.http import HttpRequest
+
+    cookie = response.cookies.get("messages")
+    if cookie is None or not cookie.value:
+        return []
+    return [str(message) for message in CookieStorage(HttpRequest())._decode(cookie.value) or []]
+
+
+@pytest.mark.parametrize(
+    ("version", "length"), [("ocpp1.6", 20), ("ocpp2.0.1", 32)], ids=["1.6", "2.0.1"]
+)
+def test_a_generated_password_is_shown_once_and_kept_out_of_cookies(
+    admin_client, db, version, length
+):
+    from apps.security.passwords import password_matches
+
+    stations = [
+        ChargingStation.objects.create(charger_id=f"CP-PW-{n}", ocpp_version=version)
+        for n in (1, 2)
+    ]
+
+    response = admin_client.post(
+        reverse("admin:chargers_chargingstation_changelist"),
+        {"action": "generate_password", "_selected_action": [s.pk for s in stations]},
+    )
+
+    shown = [word for text in sent_messages(response) for word in text.split()]
+    for station in stations:
+        station.refresh_from_db()
+        assert not any(password_matches(word, station.password_hash) for word in shown)
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+    html = response.content.decode()
+    for station in stations:
+        start = html.index(f"<code>{station.charger_id}</code>")
+        password = html[start:].split('<code class="new-password">', 1)[1].split("</code>")[0]
+        assert len(password) == length
+        assert password_matches(password, station.password_hash)
+    assert "messages" not in response.cookies

@@ -6,6 +6,7 @@ import asyncio
 import base64
 import contextlib
 import json
+import re
 from collections.abc import AsyncIterator
 
 import pytest
@@ -388,16 +389,21 @@ class TestPasswords:
             task.cancel()
         assert done.status == "accepted"
         received = charger.received[action][0]
-        new = (
-            received["value"]
-            if action == "ChangeConfiguration"
-            else received["set_variable_data"][0]["attribute_value"]
-        )
-        assert len(new) == 32 and new != old
+        if action == "ChangeConfiguration":
+            # 1.6 security whitepaper: AuthorizationKey is the hex of the password's bytes
+            # (16 to 20 bytes); the charger sends the decoded bytes as its Basic password.
+            sent_value = received["value"]
+            assert re.fullmatch(r"[0-9a-f]{32,40}", sent_value), sent_value
+            new = bytes.fromhex(sent_value).decode()
+            assert len(new) == 20 and new != old
+        else:
+            sent_value = new = received["set_variable_data"][0]["attribute_value"]
+            assert len(new) == 32 and new != old
         # The secret is nowhere in the database: not in the command, not in the log.
         assert SECRET_PLACEHOLDER in json.dumps(done.payload)
         frames = await db(lambda: " ".join(MessageLog.objects.values_list("frame", flat=True)))
-        assert new not in frames and new not in json.dumps(done.payload)
+        for secret in (new, sent_value):
+            assert secret not in frames and secret not in json.dumps(done.payload)
         async with connect(url, basic(charger_id, new)) as ws:
             assert await served(ws)
         async with connect(url, basic(charger_id, old)) as ws:

@@ -67,7 +67,9 @@ def test_the_key_store_knows_readonly_write_only_and_unknown_keys():
     assert store.write("", None, "AuthorizeRemoteTxRequests", "TRUE") == Verdict.ACCEPTED
     assert store.get_bool("authorize_remote_start")
     assert store.write("", None, "MeterValuesSampledData", "Voltage,Nope") == Verdict.REJECTED
-    assert store.write("", None, "AuthorizationKey", "s3cret") == Verdict.ACCEPTED
+    # 1.6 security whitepaper: AuthorizationKey is the hex of the password's bytes.
+    assert store.write("", None, "AuthorizationKey", "s3cret") == Verdict.REJECTED
+    assert store.write("", None, "AuthorizationKey", b"s3cret".hex()) == Verdict.ACCEPTED
     assert store.read("", None, "AuthorizationKey") == ("Rejected", None)
     assert store.get("password") == "s3cret"
     assert store.write("", None, "Nope", "1") == Verdict.UNKNOWN_VARIABLE
