@@ -129,7 +129,8 @@ class ReservationViewSet(
             )
         except ReservationError as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
-        reservation = self.get_queryset().get(pk=reservation.pk)
+        # The reservation as stored when ReserveNow left: a re-read could already hold the
+        # charger's answer (the command is sent at commit), and the answer is documented as pending.
         return Response(ReservationSerializer(reservation).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
