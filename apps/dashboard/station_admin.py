@@ -39,6 +39,37 @@ from apps.security.services import station_password_rotate, station_password_set
 COMMAND_HISTORY_LENGTH = 20
 
 
+# The station page's read-only sections: what the station itself reports.
+IDENTITY_FIELDS = [
+    "ocpp_version",
+    "vendor",
+    "model",
+    "serial_number",
+    "charge_box_serial_number",
+    "firmware_version",
+    "iccid",
+    "imsi",
+    "meter_type",
+    "meter_serial_number",
+]
+CONNECTION_FIELDS = [
+    "is_connected",
+    "connected_at",
+    "disconnected_at",
+    "last_boot_at",
+    "last_heartbeat_at",
+    "last_seen_at",
+    "message_log_link",
+]
+FIRMWARE_FIELDS = [
+    "firmware_status",
+    "firmware_status_at",
+    "diagnostics_status",
+    "diagnostics_status_at",
+    "created_at",
+]
+
+
 @admin.register(ChargingStation)
 class ChargingStationAdmin(admin.ModelAdmin):
     list_display = [
@@ -54,31 +85,8 @@ class ChargingStationAdmin(admin.ModelAdmin):
     ]
     list_filter = ["registration_status", "is_connected", "ocpp_version", "vendor"]
     search_fields = ["charger_id", "name", "serial_number", "charge_box_serial_number"]
-    readonly_fields = [
-        "ocpp_version",
-        "vendor",
-        "model",
-        "serial_number",
-        "charge_box_serial_number",
-        "firmware_version",
-        "iccid",
-        "imsi",
-        "meter_type",
-        "meter_serial_number",
-        "is_connected",
-        "connected_at",
-        "disconnected_at",
-        "last_boot_at",
-        "last_heartbeat_at",
-        "last_seen_at",
-        "firmware_status",
-        "firmware_status_at",
-        "diagnostics_status",
-        "diagnostics_status_at",
-        "created_at",
-        "message_log_link",
-        "password_state",
-    ]
+    # What the station reports is shown, never edited here.
+    readonly_fields = [*IDENTITY_FIELDS, *CONNECTION_FIELDS, *FIRMWARE_FIELDS, "password_state"]
     fieldsets = [
         (
             None,
@@ -104,46 +112,15 @@ class ChargingStationAdmin(admin.ModelAdmin):
         ),
         (
             _("Identity"),
-            {
-                "fields": [
-                    "ocpp_version",
-                    "vendor",
-                    "model",
-                    "serial_number",
-                    "charge_box_serial_number",
-                    "firmware_version",
-                    "iccid",
-                    "imsi",
-                    "meter_type",
-                    "meter_serial_number",
-                ]
-            },
+            {"fields": IDENTITY_FIELDS},
         ),
         (
             _("Connection"),
-            {
-                "fields": [
-                    "is_connected",
-                    "connected_at",
-                    "disconnected_at",
-                    "last_boot_at",
-                    "last_heartbeat_at",
-                    "last_seen_at",
-                    "message_log_link",
-                ]
-            },
+            {"fields": CONNECTION_FIELDS},
         ),
         (
             _("Firmware and diagnostics"),
-            {
-                "fields": [
-                    "firmware_status",
-                    "firmware_status_at",
-                    "diagnostics_status",
-                    "diagnostics_status_at",
-                    "created_at",
-                ]
-            },
+            {"fields": FIRMWARE_FIELDS},
         ),
     ]
     inlines = [ConnectorInline]
