@@ -4,7 +4,7 @@
     .venv/bin/python scripts/frame_cost.py --workload tev --profile
     .venv/bin/python scripts/frame_cost.py --database-url postgres://postgres@127.0.0.1/frames
 
-N connected chargers (sessions) send their frames through the group-commit executor in
+N connected chargers (connections) send their frames through the group-commit executor in
 batches of N, exactly as the server's database threads run them (decode, schema, handler,
 message log, commit), with no websocket and no event loop: what is left is the per-frame
 cost of this code and the database, which machine load does not disturb as much as a
@@ -35,7 +35,7 @@ def iso(moment: datetime) -> str:
 
 
 class Workload:
-    """N sessions of one version, a transaction running on each, and their next frames."""
+    """N connections of one version, a transaction running on each, and their next frames."""
 
     def __init__(self, kind: str, chargers: int) -> None:
         from apps.chargers.models import ChargingStation, RegistrationStatus
@@ -48,14 +48,14 @@ class Workload:
         self.clock = datetime(2026, 1, 1, tzinfo=UTC)
         self.message_ids = 0
         version = V16 if kind == "mv" else V201
-        self.sessions = []
+        self.connections = []
         for n in range(chargers):
             station = ChargingStation.objects.create(
                 charger_id=f"COST-{kind}-{n}", registration_status=RegistrationStatus.ACCEPTED
             )
-            session = ChargerConnection(station, version, 65536)
-            session.open()
-            self.sessions.append(session)
+            connection = ChargerConnection(station, version, 65536)
+            connection.open()
+            self.connections.append(connection)
         self.seq = [0] * chargers
         self.transaction_ids: list[object] = [None] * chargers
         self.batch([(n, self.boot()) for n in range(chargers)])
@@ -118,13 +118,13 @@ class Workload:
 
     def round(self, wh: int) -> list:
         if self.kind == "mv":
-            frames = [(n, self.meter_values(n, wh)) for n in range(len(self.sessions))]
+            frames = [(n, self.meter_values(n, wh)) for n in range(len(self.connections))]
         else:
-            frames = [(n, self.event(n, "Updated", wh)) for n in range(len(self.sessions))]
+            frames = [(n, self.event(n, "Updated", wh)) for n in range(len(self.connections))]
         return self.batch(frames)
 
     def batch(self, frames: list[tuple[int, str]]) -> list:
-        jobs = [(Future(), None, self.sessions[n].receive, (text,), {}) for n, text in frames]
+        jobs = [(Future(), None, self.connections[n].receive, (text,), {}) for n, text in frames]
         for future, *_ in jobs:
             future.set_running_or_notify_cancel()
         self.executor._run_batch(jobs)

@@ -84,21 +84,21 @@ def flushed(table: str, rows: int) -> tuple[str, int]:
 
 def connect(version: OcppVersion, charger_ids: Iterable[str]) -> list[ChargerConnection]:
     """Accepted stations, each connected (as the consumer opens a connection)."""
-    sessions = []
+    opened = []
     for charger_id in charger_ids:
         station = ChargingStation.objects.create(
             charger_id=charger_id, registration_status=RegistrationStatus.ACCEPTED
         )
-        session = ChargerConnection(station, version, 65536)
-        session.open()
-        sessions.append(session)
-    return sessions
+        charger = ChargerConnection(station, version, 65536)
+        charger.open()
+        opened.append(charger)
+    return opened
 
 
 def run_frames(frames: list[tuple[ChargerConnection, str]]) -> Counted:
     """Run the frames as one group-commit batch; count its statements; return the replies."""
     executor = GroupCommitExecutor(threads=0)  # the batch runs in this thread
-    jobs = [(Future(), None, session.receive, (text,), {}) for session, text in frames]
+    jobs = [(Future(), None, charger.receive, (text,), {}) for charger, text in frames]
     for future, *_ in jobs:
         future.set_running_or_notify_cancel()
     with CaptureQueriesContext(connection) as orm, sqlkit.counting() as kit:

@@ -69,6 +69,12 @@ class ResilientRedisChannelLayer(RedisChannelLayer):
                     return {"type": RECOVERED}
                 return await super().receive(channel)
             except OUTAGE_ERRORS as exc:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    # Cancelled mid-request (the consumer is ending), which redis reports as
+                    # a broken connection: waiting that out would keep the task, and the
+                    # consumer that awaits it, alive for ever.
+                    raise asyncio.CancelledError() from exc
                 logger.warning(
                     "channel layer: Redis unavailable (%s); retrying in %.1f s", exc, delay
                 )

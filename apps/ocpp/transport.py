@@ -10,7 +10,8 @@ thousands of frames, so here:
 - both are handled one at a time (a lock), as Channels does, so a layer message never runs
   in the middle of a frame's handling;
 - no database housekeeping per message: these consumers never use the database on the event
-  loop (their work runs in the database threads, which look after their connections).
+  loop (their work runs in the database threads, which look after their connections);
+- `ended()` runs when the consumer ends, however it ends.
 """
 
 from __future__ import annotations
@@ -46,10 +47,15 @@ class LeanWebsocketConsumer(AsyncWebsocketConsumer):
         except StopConsumer:
             pass
         finally:
+            self.ended()
             if listener is not None:
                 listener.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await listener
+
+    def ended(self) -> None:
+        """Called once the consumer is done, however it ended (its task may have been cancelled,
+        by a server shutting down, without a disconnect): let go of what must not outlive it."""
 
     async def _listen_to_layer(self) -> None:
         while True:

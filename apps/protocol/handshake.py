@@ -1,4 +1,4 @@
-"""What a websocket handshake says about the client: credentials, TLS, client certificate.
+"""What a websocket handshake says about the client: charger id, credentials, TLS, certificate.
 
 Pure functions of the ASGI scope. Proxy headers (TLS terminated by nginx, a client
 certificate it verified, the client's address) are believed only from addresses in
@@ -14,6 +14,29 @@ import ipaddress
 import re
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote
+
+MAX_CHARGER_ID_LENGTH = 48
+# `/ocpp/` and `/ws/` name the endpoint, not a charger.
+ENDPOINT_PREFIXES = frozenset({"ocpp", "ws"})
+
+
+def charger_id_from_path(raw_path: bytes | str) -> str:
+    """Return the charger id: the last path segment, URL-decoded; raise ValueError if unfit."""
+    if isinstance(raw_path, bytes):
+        raw_path = raw_path.decode("latin-1")
+    path = raw_path.split("?", 1)[0]
+    segments = [part for part in path.split("/") if part]
+    if len(segments) == 1 and segments[0] in ENDPOINT_PREFIXES and path.endswith("/"):
+        raise ValueError("no charger id after the endpoint path")
+    charger_id = unquote(segments[-1] if segments else "", errors="strict")
+    if not 1 <= len(charger_id) <= MAX_CHARGER_ID_LENGTH:
+        raise ValueError(f"charger id must be 1 to {MAX_CHARGER_ID_LENGTH} characters")
+    if ":" in charger_id:
+        raise ValueError("charger id must not contain ':'")
+    if not charger_id.isprintable() or charger_id != charger_id.strip():
+        raise ValueError("charger id must be printable, without surrounding spaces")
+    return charger_id
 
 
 @dataclass(frozen=True)

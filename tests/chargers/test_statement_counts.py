@@ -19,9 +19,9 @@ LOG = flushed("ocpp_messagelog", 2 * FRAMES)  # each frame and its answer, with 
 
 
 def test_a_heartbeat_costs_one_update_and_its_jobs_savepoint(django_assert_num_queries):
-    sessions = connect(V16, [f"COUNT-HB-{n}" for n in range(FRAMES)])
+    chargers = connect(V16, [f"COUNT-HB-{n}" for n in range(FRAMES)])
     with django_assert_num_queries(FRAMES + 2):  # BEGIN, an UPDATE a frame, COMMIT
-        counted = run_frames([(session, call("Heartbeat", {})) for session in sessions])
+        counted = run_frames([(charger, call("Heartbeat", {})) for charger in chargers])
     orm, kit = counted.kinds()
     assert orm == ["BEGIN", *["UPDATE chargers_chargingstation"] * FRAMES, "COMMIT"]
     assert kit == [*savepoints(FRAMES), LOG]
@@ -41,8 +41,8 @@ def status(second: int) -> str:
 def test_a_status_notification_of_a_known_connector_costs_five_statements_and_a_savepoint(
     django_assert_num_queries,
 ):
-    sessions = connect(V16, [f"COUNT-SN-{n}" for n in range(FRAMES)])
-    run_frames([(session, status(1)) for session in sessions])  # the connectors are created
+    chargers = connect(V16, [f"COUNT-SN-{n}" for n in range(FRAMES)])
+    run_frames([(charger, status(1)) for charger in chargers])  # the connectors are created
     per_frame = [
         "SAVEPOINT",  # connector_status_update's atomic block
         "INSERT chargers_statusevent",
@@ -51,7 +51,7 @@ def test_a_status_notification_of_a_known_connector_costs_five_statements_and_a_
         "RELEASE SAVEPOINT",
     ]
     with django_assert_num_queries(5 * FRAMES + 2):
-        counted = run_frames([(session, status(2)) for session in sessions])
+        counted = run_frames([(charger, status(2)) for charger in chargers])
     orm, kit = counted.kinds()
     assert orm == ["BEGIN", *per_frame * FRAMES, "COMMIT"]
     assert kit == [*savepoints(FRAMES), LOG]

@@ -7,6 +7,7 @@ import asyncio
 import pytest
 from channels.exceptions import ChannelFull
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from apps.core import channel_layers
 
@@ -35,6 +36,25 @@ async def test_receive_waits_for_redis_and_then_says_so(monkeypatch):
     assert first == {"type": channel_layers.RECOVERED}  # Redis answered again: recovered
     assert calls["group_add"] == [("charger.7", "specific.abc!1")]  # groups joined again
     assert await layer.receive("specific.abc!1") == {"type": "ocpp.command", "command_id": 1}
+
+
+async def test_a_cancelled_receive_ends_though_redis_reports_the_cancel_as_an_outage(
+    monkeypatch,
+):
+    layer = channel_layers.ResilientRedisChannelLayer(hosts=["redis://127.0.0.1:1/0"])
+
+    async def receive(self, channel):
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:  # as redis-py may, mid-request
+            raise RedisTimeoutError("Timeout reading from 127.0.0.1:6379") from None
+
+    monkeypatch.setattr(channel_layers.RedisChannelLayer, "receive", receive)
+    receiving = asyncio.ensure_future(layer.receive("specific.abc!1"))
+    await asyncio.sleep(0)
+    receiving.cancel()  # the consumer ends
+    done, _ = await asyncio.wait({receiving}, timeout=2)
+    assert receiving in done and receiving.cancelled()
 
 
 @pytest.mark.parametrize("discard", [True, False])

@@ -11,9 +11,9 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from apps.core.timeutil import format_ocpp_datetime, parse_ocpp_datetime
-from apps.ocpp.consumers import charger_id_from_path
 from apps.protocol import frames
 from apps.protocol.errors import ErrorCode, FrameError
+from apps.protocol.handshake import charger_id_from_path
 from apps.protocol.versions import V16, V21, V201, VERSIONS, OcppVersion, negotiate
 
 ALL_VERSIONS = pytest.mark.parametrize("version", VERSIONS, ids=str)

@@ -27,9 +27,9 @@ def at(second: int) -> str:
 
 
 def test_meter_values_cost_no_statement_of_their_own(django_assert_num_queries):
-    sessions = connect(V16, [f"COUNT-MV-{n}" for n in range(FRAMES)])
+    chargers = connect(V16, [f"COUNT-MV-{n}" for n in range(FRAMES)])
     start = {"connectorId": 1, "idTag": "COUNT", "meterStart": 0, "timestamp": at(0)}
-    started = run_frames([(session, call("StartTransaction", start)) for session in sessions])
+    started = run_frames([(charger, call("StartTransaction", start)) for charger in chargers])
     transaction_ids = [reply[2]["transactionId"] for reply in started.replies]
 
     def meter_values(transaction_id: int) -> str:
@@ -38,7 +38,7 @@ def test_meter_values_cost_no_statement_of_their_own(django_assert_num_queries):
         payload = {"connectorId": 1, "transactionId": transaction_id, "meterValue": [reading]}
         return call("MeterValues", payload)
 
-    frames = [(s, meter_values(tx)) for s, tx in zip(sessions, transaction_ids, strict=True)]
+    frames = [(s, meter_values(tx)) for s, tx in zip(chargers, transaction_ids, strict=True)]
     with django_assert_num_queries(2):  # BEGIN, COMMIT
         counted = run_frames(frames)
     orm, kit = counted.kinds()
@@ -79,12 +79,12 @@ UPDATED = [
 
 def test_an_updated_transaction_event_costs_no_statement_of_its_own(django_assert_num_queries):
     """The connection remembers its running sessions (OpenTransactionCache): no read."""
-    sessions = connect(V201, [f"COUNT-TE-{n}" for n in range(FRAMES)])
-    run_frames([(session, event(n, "Started", 0)) for n, session in enumerate(sessions)])
+    chargers = connect(V201, [f"COUNT-TE-{n}" for n in range(FRAMES)])
+    run_frames([(charger, event(n, "Started", 0)) for n, charger in enumerate(chargers)])
     for seq_no in (1, 2):
         with django_assert_num_queries(2):  # BEGIN, COMMIT
             counted = run_frames(
-                [(session, event(n, "Updated", seq_no)) for n, session in enumerate(sessions)]
+                [(charger, event(n, "Updated", seq_no)) for n, charger in enumerate(chargers)]
             )
         orm, kit = counted.kinds()
         assert orm == ["BEGIN", "COMMIT"]
@@ -96,14 +96,14 @@ def test_an_updated_event_on_a_new_connection_reads_its_session_once(
     django_assert_num_queries,
 ):
     """After a reconnect the connection knows no session: one read (and lock) per event."""
-    sessions = connect(V201, [f"COUNT-RE-{n}" for n in range(FRAMES)])
-    run_frames([(session, event(n, "Started", 0)) for n, session in enumerate(sessions)])
-    reconnected = [ChargerConnection(session.station, V201, 65536) for session in sessions]
-    for session in reconnected:
-        session.open()
+    chargers = connect(V201, [f"COUNT-RE-{n}" for n in range(FRAMES)])
+    run_frames([(charger, event(n, "Started", 0)) for n, charger in enumerate(chargers)])
+    reconnected = [ChargerConnection(charger.station, V201, 65536) for charger in chargers]
+    for charger in reconnected:
+        charger.open()
     with django_assert_num_queries(2):  # BEGIN, COMMIT
         counted = run_frames(
-            [(session, event(n, "Updated", 1)) for n, session in enumerate(reconnected)]
+            [(charger, event(n, "Updated", 1)) for n, charger in enumerate(reconnected)]
         )
     orm, kit = counted.kinds()
     assert orm == ["BEGIN", "COMMIT"]
