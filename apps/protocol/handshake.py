@@ -101,6 +101,17 @@ def _forwarded_client(forwarded_for: str, proxies: list[str]) -> str:
     return entries[0] if entries else ""
 
 
+def client_address(peer_ip: str, forwarded_for: str, trusted_proxies: list[str]) -> str:
+    """Return the client's address: the peer's, or the one a trusted proxy forwarded.
+
+    X-Forwarded-For counts only when the peer is a trusted proxy; the charger handshake and
+    the operators' logins (apps.core.logins) judge a source the same way.
+    """
+    if forwarded_for and _trusted(peer_ip, trusted_proxies):
+        return _forwarded_client(forwarded_for, trusted_proxies) or peer_ip
+    return peer_ip
+
+
 _CN = re.compile(r"(?:^|[,/])\s*CN\s*=\s*([^,/]+)")
 
 
@@ -117,7 +128,7 @@ def credentials_from_scope(
     peer_ip = client[0] or ""
     from_proxy = _trusted(peer_ip, trusted_proxies)
     if from_proxy and headers.get("x-forwarded-for"):
-        peer_ip = _forwarded_client(headers["x-forwarded-for"], trusted_proxies) or peer_ip
+        peer_ip = client_address(peer_ip, headers["x-forwarded-for"], trusted_proxies)
     tls = scope.get("scheme") in ("wss", "https")
     if from_proxy and headers.get("x-forwarded-proto", "").lower() in ("https", "wss"):
         tls = True

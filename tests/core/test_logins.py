@@ -126,11 +126,13 @@ def test_the_token_endpoint_takes_a_limited_rate_of_requests(boss, settings):
         ("198.51.100.1", "203.0.113.5", "198.51.100.1"),
         # From the trusted proxy: the address it saw itself (its header's last entry).
         ("127.0.0.1", "10.9.9.9, 203.0.113.5", "203.0.113.5"),
+        # Two trusted proxies in a row: the last entry neither of them wrote.
+        ("127.0.0.1", "10.9.9.9, 203.0.113.5, 127.0.0.2", "203.0.113.5"),
     ],
-    ids=["direct", "untrusted header", "trusted proxy"],
+    ids=["direct", "untrusted header", "trusted proxy", "chain of trusted proxies"],
 )
 def test_the_login_address_believes_only_a_trusted_proxy(settings, peer, forwarded, expected):
-    settings.OCPP_TRUSTED_PROXIES = ["127.0.0.1"]
+    settings.OCPP_TRUSTED_PROXIES = ["127.0.0.1", "127.0.0.2"]
     extra = {"HTTP_X_FORWARDED_FOR": forwarded} if forwarded else {}
     request = RequestFactory().post("/admin/login/", REMOTE_ADDR=peer, **extra)
     assert client_ip(request) == expected
