@@ -63,12 +63,15 @@ class OcppConsumer(LeanWebsocketConsumer):
         if text_data is None:
             # OCPP-J frames are text; decode binary ones the same way rather than drop them.
             text_data = (bytes_data or b"").decode("utf-8", "replace")
-        if self._rate is not None and not self._rate.take():
-            try:
-                replies = await run_sync(self._rate.refusal(connection, text_data))
-            except Exception:
-                logger.exception("%s: could not refuse a frame", connection.charger_id)
-                return
+        rate = self._rate
+        if rate is not None and not rate.take():
+            replies = rate.refuse(connection, text_data)
+            record = rate.record(connection)
+            if record is not None:
+                try:
+                    await run_sync(record)
+                except Exception:
+                    logger.exception("%s: could not record a rate limit", connection.charger_id)
             for reply in replies:
                 await self.send(text_data=reply)
             return

@@ -1,7 +1,7 @@
 """Sockets that end badly, over real sockets under uvicorn (start.sh's default server).
 
-A charger whose TCP connection is reset while the server sends to it, and a flooder closed
-by ping timeout: every way a socket ends marks the station disconnected.
+A charger whose TCP connection is reset while the server sends to it, and a flooder: every
+way a socket ends marks the station disconnected, and refused frames cost no database work.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ import websockets
 from asgiref.sync import sync_to_async
 
 from apps.chargers.models import ChargingStation, SecurityProfile
+from apps.ocpp.models import MessageLog
+from apps.security.models import SecurityEvent
 from apps.security.services import station_password_set
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -96,6 +98,32 @@ async def test_a_connection_reset_while_the_server_answers_is_a_disconnect(
     # The station comes back: no ghost holds it, authenticated or not.
     assert await served(url, headers)
     await until(lambda: not connected(charger_id), "the closed socket marked disconnected")
+
+
+async def test_refused_frames_of_a_flood_write_nothing_per_frame(asgi_server, settings):
+    settings.OCPP_UNKNOWN_STATIONS = "accept"
+    settings.OCPP_MESSAGES_PER_SECOND = 2
+    charger_id = "LOST-FLOOD"
+    frames = 200
+    async with open_socket(f"{asgi_server.ws_url}/ocpp/{charger_id}", {}) as ws:
+        for n in range(frames):
+            await ws.send(json.dumps([2, f"f{n}", "Heartbeat", {}]))
+        replies = [json.loads(await asyncio.wait_for(ws.recv(), TIMEOUT)) for _ in range(frames)]
+    served = [reply for reply in replies if reply[0] == 3]
+    refused = [reply for reply in replies if reply[0] == 4]
+    assert len(served) + len(refused) == frames
+    assert refused and all(reply[2] == "SecurityError" for reply in refused)
+
+    logged = await db(MessageLog.objects.filter(charger_id=charger_id).count)
+    assert logged == 2 * len(served)  # a served Heartbeat and its answer; nothing refused
+    events = await db(
+        lambda: list(
+            SecurityEvent.objects.filter(charger_id=charger_id).values_list(
+                "event_type", "tech_info"
+            )
+        )
+    )
+    assert len(events) == 1 and events[0][0] == "RateLimitExceeded"
 
 
 @pytest.fixture
