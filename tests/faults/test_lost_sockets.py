@@ -19,6 +19,8 @@ import websockets
 from asgiref.sync import sync_to_async
 
 from apps.chargers.models import ChargingStation, SecurityProfile
+from apps.commands.models import CommandStatus
+from apps.commands.services import send_command
 from apps.ocpp.models import MessageLog
 from apps.security.models import SecurityEvent
 from apps.security.services import station_password_set
@@ -94,6 +96,12 @@ async def test_a_connection_reset_while_the_server_answers_is_a_disconnect(
     for _ in range(3):
         await send_and_reset(url, headers)
         await until(lambda: not connected(charger_id), "the reset socket marked disconnected")
+
+    # A command for it is offline at once, not handed to a ghost.
+    settings.OCPP_QUEUE_OFFLINE_COMMANDS = False
+    reset_station = await db(ChargingStation.objects.get, charger_id=charger_id)
+    command = await db(send_command, station=reset_station, action="ClearCache", payload={})
+    assert command.status == CommandStatus.OFFLINE
 
     # The station comes back: no ghost holds it, authenticated or not.
     assert await served(url, headers)
