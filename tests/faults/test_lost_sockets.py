@@ -132,6 +132,7 @@ async def test_refused_frames_of_a_flood_write_nothing_per_frame(asgi_server, se
         )
     )
     assert len(events) == 1 and events[0][0] == "RateLimitExceeded"
+    assert events[0][1] == "over 2 messages per second: 1 frame(s) refused"  # the first one
 
 
 @pytest.fixture
