@@ -182,18 +182,15 @@ class ChargerConnection:
         return replies
 
     def refusal_replies(self, text: str, description: str) -> list[str]:
-        """Replies for a frame refused before processing (a rate limit): SecurityError."""
+        """Replies for a frame refused before processing (a rate limit): SecurityError.
+
+        Built in memory, logged nowhere: a flood's refused frames cost no database work."""
         message_id = frames.sniff_call_id(text)
         if message_id is None:
             return []
-        reply = frames.encode_error(message_id, ErrorCode.SECURITY_ERROR, description, self.version)
-        self._write_log(
-            [
-                self._entry(MessageLog.Direction.IN, frames.CALL, message_id, "", text),
-                self._entry(MessageLog.Direction.OUT, frames.CALLERROR, message_id, "", reply),
-            ]
-        )
-        return [reply]
+        return [
+            frames.encode_error(message_id, ErrorCode.SECURITY_ERROR, description, self.version)
+        ]
 
     def forget(self) -> None:
         """Drop what handlers remember of this connection: a frame's work was not committed,

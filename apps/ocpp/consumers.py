@@ -19,7 +19,12 @@ from apps.ocpp import local
 from apps.ocpp.connection import ChargerConnection
 from apps.ocpp.dbthreads import run_sync
 from apps.ocpp.limits import MessageRate
-from apps.ocpp.opening import CLOSE_REPLACED, Refusal, open_connection
+from apps.ocpp.opening import (
+    CLOSE_REPLACED,
+    CLOSE_UNSUPPORTED_DATA,
+    Refusal,
+    open_connection,
+)
 from apps.ocpp.transport import LeanWebsocketConsumer
 from apps.protocol import frames
 from apps.protocol.outbox import Outbox, match
@@ -61,14 +66,22 @@ class OcppConsumer(LeanWebsocketConsumer):
         if connection is None:
             return
         if text_data is None:
-            # OCPP-J frames are text; decode binary ones the same way rather than drop them.
-            text_data = (bytes_data or b"").decode("utf-8", "replace")
-        if self._rate is not None and not self._rate.take():
-            try:
-                replies = await run_sync(self._rate.refusal(connection, text_data))
-            except Exception:
-                logger.exception("%s: could not refuse a frame", connection.charger_id)
-                return
+            # OCPP-J is carried in text frames only: RFC 6455's "unsupported data". The
+            # disconnect is recorded before the charger sees the close.
+            await self.disconnect(CLOSE_UNSUPPORTED_DATA)
+            await self.close(
+                CLOSE_UNSUPPORTED_DATA, "binary frames are not OCPP-J: text frames only"
+            )
+            return
+        rate = self._rate
+        if rate is not None and not rate.take():
+            replies = rate.refuse(connection, text_data)
+            record = rate.record(connection)
+            if record is not None:
+                try:
+                    await run_sync(record)
+                except Exception:
+                    logger.exception("%s: could not record a rate limit", connection.charger_id)
             for reply in replies:
                 await self.send(text_data=reply)
             return

@@ -34,13 +34,19 @@ def handshake_allowed(ip: str) -> bool:
 
 
 class MessageRate(TokenBucket):
-    """A connection's messages per second, twice as many in a burst; `take()` spends one."""
+    """A connection's messages per second, twice as many in a burst; `take()` spends one.
 
-    __slots__ = ("recorded_at",)
+    A frame over the rate is refused without database work (a flood must not write per
+    frame): refusals are counted here and recorded as one security event per
+    RATE_EVENT_EVERY_S at most, with the count since the previous one.
+    """
+
+    __slots__ = ("recorded_at", "refused")
 
     def __init__(self, per_second: float) -> None:
         super().__init__(per_second, per_second * 2)
         self.recorded_at = 0.0
+        self.refused = 0
 
     @classmethod
     def configured(cls) -> MessageRate | None:
@@ -48,24 +54,32 @@ class MessageRate(TokenBucket):
         per_second = settings.OCPP_MESSAGES_PER_SECOND
         return cls(per_second) if per_second > 0 else None
 
-    def refusal(self, connection: ChargerConnection, text: str) -> Callable[[], list[str]]:
-        """The database job that refuses a frame over the rate: it returns the replies, and
-        records a security event, once per RATE_EVENT_EVERY_S at most."""
-        description = f"over {self.rate:g} messages per second"
+    @property
+    def description(self) -> str:
+        return f"over {self.rate:g} messages per second"
+
+    def refuse(self, connection: ChargerConnection, text: str) -> list[str]:
+        """Count a frame over the rate; return its replies (SecurityError), built in memory."""
+        self.refused += 1
+        return connection.refusal_replies(text, f"rate limit: {self.description}")
+
+    def record(self, connection: ChargerConnection) -> Callable[[], None] | None:
+        """The database job recording the refusals counted so far as one security event, when
+        RATE_EVENT_EVERY_S has passed since the last one; None otherwise."""
         now = time.monotonic()
-        record = now - self.recorded_at > RATE_EVENT_EVERY_S
-        if record:
-            self.recorded_at = now
+        if not self.refused or now - self.recorded_at <= RATE_EVENT_EVERY_S:
+            return None
+        self.recorded_at = now
+        tech_info = f"{self.description}: {self.refused} frame(s) refused"
+        self.refused = 0
 
-        def refuse() -> list[str]:
-            if record:
-                security_event_record(
-                    source=SecurityEvent.Source.CSMS,
-                    event_type="RateLimitExceeded",
-                    charger_id=connection.charger_id,
-                    station_id=connection.station.pk,
-                    tech_info=description,
-                )
-            return connection.refusal_replies(text, f"rate limit: {description}")
+        def record() -> None:
+            security_event_record(
+                source=SecurityEvent.Source.CSMS,
+                event_type="RateLimitExceeded",
+                charger_id=connection.charger_id,
+                station_id=connection.station.pk,
+                tech_info=tech_info,
+            )
 
-        return refuse
+        return record

@@ -34,6 +34,7 @@ logger = logging.getLogger(__name__)
 # Close codes. Applications may only send 1000 or 3000-4999 (daphne enforces it), so the
 # RFC 6455 meanings are carried in the private range: 4000 + the RFC code's last digits.
 CLOSE_PROTOCOL_ERROR = 4002  # RFC 1002: no OCPP subprotocol we serve
+CLOSE_UNSUPPORTED_DATA = 4003  # RFC 1003: a binary frame (OCPP-J uses text frames only)
 CLOSE_POLICY_VIOLATION = 4008  # RFC 1008: refused (credentials, charger id, limits)
 CLOSE_SERVER_ERROR = 4011  # RFC 1011: our failure, try again later
 CLOSE_REPLACED = 4000

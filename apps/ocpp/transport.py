@@ -11,6 +11,10 @@ thousands of frames, so here:
   in the middle of a frame's handling;
 - no database housekeeping per message: these consumers never use the database on the event
   loop (their work runs in the database threads, which look after their connections);
+- an exception out of a handler ends the connection as a disconnect does: `disconnect()`
+  runs (code 1006). uvicorn raises ClientDisconnected from `send` on a socket reset while
+  we answered, RuntimeError on one it closed itself (a ping timeout), and hands us no
+  websocket.disconnect afterwards: without this the station would stay connected;
 - `ended()` runs when the consumer ends, however it ends.
 """
 
@@ -27,6 +31,9 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
 
 logger = logging.getLogger(__name__)
+
+# RFC 6455's "closed abnormally": the socket ended without a close frame we saw.
+CLOSE_ABNORMAL = 1006
 
 
 class LeanWebsocketConsumer(AsyncWebsocketConsumer):
@@ -46,6 +53,13 @@ class LeanWebsocketConsumer(AsyncWebsocketConsumer):
                     await self.dispatch(message)
         except StopConsumer:
             pass
+        except Exception as exc:
+            # The socket is over either way (uvicorn closes it after an application error).
+            with contextlib.suppress(Exception):
+                await self.disconnect(CLOSE_ABNORMAL)
+            if not isinstance(exc, OSError):
+                raise
+            logger.info("websocket %s lost while sending: %r", scope.get("path"), exc)
         finally:
             self.ended()
             if listener is not None:

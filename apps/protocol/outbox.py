@@ -86,7 +86,8 @@ class Outbox(Generic[K]):
         """Send our CALL (`send()`) and wait for the answer with its message id.
 
         Return the answer; None when none came within `timeout_s` seconds; a GenericError
-        CALLERROR when the connection closed first or sending raised ConnectionError.
+        CALLERROR when the connection closed first or sending raised OSError (uvicorn's
+        ClientDisconnected is one, ConnectionError another).
         """
         if self._in_flight is not None:
             raise RuntimeError(f"CALL {self._in_flight} is in flight: one at a time")
@@ -99,8 +100,8 @@ class Outbox(Generic[K]):
             return await asyncio.wait_for(answer, timeout_s)
         except TimeoutError:
             return None
-        except ConnectionError as exc:
-            return frames.CallError(message_id, "GenericError", str(exc))
+        except OSError as exc:
+            return frames.CallError(message_id, "GenericError", str(exc) or CONNECTION_CLOSED)
         finally:
             self._in_flight = self._answer = None
 

@@ -238,16 +238,32 @@ async def test_it_drops_an_oversized_frame_without_a_readable_id_and_stays_conne
         await assert_heartbeat_answered(ws)
 
 
-async def test_it_answers_a_binary_frame(asgi_server, settings) -> None:
+@pytest.mark.parametrize(
+    "frame", [b'[2,"bin-1","Heartbeat",{}]', b"\xff\xfe garbage"], ids=["json", "not-utf8"]
+)
+async def test_a_binary_frame_closes_the_connection_unsupported_data(
+    asgi_server, settings, frame
+) -> None:
+    # OCPP-J frames are text frames; a binary one is RFC 6455's 1003 "unsupported data"
+    # (4003: daphne lets an application send 1000 and 3000-4999 only).
     settings.OCPP_UNKNOWN_STATIONS = "accept"
     async with connect(asgi_server.ws_url, "CP-BINARY") as ws:
-        reply = await exchange(ws, b'[2,"bin-1","Heartbeat",{}]')
-        bad = await exchange(ws, b'[2,"bin-2","FlyToTheMoon",{}]')
-        not_utf8 = await exchange(ws, b"\xff\xfe garbage")
+        await assert_heartbeat_answered(ws)
+        await ws.send(frame)
+        with pytest.raises(ConnectionClosed) as closed:
+            await asyncio.wait_for(ws.recv(), TIMEOUT)
 
-    assert reply[:2] == [3, "bin-1"]
-    assert bad[:3] == [4, "bin-2", "NotImplemented"]
-    assert not_utf8[:3] == [4, "-1", "FormatViolation"]
+    assert closed.value.rcvd is not None
+    assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (
+        4003,
+        "binary frames are not OCPP-J: text frames only",
+    )
+    station = await sync_to_async(ChargingStation.objects.get)(charger_id="CP-BINARY")
+    assert not station.is_connected
+    logged = await sync_to_async(list)(
+        MessageLog.objects.filter(charger_id="CP-BINARY").values_list("action", flat=True)
+    )
+    assert logged == ["Heartbeat", "Heartbeat"]  # the binary frame was not processed
 
 
 async def test_it_logs_the_bad_frame_and_the_callerror(asgi_server, settings) -> None:

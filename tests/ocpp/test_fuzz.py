@@ -814,7 +814,11 @@ async def _fuzz_one_connection(ws_url: str, raws: list[str | bytes]) -> dict[str
     ) as ws:
         for raw in raws:
             probe = f"probe-{uuid.uuid4().hex[:24]}"
-            await ws.send(raw)
+            # OCPP-J is text frames only: a binary frame ends the connection (4003, see
+            # test_bad_frames.py). Bytes go as the text they decode to (invalid UTF-8
+            # replaced), which is what the server made of a binary frame before.
+            seen = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+            await ws.send(seen)
             await ws.send(json.dumps([2, probe, "Heartbeat", {}]))
             replies = []
             while True:
@@ -823,8 +827,6 @@ async def _fuzz_one_connection(ws_url: str, raws: list[str | bytes]) -> dict[str
                     assert orjson.loads(text)[0] == 3, f"the probe failed after {raw!r}: {text}"
                     break
                 replies.append(text)
-            # The transport decodes a binary frame as UTF-8 (invalid bytes replaced).
-            seen = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
             label = check_replies(V16, seen, replies, MAX_FRAME_BYTES)
             labels[label] = labels.get(label, 0) + 1
         heartbeat = await _exchange(ws, [2, "last-heartbeat", "Heartbeat", {}])

@@ -198,6 +198,23 @@ async def test_a_connection_error_while_sending_is_a_generic_error() -> None:
     assert station.outbox.in_flight is None
 
 
+async def test_any_os_error_while_sending_is_a_generic_error() -> None:
+    # uvicorn's ClientDisconnected is an OSError, not a ConnectionError, and has no message.
+    class ClientDisconnected(OSError):
+        pass
+
+    station = Station()
+
+    async def reset(message_id: str) -> None:
+        raise ClientDisconnected()
+
+    station.send = reset
+    station.outbox.put("a")
+    await until(lambda: not station.outbox.sending)
+    assert station.answers == {"a": frames.CallError("m-a", "GenericError", CONNECTION_CLOSED)}
+    assert station.outbox.in_flight is None
+
+
 async def test_an_item_that_fails_is_logged_and_the_next_is_sent(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
