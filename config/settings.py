@@ -300,6 +300,9 @@ OCPP_UNKNOWN_STATIONS = env.str("OCPP_UNKNOWN_STATIONS", default="pending")
 # A client that offers no websocket subprotocol is treated as OCPP 1.6 unless this is true.
 OCPP_REQUIRE_SUBPROTOCOL = env.bool("OCPP_REQUIRE_SUBPROTOCOL", default=False)
 OCPP_HEARTBEAT_INTERVAL = env.int("OCPP_HEARTBEAT_INTERVAL", default=300)
+# A station's last_seen_at is written by its frames at most every this many seconds
+# (heartbeats and boots always write it): one UPDATE per station, not one per frame.
+OCPP_LAST_SEEN_EVERY = env.float("OCPP_LAST_SEEN_EVERY", default=30.0)
 # Interval told to Pending/Rejected stations before they retry BootNotification.
 OCPP_BOOT_RETRY_INTERVAL = env.int("OCPP_BOOT_RETRY_INTERVAL", default=60)
 OCPP_MAX_FRAME_BYTES = env.int("OCPP_MAX_FRAME_BYTES", default=64 * 1024)

@@ -272,15 +272,21 @@ def _drop_rows_since(pending: dict[tuple[Any, Any], list], sizes: dict) -> None:
         del rows[sizes.get(key, 0) :]
 
 
+class JobUndone(RuntimeError):
+    """A job swallowed the failure of one of its statements: its writes were undone."""
+
+
 def _run_job(fn: Callable, args: tuple, kwargs: dict) -> Any:
     """Run one job of a batch in its own savepoint, as `transaction.atomic()` would.
 
     Its failure undoes its writes and forgets its on-commit hooks, nothing else of the
-    batch. The savepoint is made just before the job's first statement (many jobs, such as
-    a meter reading, only queue rows and run none) and its statements go straight to the
-    driver. On PostgreSQL, where each statement is a round trip, a job's savepoint is left
-    for the next one to release with its own ("RELEASE ...; SAVEPOINT ...": one statement)
-    or for the commit.
+    batch. A job that catches the failure of one of its statements and carries on fails
+    all the same (JobUndone): what it did may be gone, so what it returns may not be used.
+    The savepoint is made just before the job's first statement (many jobs, such as a meter
+    reading, only queue rows and run none) and its statements go straight to the driver.
+    On PostgreSQL, where each statement is a round trip, a job's savepoint is left for the
+    next one to release with its own ("RELEASE ...; SAVEPOINT ...": one statement) or for
+    the commit.
     """
     db = _db()
     keep_open = db.vendor == "postgresql"
@@ -293,10 +299,12 @@ def _run_job(fn: Callable, args: tuple, kwargs: dict) -> Any:
         raise
     if db.needs_rollback or (keep_open and _aborted(db)):
         # An inner atomic block failed, or a statement failed (PostgreSQL then refuses the
-        # rest of the transaction), and the job carried on: as atomic() does, its writes
-        # are undone and it still returns.
+        # rest of the transaction), and the job carried on: its writes are undone, and it
+        # fails. Its result may not be returned: it would acknowledge work that is not
+        # committed (issue #14: a StartTransaction answered with an id stored nowhere).
         _undo_job(hooks, keep_open)
-    elif not _local.savepoint_wanted and not keep_open:
+        raise JobUndone("a statement of the job failed and the job carried on: undone")
+    if not _local.savepoint_wanted and not keep_open:
         _run_control("RELEASE SAVEPOINT batch_job")
         _local.savepoint_open = False
     _local.savepoint_wanted = False

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
+
 from apps.chargers.models import ChargingStation, RegistrationStatus
 from apps.chargers.services import (
     station_connect,
@@ -40,7 +42,7 @@ from apps.protocol.versions import V21, OcppVersion
 logger = logging.getLogger(__name__)
 
 # last_seen_at is written at most this often; heartbeats and boots always write it.
-TOUCH_EVERY = timedelta(seconds=30)
+TOUCH_EVERY = timedelta(seconds=settings.OCPP_LAST_SEEN_EVERY)
 
 
 def _storable(text: str, limit: int) -> str:
@@ -93,6 +95,7 @@ class ChargerConnection:
         """Process one frame from the charger; return the outcome with the replies to send."""
         received_at = utcnow()
         if len(text) > self.max_frame_bytes // 4 and len(text.encode()) > self.max_frame_bytes:
+            self.engine.set_aside()
             outcome = self._oversized(text)
         else:
             outcome = self.engine.receive(text, self.context)
@@ -104,11 +107,11 @@ class ChargerConnection:
                 )
             )
         if self._touched_at is None or received_at - self._touched_at > TOUCH_EVERY:
+            # Not caught: a failed statement (a lock or statement timeout, a deadlock) may
+            # have undone the frame's work with it, which must then not be acknowledged. The
+            # frame fails whole and is answered InternalError (docs/ocpp.md, data rules).
+            station_touch(station_id=self.station.pk, seen_at=received_at)
             self._touched_at = received_at
-            try:
-                station_touch(station_id=self.station.pk, seen_at=received_at)
-            except Exception:
-                logger.exception("%s: could not record last seen", self.charger_id)
         return outcome
 
     def claim_command(self, command_id: int) -> tuple[ChargerCommand, str] | None:
@@ -193,9 +196,11 @@ class ChargerConnection:
         ]
 
     def forget(self) -> None:
-        """Drop what handlers remember of this connection: a frame's work was not committed,
-        so what they remember of it may not be in the database."""
+        """A frame's work was not committed: drop what handlers remember of this connection
+        (it may not be in the database), and the frame's message id, so that the charger's
+        retry of it is processed rather than refused as a repeat."""
         self.context.memory.clear()
+        self.engine.forget_latest_id()
 
     def failure_replies(self, text: str) -> list[str]:
         """Replies for a frame whose processing failed outside the engine (database down)."""

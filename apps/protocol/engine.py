@@ -153,6 +153,8 @@ class Engine:
         # Message ids of the latest CALLs, oldest first: a repeated id on one connection is
         # refused. One small dict: a deque beside a set cost 1 KiB before the first id.
         self._recent: dict[str, None] = {}
+        # The id the latest frame added to them, if it did: see forget_latest_id.
+        self._latest_id: str | None = None
 
     def _is_repeat(self, message_id: str) -> bool:
         recent = self._recent
@@ -161,9 +163,25 @@ class Engine:
         if len(recent) >= RECENT_IDS:
             del recent[next(iter(recent))]
         recent[message_id] = None
+        self._latest_id = message_id
         return False
 
+    def set_aside(self) -> None:
+        """A frame is refused before the engine sees it (too big): it added no id."""
+        self._latest_id = None
+
+    def forget_latest_id(self) -> None:
+        """The latest frame's work was not committed: its message id does not count as seen.
+
+        The charger resends the CALL with the same id after our InternalError (issue #14);
+        refused as a repeat, its data would never be stored.
+        """
+        if self._latest_id is not None:
+            self._recent.pop(self._latest_id, None)
+            self._latest_id = None
+
     def receive(self, text: str | bytes, context: HandlerContext) -> Outcome:
+        self._latest_id = None
         try:
             frame = frames.decode(text, self.version)
         except FrameError as exc:
@@ -221,6 +239,9 @@ class Engine:
                 )
             payload = self.dispatch(frame.action, frame.payload, context, answer=answer)
         except OcppError as exc:
+            if exc.code == ErrorCode.INTERNAL_ERROR:
+                # Our failure, undone: the charger may resend the CALL with the same id.
+                self.forget_latest_id()
             reply = frames.encode_error(
                 frame.message_id, exc.code, exc.description, self.version, exc.details or None
             )

@@ -10,7 +10,7 @@ import pytest
 from asgiref.sync import async_to_sync
 from django.db import connection
 
-from apps.core.batch import insert_rows, undone_on_error
+from apps.core.batch import JobUndone, insert_rows, undone_on_error
 from apps.core.timeutil import utcnow
 from apps.ocpp.models import MessageLog
 from apps.protocol.engine import Engine, HandlerContext, HandlerRegistry
@@ -107,7 +107,9 @@ def test_rows_given_as_dicts_are_stored_as_instances_would_be(executor):
 def test_a_job_that_swallows_a_database_error_is_undone_alone(executor):
     """A failed statement the job caught (PostgreSQL: transaction in error) undoes that job.
 
-    The jobs before and after it keep their rows, and each job gets its own outcome.
+    The jobs before and after it keep their rows, and each job gets its own outcome. Where
+    its writes were undone, the job fails (its result would acknowledge what is not stored,
+    issue #14) and the rows it queued are dropped with them.
     """
     from django.db import DatabaseError
 
@@ -125,6 +127,7 @@ def test_a_job_that_swallows_a_database_error_is_undone_alone(executor):
         MessageLog.objects.create(
             charger_id="DBW", direction="in", frame="undone", created_at=utcnow()
         )
+        insert_rows(MessageLog, [entry("undone queued")])
         try:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT * FROM no_such_table")
@@ -132,12 +135,17 @@ def test_a_job_that_swallows_a_database_error_is_undone_alone(executor):
             pass
         return "carried on"
 
-    futures = run_batch(executor, good("first"), swallowing, good("second"))
-    assert [future.result() for future in futures] == ["first", "carried on", "second"]
+    first, swallowed, second = run_batch(executor, good("first"), swallowing, good("second"))
+    assert (first.result(), second.result()) == ("first", "second")
     stored = set(MessageLog.objects.values_list("frame", flat=True))
     assert {"first", "first now", "second", "second now"} <= stored
     if connection.vendor == "postgresql":
-        assert "undone" not in stored
+        with pytest.raises(JobUndone):
+            swallowed.result()
+        assert not {"undone", "undone queued"} & stored
+    else:  # SQLite's transaction survives a failed statement: nothing was undone
+        assert swallowed.result() == "carried on"
+        assert {"undone", "undone queued"} <= stored
 
 
 def test_savepoints_are_made_only_by_jobs_that_run_statements(executor):

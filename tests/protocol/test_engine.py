@@ -757,6 +757,38 @@ def test_only_the_latest_message_ids_are_remembered() -> None:
     )
 
 
+def test_a_call_answered_internal_error_may_be_sent_again_with_its_id() -> None:
+    """Issue #14: our failure is undone and the charger retries with the same message id;
+    refused as a repeat, its data would never be stored. Other errors keep the id seen."""
+    failures = [RuntimeError("lock timeout")]
+
+    def heartbeat(context: HandlerContext, payload: dict[str, Any]) -> dict[str, Any]:
+        if failures:
+            raise failures.pop()
+        return {"currentTime": "2024-01-01T00:00:00Z"}
+
+    station = Station(V16, Heartbeat=heartbeat)
+
+    assert station.error_to([2, "m-1", "Heartbeat", {}])[2] == "InternalError"
+    assert station.reply_to([2, "m-1", "Heartbeat", {}])[0] == frames.CALLRESULT
+    assert station.error_to([2, "m-1", "Heartbeat", {}])[2] == "ProtocolError"
+    assert station.error_to([2, "m-2", "Heartbeat", {"x": 1}])[2] != "InternalError"
+    assert station.error_to([2, "m-2", "Heartbeat", {}])[2] == "ProtocolError"
+
+
+def test_forgetting_the_latest_id_forgets_only_an_id_that_frame_added() -> None:
+    """The connection's frame failed after the engine (its commit): its id is forgotten; a
+    refused repeat added none, so the id it repeats stays seen."""
+    station = Station(V16)
+
+    station.reply_to([2, "m-1", "Heartbeat", {}])
+    station.engine.forget_latest_id()
+    assert station.reply_to([2, "m-1", "Heartbeat", {}])[0] == frames.CALLRESULT
+    assert station.error_to([2, "m-1", "Heartbeat", {}])[2] == "ProtocolError"
+    station.engine.forget_latest_id()
+    assert station.error_to([2, "m-1", "Heartbeat", {}])[2] == "ProtocolError"
+
+
 def _data_transfer(context: HandlerContext, payload: dict[str, Any]) -> dict[str, Any]:
     return {"status": "Accepted"}
 
