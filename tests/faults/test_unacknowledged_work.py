@@ -43,11 +43,10 @@ def status(state: str) -> dict[str, Any]:
 def postgres_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     """(URL, admin URL) of a migrated PostgreSQL database of this module's own."""
     test_db = settings.DATABASES["default"]
-    need_service(
-        "PostgreSQL",
-        test_db["ENGINE"] == "django.db.backends.postgresql",
-        "DATABASE_URL does not name a PostgreSQL database",
-    )
+    if test_db["ENGINE"] != "django.db.backends.postgresql":
+        # As tests/faults/test_server_killed.py: CI's PostgreSQL run has them; a PostgreSQL
+        # that DATABASE_URL names but that cannot be reached fails them in CI (need_service).
+        pytest.skip("runs when the suite runs on PostgreSQL (DATABASE_URL)")
     name = f"constellation_acks_{secrets.token_hex(4)}"
     admin_url = shared_postgres_url(test_db, "postgres")
     try:
