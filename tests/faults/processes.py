@@ -7,8 +7,10 @@ on the shared PostgreSQL. Waits are bounded polls of a condition, never fixed sl
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
+import secrets
 import shutil
 import signal
 import sqlite3
@@ -16,15 +18,17 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
 
 import psycopg
+import pytest
 import requests
+from django.conf import settings
 
-from tests.conftest import free_port
+from tests.conftest import free_port, need_service
 
 T = TypeVar("T")
 
@@ -318,3 +322,29 @@ class Database:
                 charger_id,
             )
         ]
+
+
+@contextlib.contextmanager
+def fresh_postgres_database(prefix: str, data_dir: Path) -> Iterator[tuple[str, str]]:
+    """Yield (URL, admin URL) of a new migrated PostgreSQL database, dropped afterwards.
+
+    Skipped when the suite runs on SQLite (CI's PostgreSQL run has these tests); a
+    PostgreSQL that DATABASE_URL names but that cannot be reached fails them in CI.
+    """
+    test_db = settings.DATABASES["default"]
+    if test_db["ENGINE"] != "django.db.backends.postgresql":
+        pytest.skip("runs when the suite runs on PostgreSQL (DATABASE_URL)")
+    name = f"{prefix}_{secrets.token_hex(4)}"
+    admin_url = shared_postgres_url(test_db, "postgres")
+    try:
+        with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.OperationalError as exc:
+        need_service("PostgreSQL", False, str(exc))
+    url = shared_postgres_url(test_db, name)
+    try:
+        migrate(server_env(data_dir, url))
+        yield url, admin_url
+    finally:
+        with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

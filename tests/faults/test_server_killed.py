@@ -16,19 +16,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import secrets
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import psycopg
 import pytest
 import websockets
-from django.conf import settings
 from websockets.exceptions import ConnectionClosed
 
-from tests.conftest import need_service
-from tests.faults.processes import Database, migrate, server_env, shared_postgres_url
+from tests.faults.processes import Database, fresh_postgres_database
 
 pytestmark = pytest.mark.slow
 
@@ -67,23 +63,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
     if request.param == "sqlite":
         yield request.getfixturevalue("sqlite_url")
         return
-    test_db = settings.DATABASES["default"]
-    if test_db["ENGINE"] != "django.db.backends.postgresql":
-        pytest.skip("runs when the suite runs on PostgreSQL (DATABASE_URL)")
-    name = f"constellation_faults_{secrets.token_hex(4)}"
-    admin_url = shared_postgres_url(test_db, "postgres")
-    try:
-        with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-    except psycopg.OperationalError as exc:
-        need_service("PostgreSQL", False, str(exc))
-    url = shared_postgres_url(test_db, name)
-    try:
-        migrate(server_env(tmp_path / "data", url))
+    with fresh_postgres_database("constellation_faults", tmp_path / "data") as (url, _):
         yield url
-    finally:
-        with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def answer_to(ws: Any, message_id: str) -> list:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import secrets
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -22,10 +21,8 @@ from typing import Any
 import psycopg
 import pytest
 import websockets
-from django.conf import settings
 
-from tests.conftest import need_service
-from tests.faults.processes import Database, eventually, migrate, server_env, shared_postgres_url
+from tests.faults.processes import Database, eventually, fresh_postgres_database
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -42,25 +39,8 @@ def status(state: str) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def postgres_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     """(URL, admin URL) of a migrated PostgreSQL database of this module's own."""
-    test_db = settings.DATABASES["default"]
-    if test_db["ENGINE"] != "django.db.backends.postgresql":
-        # As tests/faults/test_server_killed.py: CI's PostgreSQL run has them; a PostgreSQL
-        # that DATABASE_URL names but that cannot be reached fails them in CI (need_service).
-        pytest.skip("runs when the suite runs on PostgreSQL (DATABASE_URL)")
-    name = f"constellation_acks_{secrets.token_hex(4)}"
-    admin_url = shared_postgres_url(test_db, "postgres")
-    try:
-        with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-    except psycopg.OperationalError as exc:
-        need_service("PostgreSQL", False, str(exc))
-    url = shared_postgres_url(test_db, name)
-    try:
-        migrate(server_env(tmp_path_factory.mktemp("migrate"), url))
-        yield url, admin_url
-    finally:
-        with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_postgres_database("constellation_acks", tmp_path_factory.mktemp("migrate")) as urls:
+        yield urls
 
 
 @pytest.fixture
