@@ -14,6 +14,7 @@ Creates .venv with Python 3.11 if missing (set PYTHON to choose the interpreter)
 requirements.txt when it changed, applies migrations, collects static files and creates the
 admin user from ADMIN_USERNAME / ADMIN_PASSWORD. Then it starts uvicorn (or daphne) and a Celery
 worker with embedded beat in the background, waits until /healthz answers and prints the admin URL.
+It first raises the soft open-file limit (ulimit -n) to 65536, or to the hard limit if lower.
 
   --port N       port to listen on (default 8000)
   --bind ADDR    address to listen on (default 0.0.0.0)
@@ -97,6 +98,24 @@ daphne | uvicorn) ;;
 *) die "--server must be daphne or uvicorn, not '$SERVER'" ;;
 esac
 
+# Every charger holds a socket, so a file descriptor: at the common soft limit of 1024 about
+# a thousand connections (stalled ones too) leave the server unable to accept even /healthz.
+# Raise the soft limit to 65536, or to the hard limit when that is lower; the server and
+# Celery inherit it.
+NOFILE_TARGET=65536
+nofile_hard=$(ulimit -Hn)
+nofile_want=$NOFILE_TARGET
+if [ "$nofile_hard" != unlimited ] && [ "$nofile_hard" -lt "$NOFILE_TARGET" ]; then
+    nofile_want=$nofile_hard
+fi
+nofile_soft=$(ulimit -Sn)
+if [ "$nofile_soft" != unlimited ] && [ "$nofile_soft" -lt "$nofile_want" ]; then
+    ulimit -Sn "$nofile_want" ||
+        echo "warning: could not raise the open-file limit from $nofile_soft to $nofile_want" >&2
+fi
+NOFILE_MESSAGE="open-file limit: $(ulimit -Sn) (was $nofile_soft, hard limit $nofile_hard)"
+echo "$NOFILE_MESSAGE"
+
 # shellcheck source=scripts/_venv.sh
 . scripts/_venv.sh
 # shellcheck source=scripts/_procs.sh
@@ -161,20 +180,11 @@ with socket.socket(family) as sock:
 
 CELERY_LOG=$LOG_DIR/celery.log
 SERVER_LOG=$LOG_DIR/$SERVER.log
-# A deep listen backlog: thousands of chargers reconnecting at once must not be dropped.
-if [ "$SERVER" = uvicorn ]; then
-    # No per-message compression: chargers rarely ask for it, and it costs a connection
-    # twice the memory and a message a fifth more CPU (docs/performance.md).
-    SERVER_CMD=(-m uvicorn config.asgi:application --host "$BIND" --port "$PORT"
-        --backlog 4096 --no-proxy-headers --log-level warning --ws-per-message-deflate false)
-elif [[ $BIND == *:* ]]; then
-    SERVER_CMD=(-m daphne -b "$BIND" -p "$PORT" --websocket_connect_timeout 60
-        config.asgi:application)
-else
-    # A handshake may wait for the database in a reconnect storm: give it a minute, not 5 s.
-    SERVER_CMD=(-m daphne -e "tcp:port=$PORT:interface=$BIND:backlog=4096"
-        --websocket_connect_timeout 60 config.asgi:application)
-fi
+# The server's command line, with the edge limits from the settings (config/serve.py; the
+# fault tests start the server with the very same command).
+SERVER_ARGS=$("$PY" -m config.serve "$SERVER" "$BIND" "$PORT") ||
+    die "could not build the $SERVER command line (see above)"
+mapfile -t SERVER_CMD <<<"$SERVER_ARGS"
 ADMIN_URL="http://$URL_HOST:$PORT/admin/"
 
 start_celery() {
@@ -210,7 +220,7 @@ fail_start() {
     exit 1
 }
 
-echo "=== start.sh $(date -u +%Y-%m-%dT%H:%M:%SZ)" >>"$SERVER_LOG"
+echo "=== start.sh $(date -u +%Y-%m-%dT%H:%M:%SZ); $NOFILE_MESSAGE" >>"$SERVER_LOG"
 procs_start "$SERVER" "$SERVER_LOG" "$PY" "${SERVER_CMD[@]}"
 SERVER_PID=$(cat "$RUN_DIR/$SERVER.pid")
 if [ "$CELERY" = 1 ]; then

@@ -324,6 +324,12 @@ OCPP_AUTH_MAX_FAILURES = env.int("OCPP_AUTH_MAX_FAILURES", default=5)
 OCPP_AUTH_LOCKOUT_SECONDS = env.int("OCPP_AUTH_LOCKOUT_SECONDS", default=300)
 # Websocket handshakes one IP address may make per minute (0: no limit).
 OCPP_HANDSHAKES_PER_MINUTE_PER_IP = env.int("OCPP_HANDSHAKES_PER_MINUTE_PER_IP", default=120)
+# Seconds a new connection has to send its whole HTTP request (a websocket handshake's
+# included) before the server closes it; uvicorn only (config/edge.py, docs/robustness.md).
+OCPP_HANDSHAKE_TIMEOUT = env.float("OCPP_HANDSHAKE_TIMEOUT", default=20.0)
+# Connections one IP address may hold open at once, HTTP and websocket together (0: no limit);
+# trusted proxies (OCPP_TRUSTED_PROXIES) are not limited. uvicorn only.
+OCPP_MAX_CONNECTIONS_PER_IP = env.int("OCPP_MAX_CONNECTIONS_PER_IP", default=500)
 # Messages one connection may send per second, bursts of twice that (0: no limit).
 OCPP_MESSAGES_PER_SECOND = env.float("OCPP_MESSAGES_PER_SECOND", default=20.0)
 # Commands one station may have pending or in flight at once.

@@ -1,7 +1,8 @@
-"""System checks of the operator login and API token settings (`manage.py check`)."""
+"""System checks of the operator login, API token and server edge settings (`manage.py check`)."""
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -36,6 +37,23 @@ def check_login_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
                 "LOGIN_MAX_FAILURES and LOGIN_LOCKOUT_SECONDS must be 1 or more "
                 f"(they are {settings.LOGIN_MAX_FAILURES} and {settings.LOGIN_LOCKOUT_SECONDS}).",
                 id="core.E003",
+            )
+        )
+    timeout = settings.OCPP_HANDSHAKE_TIMEOUT
+    if not math.isfinite(timeout) or timeout <= 0:
+        errors.append(
+            Error(
+                f"OCPP_HANDSHAKE_TIMEOUT is {timeout}: a client needs time to send its request.",
+                hint="Set OCPP_HANDSHAKE_TIMEOUT to the seconds a client may take (e.g. 20).",
+                id="core.E004",
+            )
+        )
+    if settings.OCPP_MAX_CONNECTIONS_PER_IP < 0:
+        errors.append(
+            Error(
+                f"OCPP_MAX_CONNECTIONS_PER_IP is {settings.OCPP_MAX_CONNECTIONS_PER_IP}.",
+                hint="Set it to the connections one address may hold (0: no limit).",
+                id="core.E005",
             )
         )
     return errors

@@ -62,6 +62,11 @@ def _headers(scope: dict[str, Any]) -> dict[str, str]:
     }
 
 
+def is_trusted_proxy(ip: str, proxies: list[str]) -> bool:
+    """True when `ip` is one of the trusted proxies (addresses or networks)."""
+    return _trusted(ip, proxies)
+
+
 def _trusted(ip: str, proxies: list[str]) -> bool:
     if not proxies:  # the common case, and every handshake asks
         return False

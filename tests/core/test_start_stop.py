@@ -111,7 +111,17 @@ def project(tmp_path: Path) -> Iterator[dict]:
                 os.killpg(pid, signal.SIGKILL)
 
 
-def run_script(project: dict, *args: str, timeout: float = 240) -> subprocess.CompletedProcess:
+def run_script(
+    project: dict, *args: str, timeout: float = 240, nofile: int | None = None
+) -> subprocess.CompletedProcess:
+    """Run a script of the copy; `nofile`: its soft open-file limit, as `ulimit -Sn` would."""
+
+    def limit_files() -> None:
+        import resource
+
+        _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, hard))
+
     return subprocess.run(
         [str(project["root"] / args[0]), *args[1:]],
         cwd=project["root"],
@@ -120,7 +130,16 @@ def run_script(project: dict, *args: str, timeout: float = 240) -> subprocess.Co
         text=True,
         timeout=timeout,
         check=False,
+        preexec_fn=limit_files if nofile is not None else None,
     )
+
+
+def open_files_limit(pid: int) -> int:
+    """The soft limit of open files of a process, from /proc/PID/limits."""
+    for line in Path(f"/proc/{pid}/limits").read_text().splitlines():
+        if line.startswith("Max open files"):
+            return int(line.split()[3])
+    raise AssertionError(f"no open-file limit for {pid}")
 
 
 def log_in(base_url: str) -> requests.Response:
@@ -225,6 +244,24 @@ def test_it_serves_with_daphne_when_asked(project: dict) -> None:
     assert f"stopped daphne (pid {daphne_pid})" in stopped.stdout
     assert not is_running(daphne_pid)
     assert processes_mentioning(str(project["root"])) == []
+
+
+def test_it_raises_the_open_file_limit_of_the_server(project: dict) -> None:
+    """It is raised before either server is chosen: the default one (uvicorn) shows it."""
+    import resource
+
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard <= 1024:
+        pytest.skip(f"the hard open-file limit is {hard}: there is nothing to raise it to")
+    expected = 65536 if hard == resource.RLIM_INFINITY else min(65536, hard)
+    port = free_port()
+    started = run_script(project, "start.sh", "--port", str(port), "--no-celery", nofile=1024)
+    assert started.returncode == 0, started.stdout + started.stderr
+    server_pid = int((project["data_dir"] / "run" / "uvicorn.pid").read_text())
+    assert open_files_limit(server_pid) == expected
+    assert f"open-file limit: {expected} (was 1024" in started.stdout
+    log = (project["data_dir"] / "logs" / "uvicorn.log").read_text()
+    assert f"open-file limit: {expected}" in log
 
 
 def test_it_refuses_an_unknown_server(project: dict) -> None:

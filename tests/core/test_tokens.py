@@ -95,6 +95,9 @@ def test_revoking_needs_a_token():
         ("API_TOKEN_TTL", 0, "core.E001"),
         ("API_TOKEN_RATE", "lots", "core.E002"),
         ("LOGIN_MAX_FAILURES", 0, "core.E003"),
+        ("OCPP_HANDSHAKE_TIMEOUT", 0, "core.E004"),
+        ("OCPP_HANDSHAKE_TIMEOUT", float("nan"), "core.E004"),
+        ("OCPP_MAX_CONNECTIONS_PER_IP", -1, "core.E005"),
     ],
 )
 def test_the_checks_refuse_settings_without_limits(settings, name, value, check_id):

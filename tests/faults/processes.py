@@ -90,12 +90,38 @@ def migrate(env: dict[str, str]) -> None:
     assert completed.returncode == 0, completed.stderr
 
 
-class Server:
-    """The project served by daphne in its own process, as in production."""
+def server_command(env: dict[str, str], server: str, port: int) -> list[str]:
+    """The command start.sh runs for `server` on 127.0.0.1:port (config/serve.py builds it)."""
+    completed = subprocess.run(
+        [sys.executable, "-m", "config.serve", server, "127.0.0.1", str(port)],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert completed.returncode == 0, completed.stderr
+    return [sys.executable, *completed.stdout.splitlines()]
 
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+
+class Server:
+    """The project served by daphne or uvicorn in its own process, with start.sh's command.
+
+    `nofile` sets the process's soft open-file limit (RLIMIT_NOFILE), as a shell's `ulimit -n`
+    before start.sh would.
+    """
+
+    def __init__(
+        self,
+        env: dict[str, str],
+        log_path: Path,
+        server: str = "daphne",
+        nofile: int | None = None,
+    ) -> None:
         self.env = env
         self.log_path = log_path
+        self.server = server
+        self.nofile = nofile
         self.port = free_port()
         self.process: subprocess.Popen | None = None
 
@@ -107,26 +133,32 @@ class Server:
     def ws_url(self) -> str:
         return f"ws://127.0.0.1:{self.port}"
 
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def _limit_files(self) -> None:
+        """In the child, before exec: lower the soft open-file limit to `nofile`."""
+        import resource
+
+        assert self.nofile is not None
+        _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (self.nofile, hard))
+
     def start(self) -> None:
         """Start (again, on the same port) and wait until it answers HTTP."""
+        command = server_command(self.env, self.server, self.port)
         with self.log_path.open("a") as log:
-            log.write(f"--- starting on port {self.port}\n")
+            log.write(f"--- starting on port {self.port}: {' '.join(command[1:])}\n")
             log.flush()
             self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "daphne",
-                    "-b",
-                    "127.0.0.1",
-                    "-p",
-                    str(self.port),
-                    "config.asgi:application",
-                ],
+                command,
                 cwd=BASE_DIR,
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                preexec_fn=self._limit_files if self.nofile is not None else None,
             )
         try:
             eventually(self._answers, START_WITHIN, "the server answers /healthz")

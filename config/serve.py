@@ -1,0 +1,104 @@
+"""The ASGI server's command line, the one start.sh runs (and the fault tests start).
+
+`python -m config.serve uvicorn|daphne BIND PORT` prints the arguments that follow the Python
+interpreter, one a line; start.sh reads them into an array. The edge limits come from the
+settings (docs/robustness.md, "Limits at the edge"):
+
+- the largest websocket message a server takes in: twice OCPP_MAX_FRAME_BYTES, so that a frame
+  a little over the limit is still read and answered with the documented CALLERROR
+  (FormatViolation), while a huge one is refused with close code 1009 from its header, before
+  its payload is buffered;
+- uvicorn runs config.edge's protocols: a connection that has not sent a whole request within
+  OCPP_HANDSHAKE_TIMEOUT seconds is closed, and one address holds at most
+  OCPP_MAX_CONNECTIONS_PER_IP connections;
+- daphne has neither (Twisted closes a connection that sends nothing for 60 s, and that is not
+  configurable from daphne's command line); it gets the message and frame size limits, and
+  refuses a larger message by dropping the TCP connection (autobahn's failByDrop).
+"""
+
+from __future__ import annotations
+
+import sys
+
+# The websocket message limit is this many times OCPP_MAX_FRAME_BYTES (see above).
+WS_MAX_SIZE_FACTOR = 2
+# A deep listen backlog: thousands of chargers reconnecting at once must not be dropped.
+BACKLOG = 4096
+
+
+def ws_max_size(max_frame_bytes: int) -> int:
+    """The largest websocket message the server reads, for an OCPP frame limit."""
+    return WS_MAX_SIZE_FACTOR * max_frame_bytes
+
+
+def server_command(server: str, bind: str, port: int, *, max_frame_bytes: int) -> list[str]:
+    """The arguments after `python` that serve config.asgi:application with `server`."""
+    max_size = str(ws_max_size(max_frame_bytes))
+    if server == "uvicorn":
+        # No per-message compression: chargers rarely ask for it, and it costs a connection
+        # twice the memory and a message a fifth more CPU (docs/performance.md).
+        return [
+            "-m",
+            "uvicorn",
+            "config.asgi:application",
+            "--host",
+            bind,
+            "--port",
+            str(port),
+            "--backlog",
+            str(BACKLOG),
+            "--no-proxy-headers",
+            "--log-level",
+            "warning",
+            "--ws-per-message-deflate",
+            "false",
+            "--ws-max-size",
+            max_size,
+            "--http",
+            "config.edge:EdgeHTTPProtocol",
+            "--ws",
+            "config.edge:EdgeWebSocketProtocol",
+        ]
+    if server == "daphne":
+        if ":" in bind:
+            listen = ["-b", bind, "-p", str(port)]
+        else:
+            listen = ["-e", f"tcp:port={port}:interface={bind}:backlog={BACKLOG}"]
+        # A handshake may wait for the database in a reconnect storm: give the application a
+        # minute to accept, not 5 s (daphne uses the same value for autobahn's opening
+        # handshake timeout).
+        return [
+            "-m",
+            "daphne",
+            *listen,
+            "--websocket_connect_timeout",
+            "60",
+            "--websocket-max-message-size",
+            max_size,
+            "--websocket-max-frame-size",
+            max_size,
+            "config.asgi:application",
+        ]
+    raise ValueError(f"unknown server {server!r}: uvicorn or daphne")
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 3:
+        print("usage: python -m config.serve uvicorn|daphne BIND PORT", file=sys.stderr)
+        return 2
+    from django.conf import settings
+
+    server, bind, port = argv
+    try:
+        command = server_command(
+            server, bind, int(port), max_frame_bytes=settings.OCPP_MAX_FRAME_BYTES
+        )
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print("\n".join(command))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
