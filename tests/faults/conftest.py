@@ -62,14 +62,16 @@ def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
 
 @pytest.fixture
 def make_server(tmp_path: Path) -> Iterator[Callable[..., Server]]:
-    """Build servers (not started) on a fresh DATA_DIR; they are stopped at the end, and their
-    log is printed (pytest shows it when the test fails)."""
+    """Build servers (not started; daphne unless `serve_with="uvicorn"`) on a fresh DATA_DIR;
+    they are stopped at the end, and their log is printed (pytest shows it when the test
+    fails)."""
     servers: list[Server] = []
 
-    def make(database_url: str, **extra: str) -> Server:
+    def make(database_url: str, serve_with: str = "daphne", **extra: str) -> Server:
         server = Server(
             server_env(tmp_path / "data", database_url, **extra),
             tmp_path / f"server-{len(servers)}.log",
+            serve_with,
         )
         servers.append(server)
         return server

@@ -91,13 +91,25 @@ def migrate(env: dict[str, str]) -> None:
 
 
 class Server:
-    """The project served by daphne in its own process, as in production."""
+    """The project served by daphne (or uvicorn) in its own process, as in production."""
 
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+    def __init__(self, env: dict[str, str], log_path: Path, serve_with: str = "daphne") -> None:
         self.env = env
         self.log_path = log_path
         self.port = free_port()
+        self.serve_with = serve_with
         self.process: subprocess.Popen | None = None
+
+    def _command(self) -> list[str]:
+        """The server's command line, as start.sh runs it (on a loopback port)."""
+        port = str(self.port)
+        if self.serve_with == "uvicorn":
+            return [
+                *("-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1"),
+                *("--port", port, "--no-proxy-headers", "--ws-per-message-deflate", "false"),
+            ]
+        assert self.serve_with == "daphne", self.serve_with
+        return ["-m", "daphne", "-b", "127.0.0.1", "-p", port, "config.asgi:application"]
 
     @property
     def http_url(self) -> str:
@@ -110,19 +122,10 @@ class Server:
     def start(self) -> None:
         """Start (again, on the same port) and wait until it answers HTTP."""
         with self.log_path.open("a") as log:
-            log.write(f"--- starting on port {self.port}\n")
+            log.write(f"--- starting {self.serve_with} on port {self.port}\n")
             log.flush()
             self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "daphne",
-                    "-b",
-                    "127.0.0.1",
-                    "-p",
-                    str(self.port),
-                    "config.asgi:application",
-                ],
+                [sys.executable, *self._command()],
                 cwd=BASE_DIR,
                 env=self.env,
                 stdout=log,
