@@ -88,7 +88,7 @@ class LeanWebsocketConsumer(AsyncWebsocketConsumer):
         await self.base_send(
             {
                 "type": "websocket.http.response.start",
-                "status": status,
+                "status": int(status),
                 "headers": [
                     (b"content-type", b"text/plain; charset=utf-8"),
                     *((name.lower().encode(), value.encode()) for name, value in headers),
