@@ -41,10 +41,11 @@ class OcppConsumer(LeanWebsocketConsumer):
     async def connect(self) -> None:
         opened = await open_connection(self.scope, self.channel_layer, self.channel_name)
         if isinstance(opened, Refusal):
-            # With a reason the client can read: accepted, then closed with it.
-            logger.warning("refused websocket %s: %s", self.scope.get("path"), opened.reason)
-            await self.accept()
-            await self.close(code=opened.code, reason=opened.reason)
+            # At the handshake, never upgraded: the HTTP status, and a reason to read.
+            status = await self.deny(opened.status, opened.reason, opened.headers)
+            logger.warning(
+                "refused websocket %s: HTTP %d, %s", self.scope.get("path"), status, opened.reason
+            )
             return
         connection = self.connection = opened.connection
         self._rate = MessageRate.configured()

@@ -33,6 +33,12 @@ def handshake_allowed(ip: str) -> bool:
     return _handshakes.take(ip)
 
 
+def handshake_interval_s() -> float:
+    """How long an address over its handshake limit waits for its next handshake."""
+    per_minute = settings.OCPP_HANDSHAKES_PER_MINUTE_PER_IP
+    return 60 / per_minute if per_minute > 0 else 0.0
+
+
 class MessageRate(TokenBucket):
     """A connection's messages per second, twice as many in a burst; `take()` spends one.
 

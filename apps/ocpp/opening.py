@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any
 
 from channels.layers import BaseChannelLayer, InMemoryChannelLayer
@@ -22,30 +24,52 @@ from apps.ocpp import local
 from apps.ocpp.connection import ChargerConnection
 from apps.ocpp.dbthreads import run_sync
 from apps.ocpp.handlers import served_versions
-from apps.ocpp.limits import handshake_allowed
+from apps.ocpp.limits import handshake_allowed, handshake_interval_s
 from apps.protocol.handshake import Credentials, charger_id_from_path, credentials_from_scope
 from apps.protocol.versions import V16, OcppVersion, negotiate
-from apps.security.admission import Admission, connection_admit
+from apps.security.admission import Admission, Refused, connection_admit
 from apps.security.models import SecurityEvent
 from apps.security.services import security_event_record
 
 logger = logging.getLogger(__name__)
 
-# Close codes. Applications may only send 1000 or 3000-4999 (daphne enforces it), so the
-# RFC 6455 meanings are carried in the private range: 4000 + the RFC code's last digits.
-CLOSE_PROTOCOL_ERROR = 4002  # RFC 1002: no OCPP subprotocol we serve
+# Close codes of a connection once accepted. Applications may only send 1000 or 3000-4999
+# (daphne enforces it), so the RFC 6455 meanings are carried in the private range: 4000 + the
+# RFC code's last digits. A refused handshake is answered with an HTTP status instead.
 CLOSE_UNSUPPORTED_DATA = 4003  # RFC 1003: a binary frame (OCPP-J uses text frames only)
-CLOSE_POLICY_VIOLATION = 4008  # RFC 1008: refused (credentials, charger id, limits)
-CLOSE_SERVER_ERROR = 4011  # RFC 1011: our failure, try again later
 CLOSE_REPLACED = 4000
 # How long a new connection waits for another process to say it holds the station.
 PROBE_TIMEOUT_S = 1.0
+# The protection space of the HTTP Basic challenge of a 401 (RFC 7617).
+BASIC_CHALLENGE = 'Basic realm="OCPP", charset="UTF-8"'
 
 
 @dataclass(frozen=True, slots=True)
 class Refusal:
-    code: int
-    reason: str  # for the close frame
+    """A handshake refused: the HTTP answer instead of the upgrade."""
+
+    status: HTTPStatus
+    reason: str  # the answer's plain-text body, for the charger (and the log) to read
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+def _unauthorized(reason: str) -> Refusal:
+    return Refusal(HTTPStatus.UNAUTHORIZED, reason, (("WWW-Authenticate", BASIC_CHALLENGE),))
+
+
+def _too_many(reason: str, retry_after_s: float) -> Refusal:
+    retry_after = str(max(1, math.ceil(retry_after_s)))
+    return Refusal(HTTPStatus.TOO_MANY_REQUESTS, reason, (("Retry-After", retry_after),))
+
+
+def admission_refusal(admission: Admission) -> Refusal:
+    """The HTTP answer to a connection admission refused."""
+    if admission.refused is Refused.CREDENTIALS:
+        return _unauthorized(admission.reason)
+    if admission.refused is Refused.LOCKED:
+        # Nothing sent now can help, a right password included (see admission): wait.
+        return _too_many(admission.reason, settings.OCPP_AUTH_LOCKOUT_SECONDS)
+    return Refusal(HTTPStatus.FORBIDDEN, admission.reason)
 
 
 @dataclass(slots=True)
@@ -117,15 +141,16 @@ async def open_connection(
     try:
         charger_id = charger_id_from_path(raw_path)
     except ValueError as exc:
-        return Refusal(CLOSE_POLICY_VIOLATION, f"invalid charger id: {exc}")
+        # No charger can have this id: nothing is here (OCPP-J: unknown identity, 404).
+        return Refusal(HTTPStatus.NOT_FOUND, f"invalid charger id: {exc}")
     credentials = credentials_from_scope(scope, trusted_proxies=settings.OCPP_TRUSTED_PROXIES)
     if not handshake_allowed(credentials.peer_ip):
-        return await _recorded(
+        await _record(
             charger_id,
             "RateLimitExceeded",
-            "too many connection attempts, retry later",
             f"handshakes from {credentials.peer_ip} over the limit",
         )
+        return _too_many("too many connection attempts, retry later", handshake_interval_s())
     offered = list(scope.get("subprotocols") or [])
     single_process = isinstance(layer, InMemoryChannelLayer)
     try:
@@ -133,24 +158,26 @@ async def open_connection(
         opening = await run_sync(admit, charger_id, credentials, offered, single_process)
     except Exception:
         logger.exception("%s: could not admit the connection", charger_id)
-        return Refusal(CLOSE_SERVER_ERROR, "server error, try again later")
+        return Refusal(HTTPStatus.SERVICE_UNAVAILABLE, "server error, try again later")
     admission, version = opening.admission, opening.version
     if not admission.allowed:
-        return Refusal(CLOSE_POLICY_VIOLATION, admission.reason)
+        return admission_refusal(admission)
     if version is None:
-        return Refusal(CLOSE_PROTOCOL_ERROR, opening.refusal)
+        # RFC 6455 4.2.2: the server may fail a handshake whose subprotocols it cannot serve;
+        # the request is what must change (offer one of ours), hence 400.
+        return Refusal(HTTPStatus.BAD_REQUEST, opening.refusal)
     station, connection, pending = admission.station, opening.connection, opening.pending
     assert station is not None
     if connection is None:  # the station may be connected already: look, then open
         if await _held_elsewhere(layer, station):
             if not admission.authenticated:
-                return await _recorded(
+                await _record(
                     charger_id,
                     "DuplicateConnectionRefused",
-                    "charger already connected",
                     f"unauthenticated second connection from {credentials.peer_ip}",
                     station.pk,
                 )
+                return Refusal(HTTPStatus.FORBIDDEN, "charger already connected")
             await _replace_previous(layer, channel_name, station, credentials.peer_ip)
         connection = ChargerConnection(station, version, settings.OCPP_MAX_FRAME_BYTES)
         pending = await run_sync(_opened, connection)
@@ -200,10 +227,10 @@ async def _replace_previous(
         )
 
 
-async def _recorded(
-    charger_id: str, event_type: str, reason: str, info: str, station_id: int | None = None
-) -> Refusal:
-    """A refusal, recorded as a security event (best effort)."""
+async def _record(
+    charger_id: str, event_type: str, info: str, station_id: int | None = None
+) -> None:
+    """Record a refusal as a security event (best effort)."""
     with contextlib.suppress(Exception):
         await run_sync(
             lambda: security_event_record(
@@ -214,4 +241,3 @@ async def _recorded(
                 tech_info=info,
             )
         )
-    return Refusal(CLOSE_POLICY_VIOLATION, reason)

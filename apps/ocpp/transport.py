@@ -15,7 +15,10 @@ thousands of frames, so here:
   runs (code 1006). uvicorn raises ClientDisconnected from `send` on a socket reset while
   we answered, RuntimeError on one it closed itself (a ping timeout), and hands us no
   websocket.disconnect afterwards: without this the station would stay connected;
-- `ended()` runs when the consumer ends, however it ends.
+- `ended()` runs when the consumer ends, however it ends;
+- `deny()` refuses the handshake with an HTTP answer of our own (status, headers, a
+  plain-text reason) where the server offers ASGI's websocket denial response (uvicorn),
+  and with the plain refusal every ASGI server has, HTTP 403, where it does not (daphne).
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Iterable
+from http import HTTPStatus
 from typing import Any
 
 from channels.consumer import get_handler_name
@@ -34,6 +39,9 @@ logger = logging.getLogger(__name__)
 
 # RFC 6455's "closed abnormally": the socket ended without a close frame we saw.
 CLOSE_ABNORMAL = 1006
+# The ASGI extension that lets an application answer a websocket handshake with its own
+# HTTP response (https://asgi.readthedocs.io/en/latest/extensions.html).
+DENIAL_RESPONSE = "websocket.http.response"
 
 
 class LeanWebsocketConsumer(AsyncWebsocketConsumer):
@@ -66,6 +74,29 @@ class LeanWebsocketConsumer(AsyncWebsocketConsumer):
                 listener.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await listener
+
+    async def deny(self, status: int, reason: str, headers: Iterable[tuple[str, str]] = ()) -> int:
+        """Refuse the handshake, before any accept: answer HTTP `status` instead of 101.
+
+        Return the status answered: without the denial response extension the server answers
+        403 itself, without our headers or reason (daphne: "403 Access denied").
+        """
+        if DENIAL_RESPONSE not in (self.scope.get("extensions") or {}):
+            await self.base_send({"type": "websocket.close"})
+            return HTTPStatus.FORBIDDEN
+        body = reason.encode()
+        await self.base_send(
+            {
+                "type": "websocket.http.response.start",
+                "status": int(status),
+                "headers": [
+                    (b"content-type", b"text/plain; charset=utf-8"),
+                    *((name.lower().encode(), value.encode()) for name, value in headers),
+                ],
+            }
+        )
+        await self.base_send({"type": "websocket.http.response.body", "body": body})
+        return status
 
     def ended(self) -> None:
         """Called once the consumer is done, however it ended (its task may have been cancelled,

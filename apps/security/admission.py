@@ -21,6 +21,7 @@ tell the prober when he guessed right. See docs/security.md, "Lockout".
 
 from __future__ import annotations
 
+import enum
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,12 +41,21 @@ from apps.security.services import security_event_record
 logger = logging.getLogger(__name__)
 
 
+class Refused(enum.Enum):
+    """Why a connection was refused, as far as the client can act on it."""
+
+    CREDENTIALS = "credentials"  # missing or wrong: (other) HTTP Basic credentials could help
+    LOCKED = "locked"  # too many failed authentications from this source: wait
+    FORBIDDEN = "forbidden"  # credentials cannot help: TLS or a certificate is needed
+
+
 @dataclass(frozen=True)
 class Admission:
     allowed: bool
     station: ChargingStation | None = None
     profile: int = 0  # what the handshake achieved
-    reason: str = ""  # why not, for the close frame
+    reason: str = ""  # why not, for the charger to read
+    refused: Refused | None = None  # why not, for the transport's answer
 
     @property
     def authenticated(self) -> bool:
@@ -54,10 +64,13 @@ class Admission:
 
 
 class _Failure(Exception):
-    def __init__(self, event_type: str, detail: str) -> None:
+    def __init__(
+        self, event_type: str, detail: str, refused: Refused = Refused.CREDENTIALS
+    ) -> None:
         super().__init__(detail)
         self.event_type = event_type
         self.detail = detail
+        self.refused = refused
 
 
 def _source(charger_id: str, credentials: Credentials) -> str:
@@ -87,11 +100,14 @@ def _achieved(station: ChargingStation | None, charger_id: str, creds: Credentia
     verify = (creds.client_cert_verify or "").upper()
     if verify and verify != "NONE":
         if verify != "SUCCESS":
-            raise _Failure("InvalidChargingStationCertificate", f"certificate: {verify}")
+            raise _Failure(
+                "InvalidChargingStationCertificate", f"certificate: {verify}", Refused.FORBIDDEN
+            )
         if creds.client_cert_cn != charger_id:
             raise _Failure(
                 "InvalidChargingStationCertificate",
                 f"certificate CN {creds.client_cert_cn!r} is not the charger id",
+                Refused.FORBIDDEN,
             )
         if creds.tls:
             return SecurityProfile.TLS_CLIENT_CERT
@@ -112,7 +128,12 @@ def _achieved(station: ChargingStation | None, charger_id: str, creds: Credentia
 
 
 def _refuse(
-    event_type: str, reason: str, charger_id: str, station: ChargingStation | None, info: str
+    event_type: str,
+    reason: str,
+    charger_id: str,
+    station: ChargingStation | None,
+    info: str,
+    refused: Refused,
 ) -> Admission:
     security_event_record(
         source=SecurityEvent.Source.CSMS,
@@ -121,7 +142,12 @@ def _refuse(
         station_id=station.pk if station else None,
         tech_info=info[:500],
     )
-    return Admission(False, station, reason=reason)
+    return Admission(False, station, reason=reason, refused=refused)
+
+
+def _basic_reaches(required: int, creds: Credentials) -> bool:
+    """Tell whether right HTTP Basic credentials on this handshake would achieve `required`."""
+    return required <= (SecurityProfile.TLS_BASIC if creds.tls else SecurityProfile.BASIC)
 
 
 def connection_admit(*, charger_id: str, credentials: Credentials) -> Admission:
@@ -134,7 +160,11 @@ def connection_admit(*, charger_id: str, credentials: Credentials) -> Admission:
     locked_key, failures_key = _locked_key(source), _failures_key(source)
     seen = _cache_call(cache.get_many, [locked_key, failures_key]) or {}
     if seen.get(locked_key) and not _certified(charger_id, credentials):
-        return Admission(False, reason="locked out after failed authentications, retry later")
+        return Admission(
+            False,
+            reason="locked out after failed authentications, retry later",
+            refused=Refused.LOCKED,
+        )
     station = statements.station_claimed(charger_id=charger_id)
     ip = f"from {credentials.peer_ip}"
     try:
@@ -146,6 +176,7 @@ def connection_admit(*, charger_id: str, credentials: Credentials) -> Admission:
             charger_id,
             station,
             f"{failure.detail} {ip}",
+            failure.refused,
         )
         _count_failure(source, charger_id, station, ip)
         return refusal
@@ -156,16 +187,22 @@ def connection_admit(*, charger_id: str, credentials: Credentials) -> Admission:
             charger_id,
             station,
             f"no credentials {ip}",
+            Refused.CREDENTIALS,
         )
     if station is None:
         station = station_get_or_register(charger_id=charger_id)
     if achieved < station.security_profile:
+        # No credentials where a password would do: the client is asked for one (401).
+        missing = achieved == SecurityProfile.NONE and _basic_reaches(
+            station.security_profile, credentials
+        )
         return _refuse(
             "DowngradeAttempt",
             f"security profile {station.security_profile} required",
             charger_id,
             station,
             f"profile {achieved} offered, {station.security_profile} configured {ip}",
+            Refused.CREDENTIALS if missing else Refused.FORBIDDEN,
         )
     if failures_key in seen:  # a success forgives earlier failures
         _cache_call(cache.delete, failures_key)

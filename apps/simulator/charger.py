@@ -27,10 +27,12 @@ import zlib
 from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 import websockets
 from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.http11 import Response
 
 from apps.core.timeutil import format_ocpp_datetime, utcnow
 from apps.simulator import keystore
@@ -227,7 +229,8 @@ class SimulatedCharger:
             max_size=2**20,
         ) as ws:
             if ws.subprotocol != self.subprotocol:
-                # A CSMS refusing a charger accepts, then closes with the reason: read it.
+                # Some CSMSs (and this one before it answered refusals at the handshake)
+                # accept without a subprotocol, then close with the reason: read it.
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(5):
                         await ws.recv()
@@ -715,7 +718,7 @@ class SimulatedCharger:
 
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, InvalidStatus):
-        return f"connection refused: HTTP {exc.response.status_code}"
+        return _refusal(exc.response)
     if isinstance(exc, ConnectionClosed):
         code = exc.rcvd.code if exc.rcvd is not None else None
         reason = exc.rcvd.reason if exc.rcvd is not None else ""
@@ -723,3 +726,22 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, TimeoutError):
         return "timed out connecting"
     return f"{type(exc).__name__}: {exc}"
+
+
+# Enough of a refusal's body to say why, not a whole error page.
+REFUSAL_REASON_CHARS = 200
+
+
+def _refusal(response: Response) -> str:
+    """Say how the CSMS refused the handshake: its HTTP status and, when it sent one, why."""
+    status = str(response.status_code)
+    with contextlib.suppress(ValueError):
+        status = f"{status} {HTTPStatus(response.status_code).phrase}"
+    text = f"connection refused: HTTP {status}"
+    body = bytes(response.body or b"").decode(errors="replace").strip()
+    if body and response.headers.get("Content-Type", "").startswith("text/plain"):
+        text += f": {body[:REFUSAL_REASON_CHARS]}"
+    retry_after = response.headers.get("Retry-After")
+    if retry_after:
+        text += f" (Retry-After: {retry_after})"
+    return text

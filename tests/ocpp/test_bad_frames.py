@@ -1,5 +1,6 @@
 """Bad frames over a real socket: each is answered with the right CALLERROR and the charger
-stays connected; bad connections are closed with a code and a reason.
+stays connected; bad connections are refused at the handshake with an HTTP status and a
+reason (a binary frame, once connected, closes the connection with a code and a reason).
 
 A raw `websockets` client stands in for the charger so that it can send what no OCPP library
 would.
@@ -17,7 +18,7 @@ import pytest
 import websockets
 from asgiref.sync import sync_to_async
 from websockets.asyncio.client import ClientConnection
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from apps.chargers.models import ChargingStation, DataTransfer
 from apps.ocpp.models import MessageLog
@@ -60,12 +61,16 @@ async def assert_heartbeat_answered(ws: ClientConnection) -> None:
     assert set(reply[2]) == {"currentTime"}
 
 
-async def closed_with(ws: ClientConnection) -> tuple[int, str]:
-    """Wait for the server to close the connection; return its close code and reason."""
-    with pytest.raises(ConnectionClosed) as caught:
-        await asyncio.wait_for(ws.recv(), TIMEOUT)
-    assert caught.value.rcvd is not None
-    return caught.value.rcvd.code, caught.value.rcvd.reason
+async def refused_with(
+    ws_url: str, charger_id: str, subprotocols: list[str] | None = None
+) -> tuple[int, str]:
+    """Connect, expecting the handshake refused; return the HTTP status and the reason."""
+    with pytest.raises(InvalidStatus) as refused:
+        async with connect(ws_url, charger_id, subprotocols):
+            pass
+    response = refused.value.response
+    assert response.headers["Content-Type"] == "text/plain; charset=utf-8"
+    return response.status_code, response.body.decode()
 
 
 def call(message_id: str, action: str, payload: object) -> str:
@@ -303,14 +308,13 @@ async def test_it_logs_the_bad_frame_and_the_callerror(asgi_server, settings) ->
         pytest.param("CP%FF", id="not-utf8"),
     ],
 )
-async def test_it_closes_a_connection_with_an_invalid_charger_id(
+async def test_it_refuses_an_invalid_charger_id_not_found(
     asgi_server, settings, charger_id: str
 ) -> None:
     settings.OCPP_UNKNOWN_STATIONS = "accept"
-    async with connect(asgi_server.ws_url, charger_id) as ws:
-        code, reason = await closed_with(ws)
+    status, reason = await refused_with(asgi_server.ws_url, charger_id)
 
-    assert code == 4008
+    assert status == 404
     assert "charger id" in reason
     assert not await sync_to_async(ChargingStation.objects.exists)()
 
@@ -328,14 +332,13 @@ async def test_it_accepts_a_48_character_charger_id(asgi_server, settings) -> No
         pytest.param(["OCPP1.6", "ocpp1.5"], id="near-misses"),
     ],
 )
-async def test_it_closes_a_connection_offering_no_served_subprotocol(
+async def test_it_refuses_a_handshake_offering_no_served_subprotocol(
     asgi_server, settings, offered: list[str]
 ) -> None:
     settings.OCPP_UNKNOWN_STATIONS = "accept"
-    async with connect(asgi_server.ws_url, "CP-PROTO", offered) as ws:
-        code, reason = await closed_with(ws)
+    status, reason = await refused_with(asgi_server.ws_url, "CP-PROTO", offered)
 
-    assert code == 4002
+    assert status == 400
     assert "subprotocol" in reason
     assert "ocpp1.6" in reason
 
@@ -385,15 +388,14 @@ async def test_it_speaks_ocpp16_to_a_client_offering_no_subprotocol(asgi_server,
     assert station.ocpp_version == "ocpp1.6"
 
 
-async def test_it_closes_a_client_offering_no_subprotocol_when_one_is_required(
+async def test_it_refuses_a_client_offering_no_subprotocol_when_one_is_required(
     asgi_server, settings
 ) -> None:
     settings.OCPP_UNKNOWN_STATIONS = "accept"
     settings.OCPP_REQUIRE_SUBPROTOCOL = True
-    async with connect(asgi_server.ws_url, "CP-NOPROTO", []) as ws:
-        code, reason = await closed_with(ws)
+    status, reason = await refused_with(asgi_server.ws_url, "CP-NOPROTO", [])
 
-    assert code == 4002
+    assert status == 400
     assert "subprotocol" in reason
 
 

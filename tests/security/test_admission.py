@@ -7,7 +7,7 @@ from django.core.cache import cache
 
 from apps.chargers.models import ChargingStation, RegistrationStatus, SecurityProfile
 from apps.protocol.handshake import Credentials
-from apps.security.admission import connection_admit
+from apps.security.admission import Refused, connection_admit
 from apps.security.services import station_password_set
 
 pytestmark = pytest.mark.django_db
@@ -57,6 +57,48 @@ def test_a_locked_source_does_not_lock_the_station_out_elsewhere(password):
     # Failures from the station's own address are still counted on their own.
     assert not attempt("wrong", "192.0.2.1")
     assert attempt(password, "192.0.2.1")
+
+
+@pytest.mark.parametrize(
+    ("profile", "tls", "refused"),
+    [
+        # No credentials where a password would reach the profile: ask for one (401).
+        (SecurityProfile.BASIC, False, Refused.CREDENTIALS),
+        (SecurityProfile.TLS_BASIC, True, Refused.CREDENTIALS),
+        # A password alone cannot: TLS or a certificate is missing (403).
+        (SecurityProfile.TLS_BASIC, False, Refused.FORBIDDEN),
+        (SecurityProfile.TLS_CLIENT_CERT, True, Refused.FORBIDDEN),
+    ],
+)
+def test_a_downgrade_says_whether_credentials_could_help(settings, profile, tls, refused):
+    settings.OCPP_ALLOW_UNSECURED = True
+    ChargingStation.objects.create(charger_id="ADM-2", security_profile=profile)
+    credentials = Credentials(peer_ip="192.0.2.1", tls=tls)
+    admission = connection_admit(charger_id="ADM-2", credentials=credentials)
+    assert not admission.allowed
+    assert (admission.reason, admission.refused) == (
+        f"security profile {profile} required",
+        refused,
+    )
+
+
+def test_each_refusal_says_what_kind_it_is(password):
+    wrong = Credentials(peer_ip="192.0.2.9", basic_user="ADM-1", basic_password="wrong")
+    kinds = [connection_admit(charger_id="ADM-1", credentials=wrong).refused for _ in range(4)]
+    assert kinds == [Refused.CREDENTIALS] * 3 + [Refused.LOCKED]
+    failed = Credentials(
+        peer_ip="192.0.2.1", tls=True, client_cert_verify="FAILED", client_cert_cn="ADM-1"
+    )
+    assert connection_admit(charger_id="ADM-1", credentials=failed).refused is Refused.FORBIDDEN
+    assert (
+        connection_admit(
+            charger_id="ADM-1",
+            credentials=Credentials(
+                peer_ip="192.0.2.1", basic_user="ADM-1", basic_password=password
+            ),
+        ).refused
+        is None
+    )
 
 
 def test_a_verified_certificate_passes_a_locked_source(password):

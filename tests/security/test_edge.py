@@ -69,6 +69,33 @@ async def closed_with(ws) -> tuple[int, str]:
     return closed.value.rcvd.code, closed.value.rcvd.reason
 
 
+async def refusal(
+    url: str, headers: dict | None = None, ssl=None, source: str | None = None
+) -> websockets.http11.Response:
+    """Connect as a charger that is refused at the handshake; return the HTTP answer."""
+    with pytest.raises(websockets.InvalidStatus) as refused:
+        async with connect(url, headers, ssl=ssl, source=source):
+            pass
+    return refused.value.response
+
+
+async def refused_with(
+    url: str, headers: dict | None = None, ssl=None, source: str | None = None
+) -> tuple[int, str]:
+    """Connect as a charger that is refused at the handshake; return the status and reason."""
+    response = await refusal(url, headers, ssl=ssl, source=source)
+    return response.status_code, response.body.decode()
+
+
+async def connected(url: str, headers: dict | None = None) -> bool:
+    """Tell whether a charger connecting to `url` is served (False: refused at the handshake)."""
+    try:
+        async with connect(url, headers) as ws:
+            return await served(ws)
+    except websockets.InvalidStatus:
+        return False
+
+
 async def events(charger_id: str) -> list[str]:
     return await db(
         lambda: list(
@@ -110,33 +137,36 @@ class TestProfiles:
     ):
         right = await station_with_password("SEC-B2")
         headers = basic(user, password or right)
-        async with connect(f"{asgi_server.ws_url}/ocpp/SEC-B2", headers) as ws:
-            code, reason = await closed_with(ws)
-        assert (code, reason) == (4008, "authentication failed")
+        response = await refusal(f"{asgi_server.ws_url}/ocpp/SEC-B2", headers)
+        assert (response.status_code, response.body) == (401, b"authentication failed")
+        assert response.headers["WWW-Authenticate"].startswith('Basic realm="OCPP"')
         assert await events("SEC-B2") == [event]
 
     async def test_a_weaker_profile_than_configured_is_a_downgrade(self, asgi_server):
         await station_with_password("SEC-DOWN")
-        async with connect(f"{asgi_server.ws_url}/ocpp/SEC-DOWN") as ws:
-            code, reason = await closed_with(ws)
-        assert (code, reason) == (4008, "security profile 1 required")
+        # No credentials where a password would do: asked for one.
+        response = await refusal(f"{asgi_server.ws_url}/ocpp/SEC-DOWN")
+        assert (response.status_code, response.body) == (401, b"security profile 1 required")
+        assert response.headers["WWW-Authenticate"].startswith("Basic ")
         assert await events("SEC-DOWN") == ["DowngradeAttempt"]
 
     async def test_without_unsecured_connections_unknown_chargers_are_refused(
         self, asgi_server, settings
     ):
         settings.OCPP_ALLOW_UNSECURED = False
-        async with connect(f"{asgi_server.ws_url}/ocpp/SEC-NEW") as ws:
-            code, reason = await closed_with(ws)
-        assert code == 4008 and "credentials required" in reason
+        status, reason = await refused_with(f"{asgi_server.ws_url}/ocpp/SEC-NEW")
+        assert status == 401 and "credentials required" in reason
         assert await events("SEC-NEW") == ["UnsecuredConnectionRefused"]
         assert not await db(ChargingStation.objects.filter(charger_id="SEC-NEW").exists)
 
     async def test_profile_2_needs_tls(self, asgi_server, tls_server, tls_client_context):
         password = await station_with_password("SEC-TLS", SecurityProfile.TLS_BASIC)
         headers = basic("SEC-TLS", password)
-        async with connect(f"{asgi_server.ws_url}/ocpp/SEC-TLS", headers) as ws:
-            assert await closed_with(ws) == (4008, "security profile 2 required")
+        # The right password, without TLS: no credentials can help (403, not 401).
+        assert await refused_with(f"{asgi_server.ws_url}/ocpp/SEC-TLS", headers) == (
+            403,
+            "security profile 2 required",
+        )
         async with connect(
             f"{tls_server.ws_url}/ocpp/SEC-TLS", headers, ssl=tls_client_context
         ) as ws:
@@ -146,9 +176,11 @@ class TestProfiles:
     async def test_tls_from_a_trusted_proxy_counts(self, asgi_server, settings):
         password = await station_with_password("SEC-PROXY", SecurityProfile.TLS_BASIC)
         headers = {**basic("SEC-PROXY", password), "X-Forwarded-Proto": "https"}
-        async with connect(f"{asgi_server.ws_url}/ocpp/SEC-PROXY", headers) as ws:
-            # Not a trusted proxy yet: the header is ignored.
-            assert await closed_with(ws) == (4008, "security profile 2 required")
+        # Not a trusted proxy yet: the header is ignored.
+        assert await refused_with(f"{asgi_server.ws_url}/ocpp/SEC-PROXY", headers) == (
+            403,
+            "security profile 2 required",
+        )
         settings.OCPP_TRUSTED_PROXIES = ["127.0.0.0/8"]
         async with connect(f"{asgi_server.ws_url}/ocpp/SEC-PROXY", headers) as ws:
             assert await served(ws)
@@ -175,23 +207,28 @@ class TestProfiles:
             "X-SSL-Client-Verify": verify,
             "X-SSL-Client-S-DN": dn,
         }
-        async with connect(f"{asgi_server.ws_url}/ocpp/SEC-CERT", headers) as ws:
-            ok = await served(ws)
-        assert ok is allowed
-        if not allowed:
+        url = f"{asgi_server.ws_url}/ocpp/SEC-CERT"
+        if allowed:
+            async with connect(url, headers) as ws:
+                assert await served(ws)
+        else:
+            # A password cannot make up for a bad certificate: 403, no Basic challenge.
+            response = await refusal(url, headers)
+            assert (response.status_code, response.body) == (403, b"authentication failed")
+            assert "WWW-Authenticate" not in response.headers
             assert await events("SEC-CERT") == ["InvalidChargingStationCertificate"]
 
     async def test_repeated_failures_lock_their_source_out(self, asgi_server, settings):
         settings.OCPP_AUTH_MAX_FAILURES = 3
         right = await station_with_password("SEC-LOCK")
+        settings.OCPP_AUTH_LOCKOUT_SECONDS = 300
+        url = f"{asgi_server.ws_url}/ocpp/SEC-LOCK"
         for _ in range(3):
-            async with connect(
-                f"{asgi_server.ws_url}/ocpp/SEC-LOCK", basic("SEC-LOCK", "not-the-password-xx")
-            ) as ws:
-                await closed_with(ws)
-        async with connect(f"{asgi_server.ws_url}/ocpp/SEC-LOCK", basic("SEC-LOCK", right)) as ws:
-            code, reason = await closed_with(ws)
-        assert code == 4008 and "locked out" in reason
+            status, _ = await refused_with(url, basic("SEC-LOCK", "not-the-password-xx"))
+            assert status == 401
+        response = await refusal(url, basic("SEC-LOCK", right))
+        assert response.status_code == 429 and b"locked out" in response.body
+        assert response.headers["Retry-After"] == "300"
         assert (await events("SEC-LOCK"))[-1] == "AuthenticationLockout"
 
 
@@ -210,12 +247,11 @@ class TestLockoutIsNoWeapon:
         source: str | None = None,
         headers_extra: dict | None = None,
     ) -> list[str]:
-        """Connect `times` with a wrong password; return the close reasons."""
+        """Connect `times` with a wrong password; return the refusals' reasons."""
         headers = {**basic(charger_id, "not-the-password-xx"), **(headers_extra or {})}
         reasons = []
         for _ in range(times):
-            async with connect(url, headers, source=source) as ws:
-                reasons.append((await closed_with(ws))[1])
+            reasons.append((await refused_with(url, headers, source=source))[1])
         return reasons
 
     async def test_wrong_guesses_from_one_address_leave_the_station_at_another_served(
@@ -232,9 +268,8 @@ class TestLockoutIsNoWeapon:
             assert await served(ws)
         # The locked source is refused before its password is looked at, even the right one:
         # otherwise the lockout would only tell the attacker when he guessed right.
-        async with connect(url, basic("SEC-W1", right), source="127.0.0.2") as ws:
-            code, reason = await closed_with(ws)
-        assert code == 4008 and "locked out" in reason
+        status, reason = await refused_with(url, basic("SEC-W1", right), source="127.0.0.2")
+        assert status == 429 and "locked out" in reason
         assert await events("SEC-W1") == ["FailedToAuthenticateAtCsms"] * 3 + [
             "AuthenticationLockout"
         ]
@@ -317,8 +352,7 @@ class TestHijacking:
         url = f"{asgi_server.ws_url}/ocpp/SEC-HJ2"
         async with connect(url) as first:
             assert await served(first)
-            async with connect(url) as second:
-                assert await closed_with(second) == (4008, "charger already connected")
+            assert await refused_with(url) == (403, "charger already connected")
             assert await served(first)
         assert await events("SEC-HJ2") == ["DuplicateConnectionRefused"]
         # Once the first has gone, the station connects again.
@@ -329,11 +363,15 @@ class TestHijacking:
 class TestLimits:
     async def test_handshakes_per_ip_are_limited(self, asgi_server, settings):
         settings.OCPP_HANDSHAKES_PER_MINUTE_PER_IP = 3
-        results = []
-        for _ in range(4):
-            async with connect(f"{asgi_server.ws_url}/ocpp/SEC-RATE") as ws:
-                results.append(await served(ws))
-        assert results == [True, True, True, False]
+        url = f"{asgi_server.ws_url}/ocpp/SEC-RATE"
+        results = [await connected(url) for _ in range(3)]
+        assert results == [True, True, True]
+        response = await refusal(url)
+        assert (response.status_code, response.body) == (
+            429,
+            b"too many connection attempts, retry later",
+        )
+        assert response.headers["Retry-After"] == "20"  # 3 a minute: the next in 20 s
         assert "RateLimitExceeded" in await events("SEC-RATE")
 
     async def test_messages_per_second_are_limited(self, asgi_server, settings):
@@ -406,8 +444,7 @@ class TestPasswords:
             assert secret not in frames and secret not in json.dumps(done.payload)
         async with connect(url, basic(charger_id, new)) as ws:
             assert await served(ws)
-        async with connect(url, basic(charger_id, old)) as ws:
-            assert await closed_with(ws) == (4008, "authentication failed")
+        assert await refused_with(url, basic(charger_id, old)) == (401, "authentication failed")
 
 
 async def test_security_events_are_mailed_once_per_kind(asgi_server, settings):
@@ -416,8 +453,7 @@ async def test_security_events_are_mailed_once_per_kind(asgi_server, settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     await station_with_password("SEC-MAIL")
     for _ in range(2):
-        async with connect(f"{asgi_server.ws_url}/ocpp/SEC-MAIL") as ws:
-            await closed_with(ws)
+        assert (await refused_with(f"{asgi_server.ws_url}/ocpp/SEC-MAIL"))[0] == 401
     assert await events("SEC-MAIL") == ["DowngradeAttempt", "DowngradeAttempt"]
     assert len(mail.outbox) == 1
     assert "DowngradeAttempt" in mail.outbox[0].subject

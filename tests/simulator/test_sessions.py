@@ -6,7 +6,7 @@ import pytest
 
 from apps.chargers.models import ChargingStation, StatusEvent
 from apps.transactions.models import MeterValue, Transaction
-from tests.simulator.conftest import VERSIONS, db, eventually, running
+from tests.simulator.conftest import VERSIONS, db, eventually, running, until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -100,3 +100,15 @@ async def test_an_unknown_tag_starts_no_transaction(asgi_server):
         )
     assert not await db(Transaction.objects.filter(station__charger_id=charger_id).exists)
     assert any("not authorized (Invalid)" in event for event in charger.events)
+
+
+async def test_a_charger_refused_at_the_handshake_reports_the_status_and_reason(
+    asgi_server, settings
+):
+    settings.OCPP_ALLOW_UNSECURED = False
+    async with running(asgi_server, "SIM-REFUSED", "1.6", password="not-its-password") as charger:
+        await until(lambda: charger.stats.errors >= 1, what="a refused connection")
+    assert charger.stats.last_error == (
+        "SIM-REFUSED: connection refused: HTTP 401 Unauthorized: authentication failed"
+    )
+    assert charger.stats.connections == 0
