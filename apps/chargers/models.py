@@ -54,6 +54,16 @@ class ChargingStation(models.Model):
     free_charging = models.BooleanField(
         _("free charging"), default=False, help_text=_("Accept unknown id tags.")
     )
+    # What BootNotification answers when it accepts the station (OCPP: the station takes it).
+    heartbeat_interval = models.PositiveIntegerField(
+        _("heartbeat interval (s)"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Told to the station when it boots. Set when the station accepts a change of "
+            "HeartbeatInterval; empty: the server's default."
+        ),
+    )
     # Security: how the station must authenticate its websocket.
     security_profile = models.PositiveSmallIntegerField(
         _("security profile"),

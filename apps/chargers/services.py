@@ -104,10 +104,12 @@ class StationBoot:
     registration_status: str
     free_charging: bool
     booted_at: datetime
+    # The heartbeat interval the station was configured with; None: the server's default.
+    heartbeat_interval: int | None = None
 
 
 _IDENTITY_FIELDS = [field.name for field in fields(StationIdentity)]
-_BOOT_ANSWER_FIELDS = ["registration_status", "free_charging"]
+_BOOT_ANSWER_FIELDS = ["registration_status", "free_charging", "heartbeat_interval"]
 
 
 def station_boot(*, station_id: int, identity: StationIdentity, reason: str = "") -> StationBoot:
@@ -125,7 +127,12 @@ def station_boot(*, station_id: int, identity: StationIdentity, reason: str = ""
     )
     if row is None:
         raise ChargingStation.DoesNotExist(f"no station {station_id}")
-    return StationBoot(registration_status=row[0], free_charging=bool(row[1]), booted_at=now)
+    return StationBoot(
+        registration_status=row[0],
+        free_charging=bool(row[1]),
+        booted_at=now,
+        heartbeat_interval=row[2],
+    )
 
 
 def station_heartbeat(*, station_id: int) -> datetime:
@@ -216,6 +223,27 @@ def connector_set_availability(
     targets.update(availability=availability, availability_scheduled=scheduled)
 
 
+# The largest interval a BootNotification answer carries (an OCPP integer) and the column holds.
+MAX_HEARTBEAT_INTERVAL = 2**31 - 1
+
+
+def station_heartbeat_interval_configured(*, station_id: int, value: str) -> bool:
+    """Remember the heartbeat interval a station took (ChangeConfiguration, SetVariables).
+
+    Its next BootNotification answer carries it instead of OCPP_HEARTBEAT_INTERVAL: the
+    station adopts the interval of that answer, which would undo the change. A value that
+    is not a whole number of seconds is not kept. Returns whether it was kept.
+    """
+    try:
+        seconds = int(value.strip())
+    except ValueError:
+        return False
+    if not 0 <= seconds <= MAX_HEARTBEAT_INTERVAL:
+        return False
+    ChargingStation.objects.filter(pk=station_id).update(heartbeat_interval=seconds)
+    return True
+
+
 def configuration_key_changed(*, station_id: int, key: str, value: str, status: str) -> None:
     """Record a ChangeConfiguration answer; the value is kept when the station took it."""
     row, _ = ConfigurationKey.objects.get_or_create(station_id=station_id, key=key)
@@ -223,6 +251,9 @@ def configuration_key_changed(*, station_id: int, key: str, value: str, status: 
     if status in ("Accepted", "RebootRequired"):
         row.value = value
         row.known = True
+        # 1.6 keys are case-insensitive (CiString50Type).
+        if key.lower() == "heartbeatinterval":
+            station_heartbeat_interval_configured(station_id=station_id, value=value)
     elif status == "NotSupported":
         row.known = False
     row.save()

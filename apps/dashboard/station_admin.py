@@ -97,6 +97,7 @@ class ChargingStationAdmin(admin.ModelAdmin):
                     "registration_status",
                     "free_charging",
                     "preferred_ocpp_version",
+                    "heartbeat_interval",
                 ]
             },
         ),

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db import transaction
 
+from apps.chargers.services import station_heartbeat_interval_configured
 from apps.core.timeutil import parse_ocpp_datetime
 from apps.devicemodel.models import DeviceEvent, DeviceReport, DeviceVariable, ReportPart
 
@@ -115,7 +116,21 @@ def device_variables_from_set(
         value = asked.get(tuple(sorted(address.items())))
         if result["attributeStatus"] in SET_ACCEPTED and value is not None:
             defaults["value"] = value
+            if _is_heartbeat_interval(address):
+                station_heartbeat_interval_configured(station_id=station_id, value=value)
         DeviceVariable.objects.update_or_create(station_id=station_id, **address, defaults=defaults)
+
+
+def _is_heartbeat_interval(address: dict[str, Any]) -> bool:
+    """Tell whether an address is the station's OCPPCommCtrlr.HeartbeatInterval (Actual)."""
+    return (
+        address["component"].lower() == "ocppcommctrlr"
+        and address["variable"].lower() == "heartbeatinterval"
+        and not address["component_instance"]
+        and not address["variable_instance"]
+        and address["evse_id"] == 0
+        and address["attribute_type"] == "Actual"
+    )
 
 
 def device_events_record(*, station_id: int, event_data: list[dict[str, Any]]) -> None:

@@ -16,9 +16,13 @@ def boot_answer(context: HandlerContext, boot: chargers.StationBoot) -> dict[str
     """Answer a BootNotification from the station's registration; remember it on the context."""
     context.accepted = boot.registration_status == RegistrationStatus.ACCEPTED
     context.extra["free_charging"] = boot.free_charging
-    interval = (
-        settings.OCPP_HEARTBEAT_INTERVAL if context.accepted else settings.OCPP_BOOT_RETRY_INTERVAL
-    )
+    if not context.accepted:
+        interval = settings.OCPP_BOOT_RETRY_INTERVAL
+    elif boot.heartbeat_interval is not None:
+        # The station takes this interval: answer the one it was configured with.
+        interval = boot.heartbeat_interval
+    else:
+        interval = settings.OCPP_HEARTBEAT_INTERVAL
     return {
         "status": boot.registration_status,
         "currentTime": format_ocpp_datetime(boot.booted_at),

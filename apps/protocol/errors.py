@@ -29,6 +29,10 @@ class ErrorCode(StrEnum):
             # OCPP-J 1.6 and 2.0.1 both carry the typo; 2.1 fixed it.
             return "OccurenceConstraintViolation"
         if version is V16:
+            if self is ErrorCode.FORMAT_VIOLATION:
+                # OCPP-J 1.6 §4.2.3 names it FormationViolation, and its errata keep the
+                # name ("known issues that will not be fixed"); 2.x fixed it.
+                return "FormationViolation"
             # OCPP-J 1.6 has neither of these 2.x codes: ProtocolError stands in.
             if self is ErrorCode.RPC_FRAMEWORK_ERROR:
                 return "ProtocolError"

@@ -79,9 +79,14 @@ class Transaction(models.Model):
 
 
 class TransactionEvent(models.Model):
-    """One OCPP 2.x TransactionEvent as received, kept once per sequence number."""
+    """One OCPP 2.x TransactionEvent as received, kept once.
 
-    # Indexed by the unique (transaction, seq_no) constraint.
+    An event is its sequence number, type, time and trigger: a frame equal in all four is a
+    replay. Some stations repeat a sequence number for different events (seqNo 0 on every
+    event); those are all kept.
+    """
+
+    # Indexed by the unique (transaction, seq_no, ...) constraint.
     transaction = models.ForeignKey(
         Transaction, on_delete=models.CASCADE, related_name="events", db_index=False
     )
@@ -97,10 +102,11 @@ class TransactionEvent(models.Model):
     class Meta:
         verbose_name = _("transaction event")
         verbose_name_plural = _("transaction events")
-        ordering = ["seq_no"]
+        ordering = ["seq_no", "id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["transaction", "seq_no"], name="transaction_event_unique_seq"
+                fields=["transaction", "seq_no", "event_type", "trigger_reason", "timestamp"],
+                name="transaction_event_unique",
             )
         ]
 

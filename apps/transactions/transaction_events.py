@@ -1,12 +1,17 @@
 """Writes of OCPP 2.x TransactionEvents: a charging session told as a sequence of events.
 
-Events may come out of order or twice; each sequence number is applied once. The
-connection's OpenTransactionCache spares the common event (Updated) its read of the session
-row. Like every write of this app, committed before the handler answers, and idempotent.
+Events may come out of order or twice; each event is applied once. An event is its sequence
+number, type, trigger and time: a frame equal in all four is a replay (a station resending
+after a reconnect), anything else is applied, also when its sequence number was used
+before (some stations send seqNo 0 on every event), with a warning and a
+`TransactionSeqNoReused` security event. The connection's OpenTransactionCache spares the
+common event (Updated) its read of the session row. Like every write of this app,
+committed before the handler answers, and idempotent.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -17,11 +22,18 @@ from apps.core.batch import insert_rows
 from apps.core.events import TransactionEventRecorded
 from apps.core.live import publish, watched
 from apps.rfid.services import IdTagInfo, id_tag_authorize
+from apps.security.models import SecurityEvent
+from apps.security.services import security_event_record
 from apps.transactions import statements
 from apps.transactions.models import Transaction, TransactionEvent
 from apps.transactions.readings import summarize_samples
 from apps.transactions.samples import SampledValue, samples_store
 from apps.transactions.units import normalize
+
+logger = logging.getLogger(__name__)
+
+# The security event of a station that used a sequence number again for another event.
+SEQ_NO_REUSED = "TransactionSeqNoReused"
 
 
 @dataclass(frozen=True)
@@ -83,6 +95,8 @@ class OpenTransactionCache:
 
     def __init__(self) -> None:
         self._sessions: dict[str, tuple[Transaction, int]] = {}
+        # Sessions whose reused sequence number was reported: once per session and connection.
+        self._reported: set[str] = set()
 
     def get(self, transaction_id: str) -> tuple[Transaction, int] | None:
         return self._sessions.get(transaction_id)
@@ -97,6 +111,16 @@ class OpenTransactionCache:
 
     def drop(self, transaction_id: str) -> None:
         self._sessions.pop(transaction_id, None)
+        self._reported.discard(transaction_id)
+
+    def first_report(self, transaction_id: str) -> bool:
+        """Tell whether the session's reused sequence number is not yet reported; note it."""
+        if transaction_id in self._reported:
+            return False
+        if len(self._reported) >= self.LIMIT:
+            self._reported.clear()
+        self._reported.add(transaction_id)
+        return True
 
 
 def _needs_the_row(tx: Transaction, event: TransactionEventData) -> bool:
@@ -117,14 +141,18 @@ def transaction_event_record(
     event: TransactionEventData,
     free_charging: bool = False,
     open_transactions: OpenTransactionCache | None = None,
+    charger_id: str = "",
 ) -> tuple[Transaction, IdTagInfo | None]:
     """Apply an OCPP 2.x TransactionEvent; return the session and the id token's info.
 
-    Events may arrive out of order or twice (offline queues, reconnects): each sequence
-    number is applied once, the session is created by whichever event comes first, and
-    state (charging state) follows the highest sequence number seen. The id token info is
-    returned whenever the event carries an id token, replay or not. `memory`: the
-    connection's OpenTransactionCache, which spares the common event its read of the session.
+    Events may arrive out of order or twice (offline queues, reconnects): each event (its
+    sequence number, type, trigger and time) is applied once, the session is created by
+    whichever event comes first, and state (charging state) follows the highest sequence
+    number seen. An event whose sequence number another event has already is applied too,
+    reported as a TransactionSeqNoReused security event (once per session and connection).
+    The id token info is returned whenever the event carries an id token, replay or not.
+    `open_transactions`: the connection's OpenTransactionCache, which spares the common
+    event its read of the session.
     """
     remembered = (
         open_transactions.get(event.transaction_id) if open_transactions is not None else None
@@ -136,7 +164,9 @@ def transaction_event_record(
             _apply_event(tx, event, None, connector_number)
             info = None
         else:
-            tx, info, connector_number = _record_with_the_row(station_id, event, free_charging)
+            tx, info, connector_number = _record_with_the_row(
+                station_id, event, free_charging, open_transactions, charger_id
+            )
             if open_transactions is not None:
                 open_transactions.keep(tx, connector_number)
     except BaseException:
@@ -165,7 +195,8 @@ def transaction_event_record(
 
 
 def _store_event(tx: Transaction, event: TransactionEventData) -> None:
-    # A replayed sequence number is skipped by the unique constraint.
+    # A replayed event (same sequence number, type, trigger and time) is skipped by the
+    # unique constraint.
     insert_rows(
         TransactionEvent,
         [
@@ -185,7 +216,11 @@ def _store_event(tx: Transaction, event: TransactionEventData) -> None:
 
 
 def _record_with_the_row(
-    station_id: int, event: TransactionEventData, free_charging: bool
+    station_id: int,
+    event: TransactionEventData,
+    free_charging: bool,
+    open_transactions: OpenTransactionCache | None,
+    charger_id: str,
 ) -> tuple[Transaction, IdTagInfo | None, int]:
     """transaction_event_record's general case: read and lock the session's row first.
 
@@ -196,10 +231,15 @@ def _record_with_the_row(
     with db_transaction.atomic(savepoint=False):
         # The session row is locked (PostgreSQL; SQLite's writers take turns): its events are
         # applied one at a time. A statement built once: this runs for every event.
-        # One statement: the session, whether this sequence number is stored already and
-        # its connector's number.
-        tx, seen, connector_number = statements.transaction_for_event(
-            station_id=station_id, transaction_id=event.transaction_id, seq_no=event.seq_no
+        # One statement: the session, whether this event or its sequence number is stored
+        # already, and its connector's number.
+        tx, state, connector_number = statements.transaction_for_event(
+            station_id=station_id,
+            transaction_id=event.transaction_id,
+            seq_no=event.seq_no,
+            event_type=event.event_type,
+            trigger_reason=event.trigger_reason,
+            timestamp=event.timestamp,
         )
         if tx is None:
             tx = Transaction.objects.create(
@@ -208,10 +248,12 @@ def _record_with_the_row(
                 started_at=event.timestamp,
             )
         # A connection sends its next frame only once this one is answered, so the same
-        # sequence number cannot be in flight twice: check, then insert with the batch.
-        created = not seen
+        # event cannot be in flight twice: check, then insert with the batch.
+        created = state != statements.EVENT_STORED
         if created:
             _store_event(tx, event)
+        if state == statements.EVENT_REUSED:
+            _report_reused_seq_no(tx, event, open_transactions, charger_id)
         info = None
         if event.id_token:
             busy = (
@@ -231,6 +273,38 @@ def _record_with_the_row(
         if created:
             connector_number = _apply_event(tx, event, info, connector_number)
     return tx, info, connector_number or 0
+
+
+def _report_reused_seq_no(
+    tx: Transaction,
+    event: TransactionEventData,
+    open_transactions: OpenTransactionCache | None,
+    charger_id: str,
+) -> None:
+    """Report an event applied although another event of its session has its seqNo."""
+    if open_transactions is not None and not open_transactions.first_report(tx.transaction_id):
+        # Reported already on this connection: a station with the bug repeats it each event.
+        logger.info(
+            "%s: transaction %s: seqNo %s used again (%s, %s), applied",
+            charger_id or tx.station_id,
+            tx.transaction_id,
+            event.seq_no,
+            event.event_type,
+            event.trigger_reason,
+        )
+        return
+    # security_event_record logs it at WARNING too.
+    security_event_record(
+        source=SecurityEvent.Source.CSMS,
+        event_type=SEQ_NO_REUSED,
+        charger_id=charger_id,
+        station_id=tx.station_id,
+        tech_info=(
+            f"transaction {tx.transaction_id}: seqNo {event.seq_no} used again by another event"
+            f" ({event.event_type}, {event.trigger_reason}, {event.timestamp.isoformat()});"
+            " applied, not taken for a replay"
+        ),
+    )
 
 
 # What a TransactionEvent may change on its session.

@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 from asgiref.sync import sync_to_async
-from ocpp.exceptions import NotSupportedError
+from ocpp.exceptions import FormationViolationError, FormatViolationError, NotSupportedError
 from ocpp.v16 import call
 
 from apps.chargers.models import ChargingStation, ConfigurationKey, Connector, DataTransfer
@@ -109,6 +109,18 @@ async def test_a_callerror_is_kept_with_its_code(asgi_server):
     assert done.status == "error"
     assert done.error_code == "NotSupported"
     assert "no cache here" in done.error_description
+
+
+@pytest.mark.parametrize("error", [FormationViolationError, FormatViolationError])
+async def test_a_format_violation_is_kept_in_either_spelling(asgi_server, error):
+    # OCPP-J 1.6 names it FormationViolation; many 1.6 chargers send 2.x's FormatViolation.
+    async with connect_v16(asgi_server.ws_url, "CMD-FV") as cp:
+        await booted(cp)
+        cp.replies["ClearCache"] = error(description="cannot read it")
+        done = await command(asgi_server, "CMD-FV", "ClearCache", {})
+    assert done.status == "error"
+    assert done.error_code == error.code
+    assert "cannot read it" in done.error_description
 
 
 async def test_a_silent_charger_times_out(asgi_server):

@@ -17,11 +17,16 @@ from collections.abc import AsyncIterator
 import pytest
 import websockets
 from asgiref.sync import sync_to_async
+from ocpp.exceptions import FormationViolationError, FormatViolationError, OCPPError
+from ocpp.v16 import call as v16_call
+from ocpp.v21 import call as v21_call
+from ocpp.v201 import call as v201_call
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from apps.chargers.models import ChargingStation, DataTransfer
 from apps.ocpp.models import MessageLog
+from tests.ocpp.charger import connect_charger
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -32,6 +37,12 @@ START = {"connectorId": 1, "idTag": "TAG", "meterStart": 0, "timestamp": NOW}
 STATUS = {"connectorId": 1, "errorCode": "NoError", "status": "Available"}
 
 _ids = itertools.count(1)
+
+DATA_TRANSFER = {
+    "ocpp1.6": v16_call.DataTransfer,
+    "ocpp2.0.1": v201_call.DataTransfer,
+    "ocpp2.1": v21_call.DataTransfer,
+}
 
 
 @contextlib.asynccontextmanager
@@ -77,10 +88,13 @@ def call(message_id: str, action: str, payload: object) -> str:
     return json.dumps([2, message_id, action, payload])
 
 
+# OCPP-J 1.6 spells FormatViolation "FormationViolation" (§4.2.3; the errata keep it).
+V16_FORMAT_VIOLATION = "FormationViolation"
+
 # (frame, the message id of the answer, its error code on OCPP 1.6)
 BAD_FRAMES = [
-    pytest.param('[2,"bad-json","Heartbeat",{', "bad-json", "FormatViolation", id="json-call"),
-    pytest.param("hello, charger", "-1", "FormatViolation", id="json-garbage"),
+    pytest.param('[2,"bad-json","Heartbeat",{', "bad-json", V16_FORMAT_VIOLATION, id="json-call"),
+    pytest.param("hello, charger", "-1", V16_FORMAT_VIOLATION, id="json-garbage"),
     pytest.param('{"a": 1}', "-1", "ProtocolError", id="not-an-array"),
     pytest.param("[]", "-1", "ProtocolError", id="empty-array"),
     pytest.param('[9,"x","Heartbeat",{}]', "x", "ProtocolError", id="message-type-9"),
@@ -89,7 +103,7 @@ BAD_FRAMES = [
     pytest.param('[2,"short","Heartbeat"]', "short", "ProtocolError", id="three-elements"),
     pytest.param('[2,17,"Heartbeat",{}]', "-1", "ProtocolError", id="message-id-int"),
     pytest.param(call("x" * 37, "Heartbeat", {}), "-1", "ProtocolError", id="message-id-37"),
-    pytest.param(call("pl", "Heartbeat", []), "pl", "FormatViolation", id="payload-array"),
+    pytest.param(call("pl", "Heartbeat", []), "pl", V16_FORMAT_VIOLATION, id="payload-array"),
     pytest.param(call("ua", "FlyToTheMoon", {}), "ua", "NotImplemented", id="unknown-action"),
     pytest.param(call("ns", "Reset", {"type": "Soft"}), "ns", "NotSupported", id="unhandled"),
     pytest.param(
@@ -125,7 +139,7 @@ BAD_FRAMES = [
     pytest.param(
         call("extra", "BootNotification", {**BOOT, "colour": "red"}),
         "extra",
-        "FormatViolation",
+        V16_FORMAT_VIOLATION,
         id="extra-property",
     ),
 ]
@@ -159,6 +173,30 @@ async def test_it_answers_bad_frames_one_after_another_on_one_connection(
             assert (await exchange(ws, frame))[:3] == [4, message_id, code], param.id
 
         await assert_heartbeat_answered(ws)
+
+
+@pytest.mark.parametrize(
+    ("subprotocol", "error"),
+    [
+        ("ocpp1.6", FormationViolationError),
+        ("ocpp2.0.1", FormatViolationError),
+        ("ocpp2.1", FormatViolationError),
+    ],
+)
+async def test_it_spells_format_violation_as_each_version_names_it(
+    asgi_server, settings, subprotocol: str, error: type[OCPPError]
+) -> None:
+    # The `ocpp` library's charger turns the code into its exception: 1.6's
+    # FormationViolation (OCPP-J 1.6 §4.2.3, kept by the errata), 2.x's FormatViolation.
+    settings.OCPP_UNKNOWN_STATIONS = "accept"
+    settings.OCPP_MAX_FRAME_BYTES = 2048
+    data_transfer = DATA_TRANSFER[subprotocol]
+    async with connect_charger(asgi_server.ws_url, "CP-SPELL", subprotocol) as cp:
+        with pytest.raises(OCPPError) as raised:
+            await cp.call(data_transfer(vendor_id="V", data="a" * 3000), suppress=False)
+
+    assert type(raised.value) is error
+    assert "2048" in raised.value.description
 
 
 async def test_it_names_the_schema_keyword_in_the_error_details(asgi_server, settings) -> None:
@@ -213,7 +251,7 @@ async def test_it_answers_an_oversized_frame_and_keeps_the_connection(
 
         reply = await exchange(ws, frame)
 
-        assert reply[:3] == [4, message_id, "FormatViolation"]
+        assert reply[:3] == [4, message_id, V16_FORMAT_VIOLATION]
         assert "2048" in reply[3]
         await assert_heartbeat_answered(ws)
 
@@ -292,7 +330,7 @@ async def test_it_logs_the_bad_frame_and_the_callerror(asgi_server, settings) ->
         ("in", 2, "log-2", "BootNotification", bad_schema),
         ("out", 4, "log-2", "BootNotification", schema_reply),
     ]
-    assert json.loads(json_reply)[:3] == [4, "log-1", "FormatViolation"]
+    assert json.loads(json_reply)[:3] == [4, "log-1", V16_FORMAT_VIOLATION]
     assert json.loads(schema_reply)[:3] == [4, "log-2", "OccurenceConstraintViolation"]
 
 
@@ -427,7 +465,8 @@ async def test_it_answers_a_deeply_nested_payload_with_a_format_violation(
     frame = f'[2,"deep-1","DataTransfer",{{"vendorId":"V","data":{nested(depth)}}}]'
     async with connect(asgi_server.ws_url, charger_id, [subprotocol]) as ws:
         reply = await exchange(ws, frame)
-        assert reply[:3] == [4, "deep-1", "FormatViolation"], reply
+        expected = V16_FORMAT_VIOLATION if subprotocol == "ocpp1.6" else "FormatViolation"
+        assert reply[:3] == [4, "deep-1", expected], reply
         assert "nested deeper than" in reply[3]
         await assert_heartbeat_answered(ws)
 

@@ -27,6 +27,8 @@ from apps.protocol.errors import ErrorCode, FrameError, OcppError
 from apps.protocol.versions import V16, V21, V201, VERSIONS, OcppVersion
 
 ALL_VERSIONS = pytest.mark.parametrize("version", VERSIONS, ids=str)
+# OCPP-J 1.6 §4.2.3 spells it FormationViolation, and its errata keep the name.
+FORMAT_VIOLATION = {V16: "FormationViolation", V201: "FormatViolation", V21: "FormatViolation"}
 V2X = pytest.mark.parametrize("version", [V201, V21], ids=str)
 
 NOW = "2024-01-02T03:04:05.000Z"
@@ -135,7 +137,7 @@ def test_it_passes_the_context_to_the_handler(version: OcppVersion) -> None:
 
 @pytest.mark.parametrize(
     ("version", "spelled"),
-    [(V16, "FormatViolation"), (V201, "RpcFrameworkError"), (V21, "RpcFrameworkError")],
+    [(V16, "FormationViolation"), (V201, "RpcFrameworkError"), (V21, "RpcFrameworkError")],
     ids=str,
 )
 @pytest.mark.parametrize(
@@ -235,7 +237,7 @@ def test_it_answers_a_payload_that_is_not_an_object_with_format_violation(
 
     reply = station.error_to([2, "m-1", "Heartbeat", payload])
 
-    assert reply[:3] == [frames.CALLERROR, "m-1", "FormatViolation"]
+    assert reply[:3] == [frames.CALLERROR, "m-1", FORMAT_VIOLATION[version]]
     assert station.calls == []
 
 
@@ -439,6 +441,7 @@ SPELLED: dict[tuple[ErrorCode, OcppVersion], str] = {
     (ErrorCode.OCCURRENCE_CONSTRAINT_VIOLATION, V16): "OccurenceConstraintViolation",
     (ErrorCode.OCCURRENCE_CONSTRAINT_VIOLATION, V201): "OccurenceConstraintViolation",
     (ErrorCode.OCCURRENCE_CONSTRAINT_VIOLATION, V21): "OccurrenceConstraintViolation",
+    (ErrorCode.FORMAT_VIOLATION, V16): "FormationViolation",
 }
 
 
@@ -825,7 +828,7 @@ def test_a_call_with_objects_nested_too_deep_never_reaches_a_handler(
 
     reply = station.reply_to(text)
 
-    assert reply[:3] == [4, "d-2", "FormatViolation"]
+    assert reply[:3] == [4, "d-2", FORMAT_VIOLATION[version]]
     assert station.calls == []
 
 
@@ -836,5 +839,5 @@ def test_a_frame_past_the_parsers_depth_is_a_format_violation(version: OcppVersi
 
     reply = Station(version).reply_to(text)
 
-    assert reply[:3] == [4, "d-3", "FormatViolation"]
+    assert reply[:3] == [4, "d-3", FORMAT_VIOLATION[version]]
     assert "nested deeper than 1024 levels" in reply[3]

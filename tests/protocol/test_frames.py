@@ -297,7 +297,9 @@ def test_it_refuses_a_payload_that_is_not_an_object(version: OcppVersion, payloa
     error = decode_error(f'[2, "m-1", "Heartbeat", {payload}]', version)
 
     assert error.code is ErrorCode.FORMAT_VIOLATION
-    assert error.code.spell(version) == "FormatViolation"
+    assert error.code.spell(version) == (
+        "FormationViolation" if version is V16 else "FormatViolation"
+    )
     assert error.message_id == "m-1"
 
 
@@ -436,7 +438,8 @@ def test_it_keeps_error_details() -> None:
             "MessageTypeNotSupported",
             "MessageTypeNotSupported",
         ),
-        (ErrorCode.FORMAT_VIOLATION, "FormatViolation", "FormatViolation", "FormatViolation"),
+        # OCPP-J 1.6 §4.2.3 names it FormationViolation; its errata keep the name.
+        (ErrorCode.FORMAT_VIOLATION, "FormationViolation", "FormatViolation", "FormatViolation"),
         (
             ErrorCode.TYPE_CONSTRAINT_VIOLATION,
             "TypeConstraintViolation",

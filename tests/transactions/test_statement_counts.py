@@ -14,7 +14,7 @@ import pytest
 
 from apps.ocpp.connection import ChargerConnection
 from apps.protocol.versions import V16, V201
-from tests.statement_counting import call, connect, flushed, run_frames
+from tests.statement_counting import call, connect, flushed, run_frames, savepoints
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -48,10 +48,10 @@ def test_meter_values_cost_no_statement_of_their_own(django_assert_num_queries):
     assert [reply[2] for reply in counted.replies] == [{}] * FRAMES
 
 
-def event(n: int, event_type: str, seq_no: int) -> str:
+def event(n: int, event_type: str, seq_no: int, second: int | None = None) -> str:
     payload = {
         "eventType": event_type,
-        "timestamp": at(seq_no),
+        "timestamp": at(seq_no if second is None else second),
         "seqNo": seq_no,
         "triggerReason": "Authorized" if event_type == "Started" else "MeterValuePeriodic",
         "transactionInfo": {"transactionId": f"count-{n}"},
@@ -109,3 +109,25 @@ def test_an_updated_event_on_a_new_connection_reads_its_session_once(
     assert orm == ["BEGIN", "COMMIT"]
     # The session with its sequence-number check and connector: one SELECT ... FOR UPDATE.
     assert kit == [("SELECT transactions_transaction", 1)] * FRAMES + UPDATED
+
+
+def test_an_event_that_repeats_its_seq_no_reads_its_session_and_is_reported_once(
+    django_assert_num_queries,
+):
+    """A station that sends seqNo 0 on every event (a firmware bug): each event reads its
+    session, as an out-of-order one does, and is applied; the first is reported."""
+    chargers = connect(V201, [f"COUNT-RS-{n}" for n in range(FRAMES)])
+    run_frames([(charger, event(n, "Started", 0)) for n, charger in enumerate(chargers)])
+    read = [("SELECT transactions_transaction", 1)] * FRAMES
+    for second, reported in ((1, FRAMES), (2, 0)):
+        with django_assert_num_queries(2 + reported):  # BEGIN, the reports, COMMIT
+            counted = run_frames(
+                [(charger, event(n, "Updated", 0, second)) for n, charger in enumerate(chargers)]
+            )
+        orm, kit = counted.kinds()
+        assert orm == ["BEGIN", *["INSERT security_securityevent"] * reported, "COMMIT"]
+        # A job's savepoint comes with its first write at once: here the report's INSERT.
+        saved = [statement for statement in kit if "SAVEPOINT" in statement[0]]
+        assert saved == (savepoints(FRAMES) if reported else [])
+        assert [statement for statement in kit if statement not in saved] == read + UPDATED
+        assert [reply[2] for reply in counted.replies] == [{}] * FRAMES

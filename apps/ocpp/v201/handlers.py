@@ -129,6 +129,7 @@ def transaction_event(context: HandlerContext, payload: dict[str, Any]) -> dict[
         station_id=context.station_id,
         free_charging=bool(context.extra.get("free_charging")),
         open_transactions=cache,
+        charger_id=context.charger_id,
         event=TransactionEventData(
             event_type=payload["eventType"],
             transaction_id=tx_info["transactionId"],
