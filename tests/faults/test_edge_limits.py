@@ -273,7 +273,7 @@ async def test_a_frame_a_little_over_the_limit_is_answered_and_a_larger_one_clos
         payload = {"vendorId": "x", "data": "x" * over}
         await ws.send(json.dumps([2, "over", "DataTransfer", payload]))
         reply = json.loads(await asyncio.wait_for(ws.recv(), 15))
-        assert reply[:3] == [4, "over", "FormatViolation"], reply
+        assert reply[:3] == [4, "over", "FormationViolation"], reply  # as OCPP-J 1.6 spells it
 
     outcomes = await _send_huge_frames(
         server.ws_url, 1, ws_max_size(DEFAULT_MAX_FRAME_BYTES) + 1024
