@@ -23,6 +23,7 @@ from django.conf import settings
 from django.db import transaction
 
 from apps.chargers.models import ChargingStation
+from apps.commands.errors import CommandError
 from apps.commands.models import ChargerCommand
 from apps.commands.services import send_command
 from apps.core.timeutil import utcnow
@@ -107,6 +108,19 @@ def certificate_request_sign(
         days=settings.OCPP_CERTIFICATE_VALIDITY_DAYS,
     )
     station = ChargingStation.objects.get(pk=station_id)
+    pem = ca.certificate_pem(cert)
+    try:
+        delivery = certificate_signed_send(
+            station=station,
+            certificate_chain=pem + authority.chain_pem(),
+            certificate_type=kind,
+            request_id=request_id,
+            source="csms",
+        )
+    except CommandError as exc:
+        # Too many commands already wait for this station (OCPP_MAX_OUTSTANDING_COMMANDS),
+        # recorded as a CommandLimitReached event: nothing is kept, the station may ask again.
+        raise ca.CsrRefused("TooManyCommands", str(exc)) from exc
     issued = IssuedCertificate.objects.create(
         station=station,
         kind=kind,
@@ -114,16 +128,9 @@ def certificate_request_sign(
         subject=cert.subject.rfc4514_string(),
         not_before=cert.not_valid_before_utc,
         not_after=cert.not_valid_after_utc,
-        pem=ca.certificate_pem(cert),
+        pem=pem,
+        delivery=delivery,
     )
-    issued.delivery = certificate_signed_send(
-        station=station,
-        certificate_chain=issued.pem + authority.chain_pem(),
-        certificate_type=kind,
-        request_id=request_id,
-        source="csms",
-    )
-    issued.save(update_fields=["delivery"])
     logger.info("%s: signed certificate %s (%s)", charger_id, issued.serial, kind)
     return issued
 
@@ -221,8 +228,12 @@ def certificates_due_for_renewal(*, now: dt.datetime | None = None) -> list[Issu
     now = now or utcnow()
     horizon = now + dt.timedelta(days=settings.OCPP_CERTIFICATE_RENEWAL_DAYS)
     newest: dict[tuple[int, str], IssuedCertificate] = {}
+    valid = IssuedCertificate.objects.filter(revoked_at=None, not_after__gt=now)
+    # Only the stations with a certificate ending soon, and all their valid ones: a newer
+    # certificate of the same kind means the old one was renewed already.
+    due_stations = valid.filter(not_after__lte=horizon).values("station_id")
     candidates = (
-        IssuedCertificate.objects.filter(revoked_at=None, not_after__gt=now)
+        valid.filter(station_id__in=due_stations)
         .select_related("station")
         .order_by("issued_at", "id")
     )

@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from apps.security import ca
+from apps.security.checks import check_ca_settings
 from tests.security.csrs import certificate_public_der, make_csr, public_der, rsa_key
 
 
@@ -143,3 +144,33 @@ def test_a_server_certificate_for_tls_comes_from_the_ca():
     assert list(usage) == [ExtendedKeyUsageOID.SERVER_AUTH]
     key = serialization.load_pem_private_key(key_pem.encode(), password=None)
     assert public_der(key) == certificate_public_der(chain[0])
+
+
+def test_an_encrypted_operator_key_needs_its_password(settings, tmp_path):
+    settings.DATA_DIR = tmp_path / "made"
+    made = ca.ca_load()
+    encrypted = tmp_path / "ca-encrypted.key"
+    encrypted.write_bytes(
+        made.key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(b"s3cret"),
+        )
+    )
+    settings.OCPP_CA_CERT_FILE = str(made.cert_path)
+    settings.OCPP_CA_KEY_FILE = str(encrypted)
+    with pytest.raises(ValueError, match="OCPP_CA_KEY_PASSWORD"):
+        ca.ca_load()
+    settings.OCPP_CA_KEY_PASSWORD = "s3cret"
+    assert ca.ca_load().certificate == made.certificate
+
+
+def test_the_system_check_reports_ca_settings(settings, tmp_path):
+    assert check_ca_settings() == []
+    settings.OCPP_CA_CERT_FILE = str(tmp_path / "missing.pem")
+    assert [error.id for error in check_ca_settings()] == ["security.E001"]
+    settings.OCPP_CA_KEY_FILE = str(tmp_path / "missing.key")
+    assert [error.id for error in check_ca_settings()] == ["security.E002"]
+    settings.OCPP_CA_CERT_FILE = settings.OCPP_CA_KEY_FILE = ""
+    settings.OCPP_CERTIFICATE_VALIDITY_DAYS = 0
+    assert [error.id for error in check_ca_settings()] == ["security.E003"]

@@ -106,3 +106,14 @@ def test_the_api_lists_and_revokes(client_with, issued):
     assert done.status_code == 200
     assert done.json()["revocation_reason"] == "superseded"
     assert done.json()["revoked_at"] is not None
+
+
+def test_a_station_with_too_many_commands_waiting_is_refused_and_nothing_kept(settings):
+    settings.OCPP_MAX_OUTSTANDING_COMMANDS = 0
+    station = ChargingStation.objects.create(charger_id="REC-BUSY")
+    _, csr = make_csr("REC-BUSY")
+    with pytest.raises(ca.CsrRefused) as refused:
+        certificate_request_sign(station_id=station.pk, charger_id="REC-BUSY", csr_pem=csr)
+    assert refused.value.reason == "TooManyCommands"
+    assert not IssuedCertificate.objects.exists()
+    assert SecurityEvent.objects.filter(event_type="CommandLimitReached").count() == 1
