@@ -16,7 +16,11 @@ from apps.core.tokens import TokenObtainView, TokenRevokeView
 from apps.devicemodel.api import ChargerConfigurationViewSet
 from apps.reservations.api import ReservationViewSet
 from apps.rfid.api import IdTagViewSet
-from apps.security.api import SecurityEventViewSet
+from apps.security.api import (
+    InstalledCertificateViewSet,
+    IssuedCertificateViewSet,
+    SecurityEventViewSet,
+)
 from apps.transactions.api import TransactionViewSet
 
 
@@ -33,6 +37,10 @@ router.register("id-tags", IdTagViewSet, basename="id-tag")
 router.register("commands", CommandViewSet, basename="command")
 router.register("reservations", ReservationViewSet, basename="reservation")
 router.register("security-events", SecurityEventViewSet, basename="security-event")
+router.register("certificates", IssuedCertificateViewSet, basename="issued-certificate")
+router.register(
+    "installed-certificates", InstalledCertificateViewSet, basename="installed-certificate"
+)
 
 urlpatterns = [
     path("auth/token/", TokenObtainView.as_view(), name="api-token"),

@@ -222,6 +222,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "apps.reservations.tasks.expire_reservations",
         "schedule": 60.0,
     },
+    "renew-station-certificates": {
+        "task": "apps.security.tasks.renew_station_certificates",
+        "schedule": 3600.0,
+    },
 }
 
 # --- Auth, i18n, static ---------------------------------------------------------------------
@@ -336,6 +340,18 @@ OCPP_MESSAGES_PER_SECOND = env.float("OCPP_MESSAGES_PER_SECOND", default=20.0)
 OCPP_MAX_OUTSTANDING_COMMANDS = env.int("OCPP_MAX_OUTSTANDING_COMMANDS", default=20)
 # Where security events are mailed (comma separated); none: only the log and the admin.
 OCPP_SECURITY_EMAILS = env.list("OCPP_SECURITY_EMAILS", default=[])
+# The certificate authority that signs the stations' certificates (docs/security.md). Both
+# files set: the operator's CA (PEM; the certificate file may carry its issuers after it).
+# Neither: one made on first use in DATA_DIR/ca.
+OCPP_CA_CERT_FILE = env.str("OCPP_CA_CERT_FILE", default="")
+OCPP_CA_KEY_FILE = env.str("OCPP_CA_KEY_FILE", default="")
+OCPP_CA_KEY_PASSWORD = env.str("OCPP_CA_KEY_PASSWORD", default="")
+# The CPO name a station's CSR must carry as its organization (O); empty: not checked.
+OCPP_CERTIFICATE_ORGANIZATION = env.str("OCPP_CERTIFICATE_ORGANIZATION", default="")
+# Days a station certificate we sign is valid.
+OCPP_CERTIFICATE_VALIDITY_DAYS = env.int("OCPP_CERTIFICATE_VALIDITY_DAYS", default=365)
+# A station whose certificate expires within this many days is asked for a new CSR.
+OCPP_CERTIFICATE_RENEWAL_DAYS = env.int("OCPP_CERTIFICATE_RENEWAL_DAYS", default=30)
 # Seconds a command waits for the charger's answer before it is timed out.
 OCPP_COMMAND_TIMEOUT = env.float("OCPP_COMMAND_TIMEOUT", default=30.0)
 # Keep commands for an offline charger pending until it reconnects (else: offline at once).

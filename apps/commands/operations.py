@@ -10,6 +10,7 @@ are declared here, and their answer effects call chargers' services.
 | change_availability | ChangeAvailability (connector) | ChangeAvailability (EVSE) |
 | unlock | UnlockConnector (connector) | UnlockConnector (EVSE + connector) |
 | trigger_message | TriggerMessage (connector) | TriggerMessage (EVSE) |
+| extended_trigger_message | ExtendedTriggerMessage (security extension) | — |
 | clear_cache | ClearCache | ClearCache |
 | data_transfer | DataTransfer | DataTransfer |
 """
@@ -37,12 +38,24 @@ TRIGGERABLE_16 = (
     "MeterValues",
     "StatusNotification",
 )
+# The 1.6 security extension's ExtendedTriggerMessage: logs and certificates besides.
+EXTENDED_TRIGGERABLE_16 = (
+    "BootNotification",
+    "FirmwareStatusNotification",
+    "Heartbeat",
+    "LogStatusNotification",
+    "MeterValues",
+    "SignChargePointCertificate",
+    "StatusNotification",
+)
 TRIGGERABLE_2X = (
     "BootNotification",
     "FirmwareStatusNotification",
     "Heartbeat",
     "LogStatusNotification",
     "MeterValues",
+    "SignChargingStationCertificate",
+    "SignV2GCertificate",
     "StatusNotification",
     "TransactionEvent",
 )
@@ -97,6 +110,18 @@ def trigger_message(
         else:
             payload["evse"] = {"id": connector_id}
     return send_command(station=station, action="TriggerMessage", payload=payload, **options)
+
+
+def extended_trigger_message(
+    *, station: ChargingStation, message: str, connector_id: int | None = None, **options: Any
+) -> ChargerCommand:
+    """Ask a 1.6 station to send `message` now (1.6 security extension's trigger)."""
+    payload: dict[str, Any] = {"requestedMessage": message}
+    if connector_id is not None:
+        payload["connectorId"] = connector_id
+    return send_command(
+        station=station, action="ExtendedTriggerMessage", payload=payload, **options
+    )
 
 
 def clear_cache(*, station: ChargingStation, **options: Any) -> ChargerCommand:
@@ -162,6 +187,20 @@ class TriggerMessageForm(OperationForm):
         super().__init__(*args, **kwargs)
         messages = TRIGGERABLE_16 if _is_v16(self.station) else TRIGGERABLE_2X
         self.fields["message"].choices = [(message, message) for message in messages]
+
+
+class ExtendedTriggerMessageForm(OperationForm):
+    operation = "extended_trigger_message"
+
+    message = forms.ChoiceField(
+        label=_("message"), choices=[(message, message) for message in EXTENDED_TRIGGERABLE_16]
+    )
+    connector_id = ConnectorField(
+        label=_("connector"),
+        min_value=1,
+        required=False,
+        help_text=_("Leave empty for the station as a whole."),
+    )
 
 
 class ClearCacheForm(OperationForm):
@@ -248,6 +287,19 @@ register(
         actions=per_version(("TriggerMessage",), ("TriggerMessage",)),
         form=TriggerMessageForm,
         send=trigger_message,
+    )
+)
+register(
+    Operation(
+        name="extended_trigger_message",
+        label=_("Extended trigger message"),
+        help_text=_(
+            "Ask the station to send a message now, certificate signing requests and logs "
+            "included (OCPP 1.6 security extension)."
+        ),
+        actions=per_version(("ExtendedTriggerMessage",), ()),
+        form=ExtendedTriggerMessageForm,
+        send=extended_trigger_message,
     )
 )
 register(

@@ -8,8 +8,13 @@ from django.conf import settings
 
 from apps.chargers import services as chargers
 from apps.chargers.models import RegistrationStatus
-from apps.core.timeutil import format_ocpp_datetime
+from apps.core.timeutil import format_ocpp_datetime, parse_ocpp_datetime
 from apps.protocol.engine import HandlerContext
+from apps.protocol.versions import V16
+from apps.security.ca import CsrRefused
+from apps.security.certificates import certificate_request_sign
+from apps.security.models import CertificateKind, SecurityEvent
+from apps.security.services import security_event_record
 
 
 def boot_answer(context: HandlerContext, boot: chargers.StationBoot) -> dict[str, Any]:
@@ -43,3 +48,41 @@ def data_transfer(context: HandlerContext, payload: dict[str, Any]) -> dict[str,
         data=payload.get("data", ""),
     )
     return {"status": record.status}
+
+
+def security_event_notification(context: HandlerContext, payload: dict[str, Any]) -> dict[str, Any]:
+    """Keep a security event the station reports (1.6 security extension and 2.x alike)."""
+    security_event_record(
+        source=SecurityEvent.Source.STATION,
+        event_type=payload["type"],
+        charger_id=context.charger_id,
+        station_id=context.station_id,
+        tech_info=payload.get("techInfo", ""),
+        occurred_at=parse_ocpp_datetime(payload["timestamp"]),
+    )
+    return {}
+
+
+def sign_certificate(context: HandlerContext, payload: dict[str, Any]) -> dict[str, Any]:
+    """Sign the station's CSR with our CA (the certificate follows as CertificateSigned).
+
+    Answered Accepted when the CA signs it, Rejected when it cannot (the reason goes to
+    2.x's statusInfo and to a security event): see apps/security/certificates.py.
+    """
+    try:
+        certificate_request_sign(
+            station_id=context.station_id,
+            charger_id=context.charger_id,
+            csr_pem=payload["csr"],
+            kind=payload.get("certificateType", CertificateKind.CHARGING_STATION),
+            request_id=payload.get("requestId"),
+        )
+    except CsrRefused as refused:
+        answer: dict[str, Any] = {"status": "Rejected"}
+        if context.version is not V16:
+            answer["statusInfo"] = {
+                "reasonCode": refused.reason[:20],
+                "additionalInfo": refused.detail[:512],
+            }
+        return answer
+    return {"status": "Accepted"}

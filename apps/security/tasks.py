@@ -4,6 +4,7 @@ from celery import shared_task
 from django.conf import settings
 from django.core.mail import send_mail
 
+from apps.security.certificates import certificates_renew
 from apps.security.models import SecurityEvent
 
 
@@ -21,3 +22,9 @@ def mail_security_event(event_id: int) -> None:
         from_email=None,
         recipient_list=settings.OCPP_SECURITY_EMAILS,
     )
+
+
+@shared_task
+def renew_station_certificates() -> int:
+    """Ask stations whose certificate expires soon for a new CSR (Celery beat, hourly)."""
+    return certificates_renew()

@@ -27,6 +27,11 @@ from ocpp.v201 import call_result as v201_result
 
 V16_COMMANDS: dict[str, dict[str, Any]] = {
     "CancelReservation": {"status": "Accepted"},
+    "CertificateSigned": {"status": "Accepted"},
+    "DeleteCertificate": {"status": "Accepted"},
+    "ExtendedTriggerMessage": {"status": "Accepted"},
+    "GetInstalledCertificateIds": {"status": "NotFound"},
+    "InstallCertificate": {"status": "Accepted"},
     "ChangeAvailability": {"status": "Accepted"},
     "ChangeConfiguration": {"status": "Accepted"},
     "ClearCache": {"status": "Accepted"},
@@ -66,6 +71,10 @@ def _all_variables(status: str, key: str, result_key: str):
 
 V2_COMMANDS: dict[str, Any] = {
     "CancelReservation": {"status": "Accepted"},
+    "CertificateSigned": {"status": "Accepted"},
+    "DeleteCertificate": {"status": "Accepted"},
+    "GetInstalledCertificateIds": {"status": "NotFound"},
+    "InstallCertificate": {"status": "Accepted"},
     "ChangeAvailability": {"status": "Accepted"},
     "ClearCache": {"status": "Accepted"},
     "DataTransfer": {"status": "Accepted"},

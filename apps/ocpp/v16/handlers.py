@@ -171,3 +171,8 @@ def firmware_status_notification(
         status=payload["status"],
     )
     return {}
+
+
+# The 1.6 security extension (security whitepaper edition 2).
+registry.handles("SecurityEventNotification")(common.security_event_notification)
+registry.handles("SignCertificate")(common.sign_certificate)

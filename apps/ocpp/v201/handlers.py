@@ -14,8 +14,6 @@ from apps.ocpp import common
 from apps.protocol.engine import HandlerContext, HandlerRegistry
 from apps.reservations import services as reservations
 from apps.rfid.services import IdTagInfo, id_tag_authorize
-from apps.security.models import SecurityEvent
-from apps.security.services import security_event_record
 from apps.transactions import services as transactions
 from apps.transactions import transaction_events
 from apps.transactions.samples import SampledValue
@@ -196,17 +194,36 @@ def reservation_status_update(context: HandlerContext, payload: dict[str, Any]) 
     return {}
 
 
-@registry.handles("SecurityEventNotification")
-def security_event_notification(context: HandlerContext, payload: dict[str, Any]) -> dict[str, Any]:
-    security_event_record(
-        source=SecurityEvent.Source.STATION,
-        event_type=payload["type"],
-        charger_id=context.charger_id,
-        station_id=context.station_id,
-        tech_info=payload.get("techInfo", ""),
-        occurred_at=parse_ocpp_datetime(payload["timestamp"]),
-    )
-    return {}
+registry.handles("SecurityEventNotification")(common.security_event_notification)
+registry.handles("SignCertificate")(common.sign_certificate)
+
+
+@registry.handles("Get15118EVCertificate")
+def get_15118_ev_certificate(context: HandlerContext, payload: dict[str, Any]) -> dict[str, Any]:
+    # Installing or updating an EV's contract certificate (use cases M01/M02) needs a V2G PKI
+    # (a contract certificate pool or the mobility operator's backend), which this CSMS is not
+    # connected to: answered Failed, with the reason, rather than a CALLERROR.
+    return {
+        "status": "Failed",
+        "exiResponse": "",
+        "statusInfo": {
+            "reasonCode": "NoV2GPKI",
+            "additionalInfo": "this CSMS is not connected to a V2G PKI (ISO 15118 contracts)",
+        },
+    }
+
+
+@registry.handles("GetCertificateStatus")
+def get_certificate_status(context: HandlerContext, payload: dict[str, Any]) -> dict[str, Any]:
+    # An OCSP status of a V2G certificate (use case M06) needs an OCSP responder to ask; none
+    # is configured.
+    return {
+        "status": "Failed",
+        "statusInfo": {
+            "reasonCode": "NoOCSPResponder",
+            "additionalInfo": "this CSMS has no OCSP responder configured",
+        },
+    }
 
 
 @registry.handles("NotifyReport")
