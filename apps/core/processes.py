@@ -234,7 +234,6 @@ def process_end() -> None:
         return
     _stopping.set()
     try:
-        close_old_connections()
         with transaction.atomic():
             process_ending.send(sender=ServerProcess, process_id=identity.id)
             ServerProcess.objects.filter(pk=identity.id).delete()
@@ -242,6 +241,12 @@ def process_end() -> None:
         logger.info("server process %s ended: its stations are released", identity.id)
     except Exception:
         logger.warning("server process %s: could not record its end", identity.id, exc_info=True)
+
+
+def _end_at_exit() -> None:
+    close_old_connections()  # the main thread's may have broken long ago
+    try:
+        process_end()
     finally:
         close_old_connections()
 
@@ -289,5 +294,5 @@ def process_start() -> None:
         _thread = threading.Thread(target=_beat_forever, name="server-process", daemon=True)
         _thread.start()
         if not _end_at_exit:
-            atexit.register(process_end)
+            atexit.register(_end_at_exit)
             _end_at_exit = True
