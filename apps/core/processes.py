@@ -24,7 +24,7 @@ any more and say so (a station is no longer shown connected without a socket).
 A live process is never released: its row is fresh, and its pid runs. One whose beats could
 not reach the database for STALE_AFTER (a long outage) may be taken for dead: its beat then
 finds its row gone and registers again (its chargers show connected again when they
-reconnect or speak).
+reconnect).
 """
 
 from __future__ import annotations
