@@ -74,7 +74,7 @@ _identity: Identity | None = None
 _registered = ""  # the id whose row this process inserted
 _thread: threading.Thread | None = None
 _stopping = threading.Event()
-_end_at_exit = False
+_exit_hook_set = False
 
 
 def _read(path: str) -> str:
@@ -278,7 +278,7 @@ def process_start() -> None:
     requests are served after the start-up sweep), later ones return at once. A failure
     (database down) is logged: the beat registers and sweeps when it can.
     """
-    global _thread, _end_at_exit
+    global _thread, _exit_hook_set
     with _start_lock:
         if process_started():
             return
@@ -293,6 +293,6 @@ def process_start() -> None:
         _stopping.clear()
         _thread = threading.Thread(target=_beat_forever, name="server-process", daemon=True)
         _thread.start()
-        if not _end_at_exit:
+        if not _exit_hook_set:
             atexit.register(_end_at_exit)
-            _end_at_exit = True
+            _exit_hook_set = True

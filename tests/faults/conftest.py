@@ -66,10 +66,11 @@ def make_server(tmp_path: Path) -> Iterator[Callable[..., Server]]:
     log is printed (pytest shows it when the test fails)."""
     servers: list[Server] = []
 
-    def make(database_url: str, **extra: str) -> Server:
+    def make(database_url: str, server_name: str = "daphne", **extra: str) -> Server:
         server = Server(
             server_env(tmp_path / "data", database_url, **extra),
             tmp_path / f"server-{len(servers)}.log",
+            server_name,
         )
         servers.append(server)
         return server

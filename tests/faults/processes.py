@@ -91,11 +91,12 @@ def migrate(env: dict[str, str]) -> None:
 
 
 class Server:
-    """The project served by daphne in its own process, as in production."""
+    """The project served by daphne (or uvicorn) in its own process, as in production."""
 
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+    def __init__(self, env: dict[str, str], log_path: Path, server: str = "daphne") -> None:
         self.env = env
         self.log_path = log_path
+        self.server = server
         self.port = free_port()
         self.process: subprocess.Popen | None = None
 
@@ -112,17 +113,12 @@ class Server:
         with self.log_path.open("a") as log:
             log.write(f"--- starting on port {self.port}\n")
             log.flush()
+            if self.server == "uvicorn":
+                command = ["uvicorn", "--host", "127.0.0.1", "--port", str(self.port)]
+            else:
+                command = ["daphne", "-b", "127.0.0.1", "-p", str(self.port)]
             self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "daphne",
-                    "-b",
-                    "127.0.0.1",
-                    "-p",
-                    str(self.port),
-                    "config.asgi:application",
-                ],
+                [sys.executable, "-m", *command, "config.asgi:application"],
                 cwd=BASE_DIR,
                 env=self.env,
                 stdout=log,

@@ -243,13 +243,19 @@ async def test_a_restart_after_a_kill_shows_no_stale_truth(database_url, make_se
         assert connected(database, "STALE-2")
 
 
-async def test_a_clean_stop_releases_the_stations_of_the_process(sqlite_url, make_server) -> None:
-    server = make_server(sqlite_url)
+@pytest.mark.parametrize("server_name", ["daphne", "uvicorn"])
+async def test_a_clean_stop_releases_the_stations_of_the_process(
+    sqlite_url, make_server, server_name
+) -> None:
+    """SIGTERM: daphne cancels its consumers and exits (the exit hook releases); uvicorn
+    closes the sockets (the consumers' disconnect runs), then the lifespan's shutdown."""
+    server = make_server(sqlite_url, server_name)
     server.start()
     database = Database(sqlite_url)
     async with connect(server, "STALE-TERM") as ws:
         await boot(ws)
         assert connected(database, "STALE-TERM")
-        server.stop()  # SIGTERM: daphne cancels its consumers, then the process exits
+        assert database.rows("SELECT COUNT(*) FROM core_serverprocess") == [(1,)]
+        server.stop()
         assert not connected(database, "STALE-TERM")
         assert database.rows("SELECT COUNT(*) FROM core_serverprocess") == [(0,)]
