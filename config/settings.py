@@ -210,6 +210,11 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
+    # Also done by each server process as it beats: this covers the last one killed.
+    "sweep-server-processes": {
+        "task": "apps.core.tasks.sweep_server_processes",
+        "schedule": 60.0,
+    },
     "purge-ocpp-message-log": {
         "task": "apps.ocpp.tasks.purge_message_log",
         "schedule": 3600.0,

@@ -67,7 +67,7 @@ class LiveServer:
     def __init__(self, certfile: str | None = None, keyfile: str | None = None) -> None:
         import uvicorn
 
-        from config.asgi import application
+        from config.asgi import routes as application
 
         self.port = free_port()
         self.tls = certfile is not None

@@ -95,6 +95,9 @@ class ChargingStation(models.Model):
     is_connected = models.BooleanField(_("connected"), default=False)
     # Which connection the station is on: a late close of a replaced one must not count.
     connection_id = models.CharField(max_length=32, blank=True, editable=False)
+    # The server process holding that connection (apps.core.ServerProcess id): when it dies,
+    # another process releases the station (apps/core/processes.py).
+    connected_by = models.CharField(max_length=32, blank=True, editable=False)
     connected_at = models.DateTimeField(_("connected at"), null=True, blank=True)
     disconnected_at = models.DateTimeField(_("disconnected at"), null=True, blank=True)
     last_boot_at = models.DateTimeField(_("last boot"), null=True, blank=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
@@ -27,7 +29,10 @@ from apps.core.events import (
     StationHeartbeat,
 )
 from apps.core.live import publish
+from apps.core.processes import processes_dead
 from apps.core.timeutil import utcnow
+
+logger = logging.getLogger(__name__)
 
 _UNKNOWN_STATION_STATUS = {
     "pending": RegistrationStatus.PENDING,
@@ -48,9 +53,14 @@ def station_get_or_register(*, charger_id: str) -> ChargingStation:
 
 
 def station_connect(
-    *, station: ChargingStation, ocpp_version: str, connection_id: str = ""
+    *,
+    station: ChargingStation,
+    ocpp_version: str,
+    connection_id: str = "",
+    connected_by: str = "",
 ) -> ChargingStation:
-    """Mark the station connected, on `connection_id`, with the negotiated protocol version.
+    """Mark the station connected, on `connection_id` held by server process `connected_by`,
+    with the negotiated protocol version.
 
     One UPDATE of the connection fields from a statement built once: every reconnect of a
     storm runs this.
@@ -58,6 +68,7 @@ def station_connect(
     now = utcnow()
     station.is_connected = True
     station.connection_id = connection_id
+    station.connected_by = connected_by
     station.connected_at = now
     station.last_seen_at = now
     station.ocpp_version = ocpp_version
@@ -70,7 +81,14 @@ def station_connect(
     return station
 
 
-_CONNECT_FIELDS = ["is_connected", "connection_id", "connected_at", "last_seen_at", "ocpp_version"]
+_CONNECT_FIELDS = [
+    "is_connected",
+    "connection_id",
+    "connected_by",
+    "connected_at",
+    "last_seen_at",
+    "ocpp_version",
+]
 
 
 def station_disconnect(*, station_id: int, connection_id: str = "") -> None:
@@ -78,6 +96,39 @@ def station_disconnect(*, station_id: int, connection_id: str = "") -> None:
     now = utcnow()
     statements.station_mark_disconnected(station_id=station_id, connection_id=connection_id, at=now)
     publish(StationDisconnected(station=station_id, connection=connection_id, at=now))
+
+
+def stations_release(*, process_ids: Iterable[str]) -> int:
+    """Mark disconnected the stations held by server processes `process_ids` (dead or ending).
+
+    Each is told to the dashboards as a disconnect of its connection; a station that another
+    process took over meanwhile is not touched (its holder is another). Return how many.
+    """
+    ids = [pid for pid in process_ids if pid]
+    if not ids:
+        return 0
+    held = ChargingStation.objects.filter(is_connected=True, connected_by__in=ids)
+    stations = list(held.values_list("pk", "charger_id", "connection_id"))
+    if not stations:
+        return 0
+    now = utcnow()
+    released = held.update(is_connected=False, disconnected_at=now, last_seen_at=now)
+    for pk, charger_id, connection_id in stations:
+        logger.info("%s: disconnected (its server process is gone)", charger_id)
+        publish(StationDisconnected(station=pk, connection=connection_id, at=now))
+    return released
+
+
+def stations_release_dead() -> int:
+    """Mark disconnected the stations whose server process is dead (the sweep's part)."""
+    holders = set(
+        ChargingStation.objects.filter(is_connected=True)
+        .exclude(connected_by="")
+        .values_list("connected_by", flat=True)
+        .distinct()
+    )
+    # Holders first, then whether they live: a process registers before it holds anything.
+    return stations_release(process_ids=processes_dead(process_ids=holders))
 
 
 def station_touch(*, station_id: int, seen_at: datetime) -> None:

@@ -49,9 +49,12 @@ def dashboard(request: HttpRequest) -> TemplateResponse:
         "security_events": selectors.recent_security_events(),
         "failed_commands": selectors.recent_failed_commands(),
         "online_count": sum(1 for station in stations if station.is_connected),
+        # Live figures from live data only: a station that is not connected reports nothing
+        # now, whatever its connectors said last (see live_transactions for the power).
         "charging_count": sum(
             1
             for station in stations
+            if station.is_connected
             for connector in station.live_connectors
             if connector.status == "Charging"
         ),

@@ -30,6 +30,7 @@ from apps.commands.services import (
     payload_for_sending,
 )
 from apps.core.batch import undone_on_error
+from apps.core.processes import process_ensure_registered
 from apps.core.timeutil import utcnow
 from apps.ocpp.handlers import registry_for
 from apps.ocpp.models import MessageLog
@@ -85,6 +86,8 @@ class ChargerConnection:
             station=self.station,
             ocpp_version=self.version.subprotocol,
             connection_id=self.connection_id,
+            # Registered first (once per process): a holder always names a known process.
+            connected_by=process_ensure_registered(),
         )
         self._touched_at = utcnow()
 

@@ -22,6 +22,8 @@ COUNTER_LABELS = {
     "commands": _("commands answered"),
     "errors": _("errors"),
 }
+# Counters that say what is so now: none of it while the fleet does not run.
+LIVE_COUNTERS = ("connected", "booted")
 
 
 @admin.register(Simulator)
@@ -73,11 +75,14 @@ class SimulatorAdmin(admin.ModelAdmin):
         c = obj.counters or {}
         if not c:
             return "—"
+        # Connected chargers exist only while the fleet runs: a stopped row's last report
+        # (say, from a process killed meanwhile) is no live figure.
+        running = obj.status == Simulator.Status.RUNNING
         return _(
             "%(connected)s/%(chargers)s connected, %(started)s sessions, "
             "%(sent)s messages, %(errors)s errors"
         ) % {
-            "connected": c.get("connected", 0),
+            "connected": c.get("connected", 0) if running else 0,
             "chargers": c.get("chargers", obj.charger_count),
             "started": c.get("sessions_started", 0),
             "sent": c.get("messages_sent", 0),
@@ -86,7 +91,9 @@ class SimulatorAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("counters"))
     def counters_table(self, obj: Simulator) -> str:
-        counters = obj.counters or {}
+        counters = dict(obj.counters or {})
+        if obj.status != Simulator.Status.RUNNING:
+            counters.update({key: 0 for key in LIVE_COUNTERS})
         return format_html_join(
             "",
             "<div>{}: <b>{}</b></div>",

@@ -105,6 +105,9 @@ class Simulator(models.Model):
     started_at = models.DateTimeField(_("started"), null=True, blank=True, editable=False)
     stopped_at = models.DateTimeField(_("stopped"), null=True, blank=True, editable=False)
     reported_at = models.DateTimeField(_("last report"), null=True, blank=True, editable=False)
+    # The server process running the fleet (apps.core.ServerProcess id): when it is gone, the
+    # simulator is stopped (apps/core/processes.py).
+    run_by = models.CharField(max_length=32, blank=True, editable=False)
     last_error = models.TextField(_("last error"), blank=True, editable=False)
     counters = models.JSONField(_("counters"), default=dict, blank=True, editable=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
@@ -11,6 +12,7 @@ from django.http import HttpRequest
 
 from apps.chargers.models import RegistrationStatus
 from apps.chargers.services import station_get_or_register, station_set_registration
+from apps.core.processes import process_ensure_registered, processes_dead
 from apps.core.timeutil import utcnow
 from apps.rfid.models import IdTag
 from apps.security.passwords import password_generate, password_matches
@@ -85,6 +87,7 @@ def simulator_start(*, simulator: Simulator, request: HttpRequest | None = None)
                 password=simulator.password,
             )
         simulator.status = Simulator.Status.RUNNING
+        simulator.run_by = process_ensure_registered()
         simulator.started_at = now
         simulator.stopped_at = None
         simulator.reported_at = now
@@ -94,6 +97,7 @@ def simulator_start(*, simulator: Simulator, request: HttpRequest | None = None)
             update_fields=[
                 "password",
                 "status",
+                "run_by",
                 "started_at",
                 "stopped_at",
                 "reported_at",
@@ -151,3 +155,41 @@ def simulator_finish(*, simulator_id: int, counters: dict[str, Any], error: str 
         if simulator.stopped_at is None or simulator.status == Simulator.Status.RUNNING:
             fields["stopped_at"] = now
         Simulator.objects.filter(pk=simulator_id).update(**fields)
+
+
+def simulators_release(*, process_ids: Iterable[str]) -> int:
+    """Stop the rows of simulators run by server processes `process_ids` (dead or ending).
+
+    Their fleets ran inside those processes and are gone with them: no charger of theirs is
+    connected. Return how many rows were stopped.
+    """
+    ids = [pid for pid in process_ids if pid]
+    if not ids:
+        return 0
+    now = utcnow()
+    stopped = 0
+    with transaction.atomic():
+        rows = Simulator.objects.select_for_update().filter(
+            status=Simulator.Status.RUNNING, run_by__in=ids
+        )
+        for simulator in rows:
+            simulator.status = Simulator.Status.STOPPED
+            simulator.stopped_at = now
+            # What was connected is not any more; the totals stay.
+            simulator.counters = {**(simulator.counters or {}), "connected": 0, "booted": 0}
+            simulator.last_error = "its server process ended"
+            simulator.save(update_fields=["status", "stopped_at", "counters", "last_error"])
+            logger.info("simulator %s stopped: its server process is gone", simulator)
+            stopped += 1
+    return stopped
+
+
+def simulators_release_dead() -> int:
+    """Stop the rows of running simulators whose server process is dead (the sweep's part)."""
+    holders = set(
+        Simulator.objects.filter(status=Simulator.Status.RUNNING)
+        .exclude(run_by="")
+        .values_list("run_by", flat=True)
+        .distinct()
+    )
+    return simulators_release(process_ids=processes_dead(process_ids=holders))

@@ -60,7 +60,14 @@ def latest_readings(*, transaction_ids: list[int], measurand: str) -> dict[int, 
 
 
 def live_transactions(*, station: ChargingStation | None = None) -> list[LiveTransaction]:
-    """Return the active transactions, newest first, with their latest power and register."""
+    """Return the active transactions, newest first, with their latest power and register.
+
+    Power is a live figure: only a connected station's transaction has one. A station that
+    is not connected (its server was restarted, its link is down) may be charging or not;
+    its last reading says nothing about now, so its power is None (the transaction stays
+    open and listed: the charger reports its end when it is back). The register, energy
+    measured so far, is kept.
+    """
     queryset = Transaction.objects.filter(stopped_at__isnull=True).select_related(
         "station", "connector"
     )
@@ -70,7 +77,12 @@ def live_transactions(*, station: ChargingStation | None = None) -> list[LiveTra
     ids = [tx.pk for tx in transactions]
     power = latest_readings(transaction_ids=ids, measurand=POWER)
     register = latest_readings(transaction_ids=ids, measurand=ENERGY)
-    return [LiveTransaction(tx, power.get(tx.pk), register.get(tx.pk)) for tx in transactions]
+    return [
+        LiveTransaction(
+            tx, power.get(tx.pk) if tx.station.is_connected else None, register.get(tx.pk)
+        )
+        for tx in transactions
+    ]
 
 
 def live_transaction(*, transaction: Transaction) -> LiveTransaction:

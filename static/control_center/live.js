@@ -93,7 +93,14 @@
     if (rows) {
       setText("cc-station-count", rows.querySelectorAll(".cc-station").length);
       setText("cc-online-count", rows.querySelectorAll(".cc-station .cc-online").length);
-      setText("cc-charging-count", rows.querySelectorAll(".cc-status-charging").length);
+      // Live figures from live data: an offline station's last statuses are not "now".
+      var charging = 0;
+      rows.querySelectorAll(".cc-station").forEach(function (row) {
+        if (row.querySelector(".cc-online")) {
+          charging += row.querySelectorAll(".cc-status-charging").length;
+        }
+      });
+      setText("cc-charging-count", charging);
     }
     var txRows = document.getElementById("cc-transaction-rows");
     if (txRows) {
@@ -139,8 +146,24 @@
       state.classList.toggle("cc-offline", !data.online);
       state.textContent = data.online ? labels.online : labels.offline;
       flash(state);
+      if (!data.online) {
+        clearPower(data.station);
+      }
     });
     updateCounts();
+  }
+
+  // A station gone offline has no power now: its open transactions stay listed without it.
+  function clearPower(station) {
+    var body = document.getElementById("cc-transaction-rows");
+    if (!body) {
+      return;
+    }
+    body.querySelectorAll('.cc-transaction[data-station="' + station + '"]').forEach(function (row) {
+      var power = field(row, "power");
+      power.removeAttribute("data-watts");
+      power.textContent = "-";
+    });
   }
 
   function onHeartbeat(data) {

@@ -135,6 +135,11 @@ async def test_the_dashboard_follows_a_charger_live(asgi_server, browser, operat
         wait_for, browser, has_text(f"{row} [data-field=online]", "Offline"), "not offline"
     )
     assert browser.find_element("id", "content-main").get_attribute("data-live-state") == "open"
+    # Offline: its session stays open and listed, but nothing of it is a live figure now.
+    assert css(browser, tx_row)
+    assert css(browser, f"{tx_row} [data-field=power]")[0].text == "-"
+    assert css(browser, "#cc-total-power")[0].text == "0.00"
+    assert css(browser, "#cc-charging-count")[0].text == "0"
 
 
 async def test_an_operator_approves_a_station_and_sends_a_command(

@@ -18,7 +18,7 @@ from apps.core import live
 from apps.dashboard.routing import LIVE_PATH, LivePathRouter
 from apps.transactions.samples import SampledValue
 from apps.transactions.services import meter_values_record
-from config.asgi import application
+from config.asgi import routes as application
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

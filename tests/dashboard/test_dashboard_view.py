@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 
 from apps.chargers.models import ChargingStation
+from apps.chargers.services import station_disconnect
 from apps.commands.models import ChargerCommand, CommandStatus
 from apps.commands.services import command_finish
 from apps.security.services import security_event_record
@@ -46,6 +47,23 @@ def test_it_shows_live_power_and_energy_of_running_transactions(client, operator
     assert 'data-watts="7400.0">7.40<' in html  # the newest Power.Active.Import, in kW
     assert ">0.350<" in html  # 1350 Wh register - 1000 Wh meter start
     assert 'id="cc-total-power">7.40<' in html
+
+
+def test_an_offline_station_s_open_transaction_has_no_live_power(
+    client, operator, station, charging
+):
+    """After a restart, say: the session stays open and listed, its last reading is no
+    figure of now, nor are its connectors' last statuses."""
+    station_disconnect(station_id=station.pk, connection_id="c1")
+    client.force_login(operator)
+    html = client.get(reverse("dashboard:index")).content.decode()
+    assert 'id="cc-online-count">0<' in html
+    assert f'data-transaction="{charging.pk}"' in html
+    assert 'id="cc-transaction-count">1<' in html
+    assert 'id="cc-total-power">0.00<' in html
+    assert 'id="cc-charging-count">0<' in html
+    assert 'data-watts="">-<' in html
+    assert ">0.350<" in html  # the energy measured so far is kept
 
 
 def test_it_lists_failed_commands_and_security_events(client, operator, station):

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('chargers', '0004_verbose_names'),
+        ('chargers', '0005_chargingstation_connected_by'),
     ]
 
     operations = [
