@@ -101,6 +101,8 @@ esac
 . scripts/_venv.sh
 # shellcheck source=scripts/_procs.sh
 . scripts/_procs.sh
+# shellcheck source=scripts/_server.sh
+. scripts/_server.sh
 
 venv_ensure requirements.txt
 PY=$ROOT/$VENV_PYTHON
@@ -161,26 +163,12 @@ with socket.socket(family) as sock:
 
 CELERY_LOG=$LOG_DIR/celery.log
 SERVER_LOG=$LOG_DIR/$SERVER.log
-# A deep listen backlog: thousands of chargers reconnecting at once must not be dropped.
-if [ "$SERVER" = uvicorn ]; then
-    # No per-message compression: chargers rarely ask for it, and it costs a connection
-    # twice the memory and a message a fifth more CPU (docs/performance.md).
-    SERVER_CMD=(-m uvicorn config.asgi:application --host "$BIND" --port "$PORT"
-        --backlog 4096 --no-proxy-headers --log-level warning --ws-per-message-deflate false)
-elif [[ $BIND == *:* ]]; then
-    SERVER_CMD=(-m daphne -b "$BIND" -p "$PORT" --websocket_connect_timeout 60
-        config.asgi:application)
-else
-    # A handshake may wait for the database in a reconnect storm: give it a minute, not 5 s.
-    SERVER_CMD=(-m daphne -e "tcp:port=$PORT:interface=$BIND:backlog=4096"
-        --websocket_connect_timeout 60 config.asgi:application)
-fi
+server_command "$SERVER" "$BIND" "$PORT"
 ADMIN_URL="http://$URL_HOST:$PORT/admin/"
 
 start_celery() {
     echo "=== start.sh $(date -u +%Y-%m-%dT%H:%M:%SZ)" >>"$CELERY_LOG"
-    procs_start celery "$CELERY_LOG" "$PY" -m celery -A config worker -B \
-        --scheduler django_celery_beat.schedulers:DatabaseScheduler --loglevel=INFO
+    procs_start celery "$CELERY_LOG" "$PY" "${CELERY_CMD[@]}"
     echo "celery worker + beat started (pid $(cat "$RUN_DIR/celery.pid")), log: $CELERY_LOG"
 }
 

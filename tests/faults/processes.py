@@ -90,13 +90,41 @@ def migrate(env: dict[str, str]) -> None:
     assert completed.returncode == 0, completed.stderr
 
 
-class Server:
-    """The project served by daphne in its own process, as in production."""
+def shared_command(setup: str, array: str) -> list[str]:
+    """The python arguments scripts/_server.sh builds (the very ones start.sh runs)."""
+    completed = subprocess.run(
+        ["bash", "-c", f'. scripts/_server.sh && {setup} && printf "%s\\0" "${{{array}[@]}}"'],
+        cwd=BASE_DIR,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    )
+    return completed.stdout.split("\0")[:-1]
 
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+
+def server_command(name: str, port: int) -> list[str]:
+    """start.sh's command line of the ASGI server `name` (uvicorn or daphne) on loopback."""
+    return shared_command(f"server_command {name} 127.0.0.1 {port}", "SERVER_CMD")
+
+
+def celery_command() -> list[str]:
+    """start.sh's command line of the Celery worker with embedded beat."""
+    return shared_command("true", "CELERY_CMD")
+
+
+class Server:
+    """The project served in its own process, as in production.
+
+    `kind` "uvicorn" or "daphne" runs start.sh's command line of that server; None (what the
+    earlier fault tests use) runs daphne with plain -b/-p options.
+    """
+
+    def __init__(self, env: dict[str, str], log_path: Path, kind: str | None = None) -> None:
         self.env = env
         self.log_path = log_path
         self.port = free_port()
+        self.kind = kind
         self.process: subprocess.Popen | None = None
 
     @property
@@ -113,16 +141,7 @@ class Server:
             log.write(f"--- starting on port {self.port}\n")
             log.flush()
             self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "daphne",
-                    "-b",
-                    "127.0.0.1",
-                    "-p",
-                    str(self.port),
-                    "config.asgi:application",
-                ],
+                [sys.executable, *self.command()],
                 cwd=BASE_DIR,
                 env=self.env,
                 stdout=log,
@@ -132,6 +151,19 @@ class Server:
             eventually(self._answers, START_WITHIN, "the server answers /healthz")
         except AssertionError as exc:
             raise AssertionError(f"{exc}\n{self.log()}") from None
+
+    def command(self) -> list[str]:
+        if self.kind is None:
+            return [
+                "-m",
+                "daphne",
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "config.asgi:application",
+            ]
+        return server_command(self.kind, self.port)
 
     def _answers(self) -> bool:
         assert self.process is not None
@@ -266,6 +298,8 @@ class PrivateRedis:
                 "no",
                 "--dir",
                 str(self.workdir),
+                "--logfile",
+                str(self.workdir / "redis.log"),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
