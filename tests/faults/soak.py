@@ -130,6 +130,7 @@ class Charger:
         self.soak = soak
         self.id = f"SOAK-{index:03d}"
         self.version = V16 if index % 2 == 0 else V201
+        self.address = f"127.0.{index // 250}.{index % 250 + 2}"
         self.rng = random.Random(soak.config.seed * 100_003 + index)
         self.ws: Any = None
         self.opened_at = 0.0
@@ -168,6 +169,9 @@ class Charger:
                     subprotocols=[self.version],
                     open_timeout=ANSWER_WITHIN,
                     close_timeout=5,
+                    # An address of its own, as separate chargers have (the server limits
+                    # handshakes per address).
+                    local_addr=(self.address, 0),
                 )
             except asyncio.CancelledError:
                 raise
@@ -203,6 +207,15 @@ class Charger:
                 self.closed_at = time.monotonic()
             if self.waiting and not self.waiting[1].done():
                 self.waiting[1].set_result(None)  # no answer will come on this connection
+
+    def drop(self, ws: Any) -> None:
+        """Forget a connection that failed (the reader may not have seen its end yet): the
+        next attempt pauses and opens a new one, instead of failing on this one in a loop
+        that never yields."""
+        if self.ws is ws:
+            ws.transport.abort()
+            self.ws = None
+            self.closed_at = time.monotonic()
 
     def abort(self) -> bool:
         """Drop the TCP connection: no close frame, as a charger losing its network."""
@@ -271,6 +284,7 @@ class Charger:
                 self.waiting = None
             if reply is None:
                 figures.lost_with_connection += 1
+                self.drop(ws)
                 continue
             if reply[0] == 3:
                 figures.frames_acknowledged += 1
@@ -444,7 +458,8 @@ class Soak:
         self.figures = Figures()
         self.t0 = datetime.now(UTC).replace(microsecond=0)
         self.winding_down = False
-        self.faults_over = False
+        self.processes_lock = asyncio.Lock()
+        self.finished = False
         self.command_ids: list[int] = []
         self.token = ""
         self.celery: subprocess.Popen | None = None
@@ -536,34 +551,42 @@ class Soak:
     async def faults(self) -> None:
         for when, kind in self.schedule():
             await asyncio.sleep(max(0.0, self.started + when - time.monotonic()))
-            await self.keep_processes()
-            if kind == "kill":
-                connected = [c for c in self.chargers if c.connected and c.on]
-                for charger in self.rng.sample(
-                    connected, min(self.config.off_at_kill, len(connected))
-                ):
-                    charger.on = False  # its network goes with the server: never back
-                    self.figures.chargers_off_at_kill += 1
-                await asyncio.to_thread(self.server.kill)
-                self.figures.kills += 1
-                self.log("server killed")
-                await asyncio.to_thread(self.server.start)
-                self.log("server started again")
-            elif kind == "postgres":
-                await asyncio.to_thread(self.postgres.stop)
-                self.figures.pg_restarts += 1
-                self.log("PostgreSQL stopped")
-                await asyncio.sleep(3 + 2 * self.rng.random())
-                await asyncio.to_thread(self.postgres.start)
-                self.log("PostgreSQL started again")
-            else:
-                await asyncio.to_thread(self.redis.stop)
-                self.figures.redis_restarts += 1
-                self.log("Redis stopped")
-                await asyncio.sleep(2 + 2 * self.rng.random())
-                await asyncio.to_thread(self.redis.start)
-                self.log("Redis started again")
-        self.faults_over = True
+            async with self.processes_lock:
+                await self.fault(kind)
+
+    async def fault(self, kind: str) -> None:
+        await self.keep_processes()
+        if kind == "kill":
+            connected = [c for c in self.chargers if c.connected and c.on]
+            for charger in self.rng.sample(connected, min(self.config.off_at_kill, len(connected))):
+                charger.on = False  # its network goes with the server: never back
+                self.figures.chargers_off_at_kill += 1
+            await asyncio.to_thread(self.server.kill)
+            self.figures.kills += 1
+            self.log("server killed")
+            await asyncio.to_thread(self.server.start)
+            self.log("server started again")
+        elif kind == "postgres":
+            await asyncio.to_thread(self.postgres.stop)
+            self.figures.pg_restarts += 1
+            self.log("PostgreSQL stopped")
+            await asyncio.sleep(3 + 2 * self.rng.random())
+            await asyncio.to_thread(self.postgres.start)
+            self.log("PostgreSQL started again")
+        else:
+            await asyncio.to_thread(self.redis.stop)
+            self.figures.redis_restarts += 1
+            self.log("Redis stopped")
+            await asyncio.sleep(2 + 2 * self.rng.random())
+            await asyncio.to_thread(self.redis.start)
+            self.log("Redis started again")
+
+    async def watch(self) -> None:
+        """Look every second for a server or Celery that died without being killed here."""
+        while not self.finished:
+            async with self.processes_lock:
+                await self.keep_processes()
+            await asyncio.sleep(1)
 
     async def keep_processes(self) -> None:
         """A server or Celery that died without being killed here is counted, then started."""
@@ -634,11 +657,11 @@ class Soak:
         lives = {c.id: asyncio.create_task(c.life()) for c in self.chargers}
         helpers = [asyncio.create_task(self.aborts()), asyncio.create_task(self.commands())]
         faults = asyncio.create_task(self.faults())
+        watch = asyncio.create_task(self.watch())
         await asyncio.sleep(self.config.seconds)
         await faults  # the last fault ends (its service is back) before the settling
         self.winding_down = True
         await asyncio.gather(*helpers)
-        await self.keep_processes()
         self.log("faults over: settling")
         settling = [lives[c.id] for c in self.chargers if c.on]
         done: set = set()
@@ -658,6 +681,8 @@ class Soak:
             if charger.ws is not None:
                 with contextlib.suppress(Exception):
                     await charger.ws.close()
+        self.finished = True
+        await watch
         figures = {
             name: dict(value) if isinstance(value, Counter) else value
             for name, value in vars(self.figures).items()
