@@ -120,6 +120,8 @@ echo "$NOFILE_MESSAGE"
 . scripts/_venv.sh
 # shellcheck source=scripts/_procs.sh
 . scripts/_procs.sh
+# shellcheck source=scripts/_server.sh
+. scripts/_server.sh
 
 venv_ensure requirements.txt
 PY=$ROOT/$VENV_PYTHON
@@ -189,8 +191,7 @@ ADMIN_URL="http://$URL_HOST:$PORT/admin/"
 
 start_celery() {
     echo "=== start.sh $(date -u +%Y-%m-%dT%H:%M:%SZ)" >>"$CELERY_LOG"
-    procs_start celery "$CELERY_LOG" "$PY" -m celery -A config worker -B \
-        --scheduler django_celery_beat.schedulers:DatabaseScheduler --loglevel=INFO
+    procs_start celery "$CELERY_LOG" "$PY" "${CELERY_CMD[@]}"
     echo "celery worker + beat started (pid $(cat "$RUN_DIR/celery.pid")), log: $CELERY_LOG"
 }
 

@@ -212,18 +212,35 @@ class ConnectorStatus:
     evse_connector_id: int | None = None
 
 
+def _is_applied(connector: Connector, report: ConnectorStatus) -> bool:
+    """Whether `report` is the one the connector holds (a report without a timestamp never
+    is: it cannot be told from a new one)."""
+    return (
+        report.timestamp is not None
+        and connector.status_at == report.timestamp
+        and connector.status == report.status
+        and connector.error_code == report.error_code
+        and connector.info == report.info
+        and connector.vendor_id == report.vendor_id
+        and connector.vendor_error_code == report.vendor_error_code
+    )
+
+
 def connector_status_update(*, station_id: int, report: ConnectorStatus) -> Connector:
     """Record a status report; the connector's current status follows the newest report.
 
     A report older than the one already applied (a replay after a reconnect) is kept in
-    the history but does not overwrite the current status.
+    the history but does not overwrite the current status. The very report the connector
+    holds, sent again (its answer was lost: the charger sends a frame again until it gets
+    one), adds no second row to the history.
     """
     with transaction.atomic():
-        fields = {k: v for k, v in report.__dict__.items() if k != "evse_connector_id"}
-        StatusEvent.objects.create(station_id=station_id, **fields)
         connector, _ = Connector.objects.select_for_update().get_or_create(
             station_id=station_id, connector_id=report.connector_id
         )
+        if not _is_applied(connector, report):
+            fields = {k: v for k, v in report.__dict__.items() if k != "evse_connector_id"}
+            StatusEvent.objects.create(station_id=station_id, **fields)
         reported_at = report.timestamp or utcnow()
         if connector.status_at is None or reported_at >= connector.status_at:
             connector.status = report.status

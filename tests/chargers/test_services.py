@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from django.db import connection
 
-from apps.chargers.models import ChargingStation, RegistrationStatus
+from apps.chargers.models import ChargingStation, RegistrationStatus, StatusEvent
 from apps.chargers.services import (
+    ConnectorStatus,
     StationIdentity,
+    connector_status_update,
     station_boot,
     station_connect,
     station_disconnect,
@@ -105,3 +109,33 @@ def test_a_later_boot_stores_what_changed_and_keeps_what_did_not(station):
 def test_a_boot_of_an_unknown_station_raises():
     with pytest.raises(ChargingStation.DoesNotExist):
         station_boot(station_id=987654, identity=StationIdentity(vendor="V", model="M"))
+
+
+def report(second: int, status: str = "Available") -> ConnectorStatus:
+    return ConnectorStatus(
+        connector_id=1,
+        status=status,
+        timestamp=datetime(2026, 1, 1, 0, 0, second, tzinfo=UTC),
+    )
+
+
+def test_a_status_report_sent_again_is_kept_once_in_the_history(station):
+    # The soak found it: a StatusNotification committed whose answer was lost (a killed
+    # server, a commit whose acknowledgement PostgreSQL never sent) is sent again by the
+    # charger, and the history had it twice.
+    connector_status_update(station_id=station.pk, report=report(1))
+    connector_status_update(station_id=station.pk, report=report(1))
+    connector_status_update(station_id=station.pk, report=report(2, "Charging"))
+    connector_status_update(station_id=station.pk, report=report(2, "Charging"))
+    history = StatusEvent.objects.filter(station=station).order_by("timestamp")
+    assert [(e.timestamp.second, e.status) for e in history] == [(1, "Available"), (2, "Charging")]
+
+
+def test_distinct_status_reports_are_all_kept(station):
+    connector_status_update(station_id=station.pk, report=report(1))
+    connector_status_update(station_id=station.pk, report=report(2))  # same status, later
+    connector_status_update(station_id=station.pk, report=report(1, "Faulted"))  # late, older
+    untimed = ConnectorStatus(connector_id=1, status="Available")  # 1.6: timestamp optional
+    connector_status_update(station_id=station.pk, report=untimed)
+    connector_status_update(station_id=station.pk, report=untimed)
+    assert StatusEvent.objects.filter(station=station).count() == 5

@@ -45,8 +45,8 @@ def test_a_status_notification_of_a_known_connector_costs_five_statements_and_a_
     run_frames([(charger, status(1)) for charger in chargers])  # the connectors are created
     per_frame = [
         "SAVEPOINT",  # connector_status_update's atomic block
-        "INSERT chargers_statusevent",
         "SELECT chargers_connector",  # get_or_create, FOR UPDATE
+        "INSERT chargers_statusevent",
         "UPDATE chargers_connector",
         "RELEASE SAVEPOINT",
     ]

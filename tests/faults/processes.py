@@ -104,6 +104,19 @@ def server_command(env: dict[str, str], server: str, port: int) -> list[str]:
     return [sys.executable, *completed.stdout.splitlines()]
 
 
+def celery_command() -> list[str]:
+    """start.sh's command line of the Celery worker with embedded beat (scripts/_server.sh)."""
+    completed = subprocess.run(
+        ["bash", "-c", '. scripts/_server.sh && printf "%s\\0" "${CELERY_CMD[@]}"'],
+        cwd=BASE_DIR,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    )
+    return completed.stdout.split("\0")[:-1]
+
+
 class Server:
     """The project served by daphne or uvicorn in its own process, with start.sh's command.
 

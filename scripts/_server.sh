@@ -1,0 +1,8 @@
+# shellcheck shell=bash
+# The command line of the Celery worker, shared by start.sh and by the tests that start it as
+# its own process (tests/faults/processes.py). The ASGI server's command line is built by
+# config/serve.py, from the settings.
+
+# The python arguments of the Celery worker with embedded beat.
+CELERY_CMD=(-m celery -A config worker -B
+    --scheduler django_celery_beat.schedulers:DatabaseScheduler --loglevel=INFO)
