@@ -142,7 +142,10 @@ class GetLogsForm(RetryFieldsMixin, OperationForm):
     operation = "get_logs"
 
     log_type = forms.ChoiceField(
-        label=_("log"), choices=[(kind, kind) for kind in LOG_TYPES], initial=LOG_TYPES[0]
+        label=_("log"),
+        choices=[(kind, kind) for kind in LOG_TYPES],
+        initial=LOG_TYPES[0],
+        required=False,  # DiagnosticsLog when left out
     )
     location = forms.URLField(
         label=_("upload location"),
@@ -190,6 +193,7 @@ class GetLogsForm(RetryFieldsMixin, OperationForm):
         start, stop = data.get("start_time"), data.get("stop_time")
         if start and stop and stop < start:
             self.add_error("stop_time", _("The end is before the start."))
+        data["log_type"] = data.get("log_type") or LOG_TYPES[0]
         return data
 
     def payload(self) -> dict[str, Any]:
