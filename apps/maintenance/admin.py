@@ -34,10 +34,24 @@ class MaintenanceSendAdmin(SendThroughServiceAdmin):
 
 @admin.register(FirmwareFile)
 class FirmwareFileAdmin(admin.ModelAdmin):
-    list_display = ["name", "version", "filename", "size", "sha256", "uploaded_at"]
+    list_display = ["name", "version", "filename", "size", "signed", "sha256", "uploaded_at"]
     search_fields = ["name", "version", "sha256"]
     readonly_fields = ["sha256", "size", "uploaded_at", "download_link"]
-    fields = ["name", "version", "file", "download_link", "sha256", "size", "uploaded_at"]
+    fields = [
+        "name",
+        "version",
+        "file",
+        "signature",
+        "signing_certificate",
+        "download_link",
+        "sha256",
+        "size",
+        "uploaded_at",
+    ]
+
+    @admin.display(description=_("signed"), boolean=True)
+    def signed(self, obj: FirmwareFile) -> bool:
+        return obj.is_signed
 
     def get_urls(self) -> list[URLPattern]:
         return [
@@ -73,6 +87,12 @@ class FirmwareUpdateForm(forms.Form):
         widget=AdminSplitDateTime,
         required=False,
         help_text=_("Blank: now."),
+    )
+    install_at = forms.SplitDateTimeField(
+        label=_("install at"),
+        widget=AdminSplitDateTime,
+        required=False,
+        help_text=_("Optional: OCPP 2.x, and signed firmware to OCPP 1.6 (SignedUpdateFirmware)."),
     )
     retries = forms.IntegerField(min_value=0, required=False)
     retry_interval = forms.IntegerField(label=_("retry interval (s)"), min_value=0, required=False)
@@ -116,6 +136,7 @@ class FirmwareUpdateAdmin(MaintenanceSendAdmin):
             firmware=data["firmware"],
             base_url=public_base_url(request=request),
             retrieve_at=data["retrieve_at"],
+            install_at=data["install_at"],
             retries=data["retries"],
             retry_interval=data["retry_interval"],
             requested_by=request.user,
@@ -143,8 +164,17 @@ class DiagnosticsRequestForm(forms.Form):
         initial=LOG_TYPES[0],
         required=False,
         help_text=_(
-            "OCPP 2.x stations get GetLog of this type (DataCollectorLog: 2.1 only); "
-            "OCPP 1.6 stations get GetDiagnostics, which is a DiagnosticsLog."
+            "OCPP 2.x stations get GetLog of this type (DataCollectorLog: 2.1 only). OCPP 1.6 "
+            "stations get GetDiagnostics for a DiagnosticsLog, and the security extension's "
+            "GetLog for a SecurityLog."
+        ),
+    )
+    get_log = forms.BooleanField(
+        label=_("use GetLog (security extension)"),
+        required=False,
+        help_text=_(
+            "OCPP 1.6: ask for diagnostics with the security extension's GetLog instead of "
+            "GetDiagnostics. A SecurityLog is always asked for with GetLog."
         ),
     )
     start_time = forms.SplitDateTimeField(
@@ -209,7 +239,8 @@ class DiagnosticsRequestAdmin(MaintenanceSendAdmin):
         return file_response(diagnostics.file, diagnostics.file.name.rsplit("/", 1)[-1])
 
     def send(self, request: HttpRequest, data: dict[str, Any]) -> ChargerCommand:
-        # GetLog for a 2.x station; a 1.6 station's DiagnosticsLog goes as GetDiagnostics.
+        # GetLog for a 2.x station; a 1.6 station's DiagnosticsLog goes as GetDiagnostics
+        # unless GetLog is asked for (log_request_send).
         return log_request_send(
             station=data["station"],
             base_url=public_base_url(request=request),
@@ -218,6 +249,7 @@ class DiagnosticsRequestAdmin(MaintenanceSendAdmin):
             latest=data["stop_time"],
             retries=data["retries"],
             retry_interval=data["retry_interval"],
+            get_log=data["get_log"],
             requested_by=request.user,
             source="admin",
         )

@@ -1,4 +1,6 @@
-"""Diagnostics (1.6 GetDiagnostics) and log (2.x GetLog) requests, and the files uploaded.
+"""Diagnostics (1.6 GetDiagnostics) and log (GetLog) requests, and the files uploaded.
+
+GetLog is OCPP 2.x's, and the OCPP 1.6 security extension's (same fields, same answers).
 
 Stations upload over plain HTTP to a link that carries a random one-off token; OCPP 2.x
 requests carry a requestId the station quotes back in its status reports.
@@ -40,8 +42,9 @@ DIAGNOSTICS_STATUSES = {
     "UploadFailed": DiagnosticsRequest.Status.FAILED,
 }
 
-# LogStatusNotification (OCPP 2.x) status → request status. Idle (nothing uploading) and
-# AcceptedCanceled (this request accepted, an earlier upload given up) change nothing.
+# LogStatusNotification (OCPP 2.x and the 1.6 security extension) status → request status.
+# Idle (nothing uploading) and AcceptedCanceled (this request accepted, an earlier upload
+# given up) change nothing.
 LOG_STATUSES = {
     "Uploading": DiagnosticsRequest.Status.UPLOADING,
     "Uploaded": DiagnosticsRequest.Status.UPLOADED,
@@ -53,6 +56,20 @@ LOG_STATUSES = {
 
 # GetLog logType values (DataCollectorLog is OCPP 2.1 only: the 2.0.1 schema refuses it).
 LOG_TYPES = ("DiagnosticsLog", "SecurityLog", "DataCollectorLog")
+# The log types of the OCPP 1.6 security extension's GetLog.
+LOG_TYPES_16 = ("DiagnosticsLog", "SecurityLog")
+
+
+def log_action(*, station: ChargingStation, log_type: str, get_log: bool = False) -> str:
+    """Return the action that asks `station` for a `log_type` upload.
+
+    OCPP 2.x: GetLog. OCPP 1.6: GetDiagnostics for diagnostics, which every 1.6 station
+    has, unless `get_log` asks for the security extension's GetLog; a SecurityLog only the
+    extension's GetLog can ask for.
+    """
+    if speaks_v2(station) or get_log or log_type != "DiagnosticsLog":
+        return "GetLog"
+    return "GetDiagnostics"
 
 
 def _upload_location(base_url: str, token: str) -> str:
@@ -138,6 +155,7 @@ def log_request_send(
     latest: datetime | None = None,
     retries: int | None = None,
     retry_interval: int | None = None,
+    get_log: bool = False,
     requested_by: Any = None,
     source: str = "api",
 ) -> ChargerCommand:
@@ -145,20 +163,22 @@ def log_request_send(
 
     The upload link is the one GetDiagnostics uses (same endpoint, same lifetime); the
     station reports progress with LogStatusNotification quoting the requestId. An OCPP 1.6
-    station has no GetLog: a DiagnosticsLog is asked for with GetDiagnostics instead
-    (`oldest` / `latest` as its start and stop time), any other log type is refused with
+    station gets GetLog only from its security extension: a SecurityLog, or a
+    DiagnosticsLog with `get_log`; a DiagnosticsLog is otherwise asked for with
+    GetDiagnostics (`oldest` / `latest` as its start and stop time), which every 1.6
+    station has. A log type the station's version cannot ask for is refused with
     MaintenanceError.
     """
     if log_type not in LOG_TYPES:
         raise MaintenanceError(f"log type is one of {', '.join(LOG_TYPES)}")
     if oldest is not None and latest is not None and latest < oldest:
         raise MaintenanceError("the latest timestamp is before the oldest")
-    if not speaks_v2(station):
-        if log_type != "DiagnosticsLog":
-            raise MaintenanceError(
-                f"{station.charger_id} speaks OCPP 1.6: only diagnostics can be requested "
-                f"(GetDiagnostics), not a {log_type}"
-            )
+    if not speaks_v2(station) and log_type not in LOG_TYPES_16:
+        raise MaintenanceError(
+            f"{station.charger_id} speaks OCPP 1.6: its logs are {', '.join(LOG_TYPES_16)}, "
+            f"not {log_type}"
+        )
+    if log_action(station=station, log_type=log_type, get_log=get_log) == "GetDiagnostics":
         return diagnostics_request_send(
             station=station,
             base_url=base_url,
@@ -214,7 +234,7 @@ def diagnostics_answer_store(
 def log_answer_store(
     *, command: ChargerCommand, status: str, file_name: str | None
 ) -> DiagnosticsRequest | None:
-    """Apply the station's answer to GetLog (OCPP 2.x) to its request.
+    """Apply the station's answer to GetLog (2.x or the 1.6 security extension) to its request.
 
     Rejected, or accepted without a file name (no log available), fails the request.
     AcceptedCanceled: the station gave up the upload it was busy with for this one, so the
@@ -276,7 +296,9 @@ def diagnostics_status_update(*, station_id: int, status: str) -> DiagnosticsReq
 def log_status_update(
     *, station_id: int, request_id: int | None, status: str
 ) -> DiagnosticsRequest | None:
-    """Apply a LogStatusNotification (2.x) to the request whose requestId it quotes.
+    """Apply a LogStatusNotification (2.x, 1.6 security extension) to the request it names.
+
+    The request is the one whose requestId the notification quotes.
 
     Without a requestId (a triggered report while nothing uploads) nothing changes. The
     station's status is kept as it said it (reported_status); see LOG_STATUSES for how it

@@ -4,11 +4,13 @@ import hashlib
 import posixpath
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from apps.chargers.models import ChargingStation
 from apps.commands.models import ChargerCommand
+from apps.maintenance.signing import validate_signature, validate_signing_certificate
 
 
 class FirmwareFile(models.Model):
@@ -20,6 +22,20 @@ class FirmwareFile(models.Model):
     sha256 = models.CharField(_("SHA-256"), max_length=64, blank=True, editable=False)
     size = models.BigIntegerField(_("size (bytes)"), null=True, blank=True, editable=False)
     uploaded_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
+    # Signed firmware (OCPP 1.6 security extension SignedUpdateFirmware, 2.x UpdateFirmware):
+    # both or neither; the station verifies the image against them, not this server.
+    signature = models.TextField(
+        _("signature"),
+        blank=True,
+        validators=[validate_signature],
+        help_text=_("The image's signature, Base64-encoded (at most 800 characters)."),
+    )
+    signing_certificate = models.TextField(
+        _("signing certificate"),
+        blank=True,
+        validators=[validate_signing_certificate],
+        help_text=_("The PEM certificate whose key signed the image (at most 5500 characters)."),
+    )
 
     class Meta:
         ordering = ["-uploaded_at", "-id"]
@@ -42,9 +58,20 @@ class FirmwareFile(models.Model):
                 kwargs["update_fields"] = {*update_fields, "sha256", "size"}
         super().save(*args, **kwargs)
 
+    def clean(self) -> None:
+        super().clean()
+        if bool(self.signature.strip()) != bool(self.signing_certificate.strip()):
+            raise ValidationError(
+                _("A signed firmware needs both its signature and its signing certificate.")
+            )
+
     @property
     def filename(self) -> str:
         return posixpath.basename(self.file.name)
+
+    @property
+    def is_signed(self) -> bool:
+        return bool(self.signature and self.signing_certificate)
 
 
 class StationRequest(models.Model):
@@ -57,7 +84,8 @@ class StationRequest(models.Model):
     command = models.ForeignKey(
         ChargerCommand, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    # OCPP 2.x: the requestId sent (UpdateFirmware, GetLog), quoted back in each status report.
+    # The requestId sent (2.x UpdateFirmware, GetLog; 1.6 SignedUpdateFirmware, GetLog),
+    # quoted back in each status report.
     request_id = models.PositiveIntegerField(_("request id"), null=True, blank=True)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
@@ -70,7 +98,7 @@ class StationRequest(models.Model):
 
 
 class FirmwareUpdate(StationRequest):
-    """An UpdateFirmware sent to a station; its progress comes in FirmwareStatusNotification."""
+    """An UpdateFirmware or SignedUpdateFirmware sent to a station, and its reported progress."""
 
     station = models.ForeignKey(
         ChargingStation, on_delete=models.CASCADE, related_name="firmware_updates"
@@ -81,7 +109,10 @@ class FirmwareUpdate(StationRequest):
         _("last status"),
         max_length=32,
         blank=True,
-        help_text=_("The last FirmwareStatusNotification naming this update's request id."),
+        help_text=_(
+            "The last FirmwareStatusNotification (1.6: SignedFirmwareStatusNotification) "
+            "naming this update's request id."
+        ),
     )
     last_status_at = models.DateTimeField(_("last status at"), null=True, blank=True)
 
@@ -106,7 +137,7 @@ def _diagnostics_path(instance: DiagnosticsRequest, filename: str) -> str:
 
 
 class DiagnosticsRequest(StationRequest):
-    """A GetDiagnostics (1.6) or GetLog (2.x) sent to a station, and the file it uploaded."""
+    """A GetDiagnostics (1.6) or GetLog (2.x, 1.6 extension) sent, and the file uploaded."""
 
     class Status(models.TextChoices):
         REQUESTED = "requested", _("Requested")
@@ -133,7 +164,7 @@ class DiagnosticsRequest(StationRequest):
         _("log type"),
         max_length=32,
         blank=True,
-        help_text=_("GetLog logType (OCPP 2.x); blank for an OCPP 1.6 GetDiagnostics."),
+        help_text=_("GetLog logType; blank for an OCPP 1.6 GetDiagnostics."),
     )
     size = models.BigIntegerField(_("size (bytes)"), null=True, blank=True)
     status = models.CharField(

@@ -2,8 +2,12 @@
 
 | operation | OCPP 1.6 | OCPP 2.0.1 / 2.1 |
 | --- | --- | --- |
-| update_firmware | UpdateFirmware | UpdateFirmware (firmware, requestId) |
-| get_logs | GetDiagnostics | GetLog (log type, requestId) |
+| update_firmware | UpdateFirmware, SignedUpdateFirmware | UpdateFirmware (firmware, requestId) |
+| get_logs | GetDiagnostics, GetLog | GetLog (log type, requestId) |
+
+On 1.6, a signed image goes as the security extension's SignedUpdateFirmware; a SecurityLog,
+or diagnostics when the operator asks for GetLog, as the extension's GetLog. A 2.x
+UpdateFirmware of a signed image carries its signature and signing certificate.
 
 With a stored image or no upload location, the maintenance services send them and keep a
 FirmwareUpdate / DiagnosticsRequest; with a location elsewhere the command is sent as it is.
@@ -31,7 +35,9 @@ from apps.commands.services import send_command
 from apps.core.timeutil import utcnow
 from apps.maintenance.diagnostics import (
     LOG_TYPES,
+    LOG_TYPES_16,
     diagnostics_answer_store,
+    log_action,
     log_answer_store,
     log_request_send,
 )
@@ -75,7 +81,23 @@ class UpdateFirmwareForm(RetryFieldsMixin, OperationForm):
         widget=datetime_input(),
         help_text=_("Leave empty for now."),
     )
-    field_order = ["firmware", "location", "retrieve_date", "retries", "retry_interval"]
+    install_date = forms.DateTimeField(
+        label=_("install at"),
+        required=False,
+        widget=datetime_input(),
+        help_text=_(
+            "Optional; sent with a stored image to OCPP 2.x stations and with signed "
+            "firmware to OCPP 1.6 stations (SignedUpdateFirmware)."
+        ),
+    )
+    field_order = [
+        "firmware",
+        "location",
+        "retrieve_date",
+        "install_date",
+        "retries",
+        "retry_interval",
+    ]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -108,6 +130,7 @@ class UpdateFirmwareForm(RetryFieldsMixin, OperationForm):
             firmware=data["firmware"],
             base_url=base_url,
             retrieve_at=data["retrieve_date"],
+            install_at=data["install_date"],
             retries=data["retries"],
             retry_interval=data["retry_interval"],
             requested_by=requested_by,
@@ -119,7 +142,10 @@ class GetLogsForm(RetryFieldsMixin, OperationForm):
     operation = "get_logs"
 
     log_type = forms.ChoiceField(
-        label=_("log"), choices=[(kind, kind) for kind in LOG_TYPES], initial=LOG_TYPES[0]
+        label=_("log"),
+        choices=[(kind, kind) for kind in LOG_TYPES],
+        initial=LOG_TYPES[0],
+        required=False,  # DiagnosticsLog when left out
     )
     location = forms.URLField(
         label=_("upload location"),
@@ -130,18 +156,44 @@ class GetLogsForm(RetryFieldsMixin, OperationForm):
     )
     start_time = forms.DateTimeField(label=_("from"), required=False, widget=datetime_input())
     stop_time = forms.DateTimeField(label=_("until"), required=False, widget=datetime_input())
-    field_order = ["log_type", "location", "start_time", "stop_time", "retries", "retry_interval"]
+    get_log = forms.BooleanField(
+        label=_("use GetLog (security extension)"),
+        required=False,
+        help_text=_(
+            "OCPP 1.6: ask for diagnostics with the security extension's GetLog instead of "
+            "GetDiagnostics. A SecurityLog is always asked for with GetLog."
+        ),
+    )
+    field_order = [
+        "log_type",
+        "get_log",
+        "location",
+        "start_time",
+        "stop_time",
+        "retries",
+        "retry_interval",
+    ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.station.protocol_version is V16:
-            del self.fields["log_type"]  # 1.6 uploads diagnostics only
+            # 1.6 has diagnostics, and with the security extension a security log.
+            self.fields["log_type"].choices = [(kind, kind) for kind in LOG_TYPES_16]
+        else:
+            del self.fields["get_log"]
+
+    def action(self) -> str:
+        data = self.cleaned_data
+        return log_action(
+            station=self.station, log_type=data["log_type"], get_log=data.get("get_log", False)
+        )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         start, stop = data.get("start_time"), data.get("stop_time")
         if start and stop and stop < start:
             self.add_error("stop_time", _("The end is before the start."))
+        data["log_type"] = data.get("log_type") or LOG_TYPES[0]
         return data
 
     def payload(self) -> dict[str, Any]:
@@ -149,7 +201,7 @@ class GetLogsForm(RetryFieldsMixin, OperationForm):
         data = self.cleaned_data
         retry = {"retries": data["retries"], "retryInterval": data["retry_interval"]}
         start, stop = ocpp_time(data["start_time"]), ocpp_time(data["stop_time"])
-        if self.station.protocol_version is V16:
+        if self.action() == "GetDiagnostics":
             return compact(
                 {"location": data["location"], "startTime": start, "stopTime": stop, **retry}
             )
@@ -163,10 +215,9 @@ class GetLogsForm(RetryFieldsMixin, OperationForm):
     def submit(self, *, requested_by: Any, base_url: str) -> ChargerCommand:
         data = self.cleaned_data
         if data["location"]:
-            action = "GetDiagnostics" if self.station.protocol_version is V16 else "GetLog"
             return send_command(
                 station=self.station,
-                action=action,
+                action=self.action(),
                 payload=self.payload(),
                 requested_by=requested_by,
                 source=SOURCE,
@@ -174,11 +225,12 @@ class GetLogsForm(RetryFieldsMixin, OperationForm):
         return log_request_send(
             station=self.station,
             base_url=base_url,
-            log_type=data.get("log_type", LOG_TYPES[0]),
+            log_type=data["log_type"],
             oldest=data["start_time"],
             latest=data["stop_time"],
             retries=data["retries"],
             retry_interval=data["retry_interval"],
+            get_log=data.get("get_log", False),
             requested_by=requested_by,
             source=SOURCE,
         )
@@ -197,7 +249,7 @@ register(
         name="update_firmware",
         label=_("Update firmware"),
         help_text=_("Make the station download and install a firmware image."),
-        actions=per_version(("UpdateFirmware",), ("UpdateFirmware",)),
+        actions=per_version(("UpdateFirmware", "SignedUpdateFirmware"), ("UpdateFirmware",)),
         form=UpdateFirmwareForm,
     )
 )
@@ -205,8 +257,8 @@ register(
     Operation(
         name="get_logs",
         label=_("Get diagnostics / logs"),
-        help_text=_("Ask the station to upload its diagnostics (1.6) or a log (2.x)."),
-        actions=per_version(("GetDiagnostics",), ("GetLog",)),
+        help_text=_("Ask the station to upload its diagnostics or a log."),
+        actions=per_version(("GetDiagnostics", "GetLog"), ("GetLog",)),
         form=GetLogsForm,
         effects={"GetDiagnostics": _diagnostics_answered, "GetLog": _log_answered},
     )

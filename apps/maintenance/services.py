@@ -85,51 +85,72 @@ def firmware_download_url(*, firmware: FirmwareFile, base_url: str) -> str:
     return base_url.rstrip("/") + path
 
 
+def firmware_update_action(*, station: ChargingStation, firmware: FirmwareFile) -> str:
+    """Return the action that updates `station` with `firmware`.
+
+    A signed image goes to an OCPP 1.6 station as the security extension's
+    SignedUpdateFirmware (plain UpdateFirmware has no place for its signature); an unsigned
+    one as UpdateFirmware. OCPP 2.x has one UpdateFirmware for both.
+    """
+    if firmware.is_signed and not speaks_v2(station):
+        return "SignedUpdateFirmware"
+    return "UpdateFirmware"
+
+
 def firmware_update_send(
     *,
     station: ChargingStation,
     firmware: FirmwareFile,
     base_url: str,
     retrieve_at: datetime | None = None,
+    install_at: datetime | None = None,
     retries: int | None = None,
     retry_interval: int | None = None,
     requested_by: Any = None,
     source: str = "api",
 ) -> ChargerCommand:
-    """Send UpdateFirmware with a fresh download link and record a FirmwareUpdate.
+    """Send UpdateFirmware (or 1.6 SignedUpdateFirmware) with a fresh download link.
 
     The station downloads from `retrieve_at` (default now); the link must still be valid
     then, so a retrieve date beyond FIRMWARE_URL_TTL is refused with MaintenanceError.
     An OCPP 2.x station gets the 2.x message with a new requestId, kept on the update so
-    the station's FirmwareStatusNotification reports land on it.
+    the station's FirmwareStatusNotification reports land on it; a signed image's signature
+    and signing certificate go with it. A signed image goes to an OCPP 1.6 station as
+    SignedUpdateFirmware (the 1.6 security extension), also with a requestId that its
+    SignedFirmwareStatusNotification reports quote. `install_at` is sent only in the
+    messages that have it (2.x, SignedUpdateFirmware).
     """
     now = utcnow()
     retrieve_at = retrieve_at or now
-    if retrieve_at.tzinfo is None:
-        raise MaintenanceError("the retrieve date must carry a time zone")
+    if retrieve_at.tzinfo is None or (install_at is not None and install_at.tzinfo is None):
+        raise MaintenanceError("the retrieve and install dates must carry a time zone")
     if retrieve_at > now + timedelta(seconds=settings.FIRMWARE_URL_TTL):
         raise MaintenanceError(
             "the download link would expire before the retrieve date "
             f"(FIRMWARE_URL_TTL is {settings.FIRMWARE_URL_TTL} s)"
         )
+    if install_at is not None and install_at < retrieve_at:
+        raise MaintenanceError("the install date is before the retrieve date")
     location = firmware_download_url(firmware=firmware, base_url=base_url)
+    action = firmware_update_action(station=station, firmware=firmware)
     request_id = None
-    if speaks_v2(station):
+    if speaks_v2(station) or action == "SignedUpdateFirmware":
         request_id = request_id_new(FirmwareUpdate, station.pk)
-        body: dict[str, Any] = {
-            "requestId": request_id,
-            "firmware": {
-                "location": location,
-                "retrieveDateTime": format_ocpp_datetime(retrieve_at),
-            },
-        }
+        image = optional_fields(
+            {"location": location, "retrieveDateTime": format_ocpp_datetime(retrieve_at)},
+            installDateTime=install_at,
+        )
+        if firmware.is_signed:
+            image["signingCertificate"] = firmware.signing_certificate.strip()
+            image["signature"] = firmware.signature.strip()
+        body: dict[str, Any] = {"requestId": request_id, "firmware": image}
     else:
         body = {"location": location, "retrieveDate": format_ocpp_datetime(retrieve_at)}
     payload = optional_fields(body, retries=retries, retryInterval=retry_interval)
     with transaction.atomic():
         command = command_send(
             station=station,
-            action="UpdateFirmware",
+            action=action,
             payload=payload,
             requested_by=requested_by,
             source=source,
@@ -143,8 +164,9 @@ def firmware_update_send(
             requested_by=requester(requested_by),
         )
     logger.info(
-        "%s: UpdateFirmware %s (%s) sent, command %s",
+        "%s: %s %s (%s) sent, command %s",
         station.charger_id,
+        action,
         firmware,
         firmware.sha256[:12],
         command.pk,
@@ -155,7 +177,9 @@ def firmware_update_send(
 def firmware_update_status_record(
     *, station_id: int, request_id: int | None, status: str
 ) -> FirmwareUpdate | None:
-    """Keep a 2.x FirmwareStatusNotification on the update whose requestId it quotes.
+    """Keep a status report on the update whose requestId it quotes.
+
+    The report is a 2.x FirmwareStatusNotification or a 1.6 SignedFirmwareStatusNotification.
 
     A report without a requestId (triggered, no update going on) or naming an update not
     sent from here changes no update; the station's firmware status is kept either way.

@@ -10,6 +10,8 @@ per charger.
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import hashlib
 import logging
 from collections.abc import Coroutine
@@ -18,6 +20,10 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 import requests
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
 
 from apps.core.timeutil import format_ocpp_datetime, utcnow
 
@@ -71,6 +77,51 @@ def upload(url: str, *, filename: str, content: bytes, timeout: float = TIMEOUT_
     return response.status_code
 
 
+def signing_certificate_load(pem: str) -> x509.Certificate | None:
+    """Return the PEM certificate, or None when it does not parse (InvalidCertificate)."""
+    try:
+        return x509.load_pem_x509_certificate(pem.encode("ascii"))
+    except (ValueError, UnicodeEncodeError):
+        return None
+
+
+def signature_verifies(*, sha256_digest: bytes, signature: str, certificate: str) -> bool:
+    """Tell whether `signature` (Base64) signs an image of `sha256_digest` with the key of
+    `certificate` (PEM): RSA (PKCS#1 v1.5 or PSS) or ECDSA, over SHA-256.
+
+    The image was hashed while it streamed in, so the signature is checked against that
+    digest (prehashed) rather than against the image kept in memory.
+    """
+    loaded = signing_certificate_load(certificate)
+    if loaded is None:
+        return False
+    try:
+        raw = base64.b64decode(signature, validate=True)
+        key = loaded.public_key()
+    except (binascii.Error, ValueError, UnsupportedAlgorithm):
+        return False
+    prehashed = utils.Prehashed(hashes.SHA256())
+    if isinstance(key, rsa.RSAPublicKey):
+        paddings = [
+            padding.PKCS1v15(),
+            padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.AUTO),
+        ]
+        for scheme in paddings:
+            try:
+                key.verify(raw, sha256_digest, scheme, prehashed)
+                return True
+            except InvalidSignature:
+                continue
+        return False
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        try:
+            key.verify(raw, sha256_digest, ec.ECDSA(prehashed))
+            return True
+        except InvalidSignature:
+            return False
+    return False
+
+
 class Transfer:
     """One kind of transfer of one charger: its last status and the task running it."""
 
@@ -93,7 +144,12 @@ class Transfer:
 
 
 class FirmwareUpdate(Transfer):
-    """UpdateFirmware: wait for the retrieve time, download, install, reboot, report Installed."""
+    """UpdateFirmware: wait for the retrieve time, download, install, reboot, report Installed.
+
+    A signed update (1.6 SignedUpdateFirmware, 2.x UpdateFirmware with a signature) checks
+    the downloaded image's signature against the signing certificate before installing:
+    InvalidSignature ends it, SignatureVerified lets it go on.
+    """
 
     def start(
         self,
@@ -103,10 +159,14 @@ class FirmwareUpdate(Transfer):
         retries: int | None,
         retry_interval: int | None,
         request_id: int | None = None,
+        signature: str | None = None,
+        certificate: str | None = None,
     ) -> None:
         """Start a firmware update (one at a time: a new request replaces one in progress)."""
+        signed = (signature, certificate) if signature and certificate else None
         self._replace(
-            self._update(location, retrieve_at, retries, retry_interval, request_id), request_id
+            self._update(location, retrieve_at, retries, retry_interval, request_id, signed),
+            request_id,
         )
 
     async def _report(self, status: str, request_id: int | None) -> None:
@@ -120,6 +180,7 @@ class FirmwareUpdate(Transfer):
         retries: int | None,
         retry_interval: int | None,
         request_id: int | None,
+        signed: tuple[str, str] | None,
     ) -> None:
         sim = self.sim
         wait = (retrieve_at - utcnow()).total_seconds()
@@ -141,6 +202,16 @@ class FirmwareUpdate(Transfer):
                 await asyncio.sleep(min(retry_interval or 0, 60))
         sim.note(f"firmware downloaded: {size} bytes, sha256 {digest[:12]}")
         await self._report("Downloaded", request_id)
+        if signed is not None:
+            signature, certificate = signed
+            if not signature_verifies(
+                sha256_digest=bytes.fromhex(digest), signature=signature, certificate=certificate
+            ):
+                sim.note("firmware signature does not verify: not installed")
+                await self._report("InvalidSignature", request_id)
+                self.status = "Idle"
+                return
+            await self._report("SignatureVerified", request_id)
         await self._report("Installing", request_id)
         name = urlsplit(location).path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
         sim.firmware_version = (name or f"sim-{digest[:12]}")[:50]

@@ -35,6 +35,8 @@ UPLOAD_STATUSES = {
     "Uploaded": "Uploaded",
     "Failed": "UploadFailed",
 }
+# The security extension's LogStatusNotification spells them as OCPP 2.x does.
+LOG_STATUSES = {**UPLOAD_STATUSES, "Failed": "UploadFailure"}
 
 
 def sampled_values(reading: Reading, context: str, measurands: list[str]) -> list[dict[str, Any]]:
@@ -185,11 +187,22 @@ class V16Protocol(V16Answers, ChargePoint):
         )
 
     async def firmware_status(self, status: str, request_id: int | None) -> None:
-        if status in FIRMWARE_STATUSES:
+        # A requestId means a SignedUpdateFirmware (security extension) is being reported.
+        if request_id is not None:
+            await self.request(
+                call.SignedFirmwareStatusNotification(status=status, request_id=request_id)
+            )
+        elif status in FIRMWARE_STATUSES:
             await self.request(call.FirmwareStatusNotification(status=status))
 
     async def upload_status(self, status: str, request_id: int | None) -> None:
-        await self.request(call.DiagnosticsStatusNotification(status=UPLOAD_STATUSES[status]))
+        # A requestId means a GetLog (security extension) is being reported.
+        if request_id is not None:
+            await self.request(
+                call.LogStatusNotification(status=LOG_STATUSES[status], request_id=request_id)
+            )
+        else:
+            await self.request(call.DiagnosticsStatusNotification(status=UPLOAD_STATUSES[status]))
 
     async def reservation_ended(self, reservation_id: int, status: str) -> None:
         """1.6 tells it with the connector's status only."""

@@ -18,6 +18,7 @@ from apps.simulator import keystore
 from apps.simulator.keystore import Verdict
 from apps.simulator.protocol import SimulatorProtocol
 from apps.simulator.state import VENDOR
+from apps.simulator.transfers import signing_certificate_load
 
 
 class V16Answers(SimulatorProtocol):
@@ -231,6 +232,59 @@ class V16Answers(SimulatorProtocol):
             )
         )
         return call_result.UpdateFirmware()
+
+    @on(Action.signed_update_firmware)
+    def on_signed_update_firmware(
+        self,
+        request_id: int,
+        firmware: dict[str, Any],
+        retries: int | None = None,
+        retry_interval: int | None = None,
+        **_: Any,
+    ) -> call_result.SignedUpdateFirmware:
+        """Security extension: a signed image, checked against its certificate once downloaded."""
+        sim = self.sim
+        if signing_certificate_load(firmware["signing_certificate"]) is None:
+            return call_result.SignedUpdateFirmware(status="InvalidCertificate")
+        status = "AcceptedCanceled" if sim.firmware.active else "Accepted"
+        retrieve_at = parse_ocpp_datetime(firmware["retrieve_date_time"])
+        self.later(
+            lambda p: sim.firmware.start(
+                location=firmware["location"],
+                retrieve_at=retrieve_at,
+                retries=retries,
+                retry_interval=retry_interval,
+                request_id=request_id,
+                signature=firmware["signature"],
+                certificate=firmware["signing_certificate"],
+            )
+        )
+        return call_result.SignedUpdateFirmware(status=status)
+
+    @on(Action.get_log)
+    def on_get_log(
+        self,
+        log: dict[str, Any],
+        log_type: str,
+        request_id: int,
+        retries: int | None = None,
+        retry_interval: int | None = None,
+        **_: Any,
+    ) -> call_result.GetLog:
+        """Security extension: upload as for GetDiagnostics, reported by LogStatusNotification."""
+        sim = self.sim
+        status = "AcceptedCanceled" if sim.upload.active else "Accepted"
+        filename = sim.upload.file_name()
+        self.later(
+            lambda p: sim.upload.start(
+                location=log["remote_location"],
+                filename=filename,
+                retries=retries,
+                retry_interval=retry_interval,
+                request_id=request_id,
+            )
+        )
+        return call_result.GetLog(status=status, filename=filename)
 
     @on(Action.get_diagnostics)
     def on_get_diagnostics(

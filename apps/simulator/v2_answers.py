@@ -16,6 +16,7 @@ from apps.simulator import keystore
 from apps.simulator.keystore import Setting, Verdict
 from apps.simulator.protocol import SimulatorProtocol
 from apps.simulator.state import VENDOR
+from apps.simulator.transfers import signing_certificate_load
 
 
 def _evse_of(component: dict[str, Any]) -> int | None:
@@ -275,6 +276,9 @@ class V2Answers(SimulatorProtocol):
         **_: Any,
     ) -> Any:
         sim = self.sim
+        certificate = firmware.get("signing_certificate")
+        if certificate is not None and signing_certificate_load(certificate) is None:
+            return self._call_result.UpdateFirmware(status="InvalidCertificate")
         status = "AcceptedCanceled" if sim.firmware.active else "Accepted"
         retrieve_at = parse_ocpp_datetime(firmware["retrieve_date_time"])
         self.later(
@@ -284,6 +288,8 @@ class V2Answers(SimulatorProtocol):
                 retries=retries,
                 retry_interval=retry_interval,
                 request_id=request_id,
+                signature=firmware.get("signature"),
+                certificate=certificate,
             )
         )
         return self._call_result.UpdateFirmware(status=status)

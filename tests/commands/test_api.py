@@ -150,3 +150,41 @@ def test_commands_cannot_be_changed_or_deleted(client_with, make_station):
     client = client_with(*SEND, "commands.change_chargercommand", "commands.delete_chargercommand")
     assert client.delete(f"/api/commands/{command.pk}/").status_code == 405
     assert client.patch(f"/api/commands/{command.pk}/", {}, format="json").status_code == 405
+
+
+@pytest.mark.parametrize(
+    ("action", "payload"),
+    [
+        (
+            "SignedUpdateFirmware",
+            {
+                "requestId": 4,
+                "firmware": {
+                    "location": "https://fw.example.com/fw.bin",
+                    "retrieveDateTime": "2026-12-04T10:00:00.000Z",
+                    "signingCertificate": "-----BEGIN CERTIFICATE-----",
+                    "signature": "QUJD",
+                },
+            },
+        ),
+        (
+            "GetLog",
+            {
+                "logType": "SecurityLog",
+                "requestId": 5,
+                "log": {"remoteLocation": "https://logs.example.com/"},
+            },
+        ),
+    ],
+)
+def test_the_1_6_security_extension_commands_go_through_the_api(
+    operator, make_station, action, payload
+):
+    make_station("CP-16", ocpp_version="ocpp1.6")
+    response = post(operator, {"charger": "CP-16", "action": action, "payload": payload})
+    assert response.status_code == 201, response.content
+    assert (response.json()["action"], response.json()["status"]) == (action, "offline")
+    payload = {**payload, "requestId": "four"}
+    refused = post(operator, {"charger": "CP-16", "action": action, "payload": payload})
+    assert refused.status_code == 400
+    assert "requestId" in refused.json()["detail"]

@@ -16,6 +16,7 @@ from apps.maintenance.models import FirmwareFile
 from apps.reservations.models import Reservation
 from apps.reservations.services import reservation_create
 from apps.rfid.models import IdTag
+from tests.maintenance.signing import signed_firmware, signer
 
 pytestmark = pytest.mark.django_db
 
@@ -141,3 +142,52 @@ def test_rotate_password_sends_the_key_without_the_secret(admin_client, station)
     )
     station.refresh_from_db()
     assert station.pending_password_hash
+
+
+@pytest.mark.parametrize(
+    ("form", "log_type"),
+    [({"log_type": "SecurityLog"}, "SecurityLog"), ({"get_log": "on"}, "DiagnosticsLog")],
+)
+def test_get_logs_sends_the_security_extension_get_log_to_a_1_6_station(
+    admin_client, station, form, log_type
+):
+    response = admin_client.post(command_url(station, "get_logs"), {"location": "", **form})
+    assert response.status_code == 302, response.context["form"].errors
+    command = ChargerCommand.objects.get()
+    assert command.action == "GetLog"
+    assert command.payload["logType"] == log_type
+    assert command.payload["log"]["remoteLocation"].startswith("http://testserver/")
+    assert command.status == CommandStatus.OFFLINE
+
+
+def test_get_logs_to_a_location_elsewhere_can_be_a_1_6_get_log(admin_client, station):
+    response = admin_client.post(
+        command_url(station, "get_logs"),
+        {"location": "https://logs.example.com/up/", "log_type": "SecurityLog"},
+    )
+    assert response.status_code == 302, response.context["form"].errors
+    command = ChargerCommand.objects.get()
+    assert command.action == "GetLog"
+    assert command.payload["log"] == {"remoteLocation": "https://logs.example.com/up/"}
+    assert command.payload["logType"] == "SecurityLog"
+
+
+def test_update_firmware_sends_a_signed_image_to_a_1_6_station_signed(
+    admin_client, station, settings, tmp_path
+):
+    settings.MEDIA_ROOT = tmp_path
+    key = signer()
+    firmware = signed_firmware(b"\x00signed firmware", by=key)
+    response = admin_client.post(
+        command_url(station, "update_firmware"),
+        {"firmware": str(firmware.pk), "location": "", "install_date": "2099-03-01T04:30"},
+    )
+    assert response.status_code == 302, response.context["form"].errors
+    command = ChargerCommand.objects.get()
+    assert command.action == "SignedUpdateFirmware"
+    image = command.payload["firmware"]
+    assert (image["signature"], image["signingCertificate"]) == (
+        firmware.signature,
+        key.certificate_pem.strip(),
+    )
+    assert image["installDateTime"] == "2099-03-01T04:30:00.000Z"

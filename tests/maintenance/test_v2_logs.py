@@ -211,12 +211,14 @@ async def test_a_1_6_station_gets_get_diagnostics_for_a_diagnostics_log(asgi_ser
             log_request_send, station=station, base_url=asgi_server.http_url, oldest=oldest
         )
         await wait_final(command.pk)
-        with pytest.raises(MaintenanceError, match="only diagnostics"):
+        # 1.6 has no data collector log (a SecurityLog is the security extension's GetLog:
+        # tests/maintenance/test_v16_security_extension.py).
+        with pytest.raises(MaintenanceError, match="DiagnosticsLog, SecurityLog"):
             await asgi_server.run(
                 log_request_send,
                 station=station,
                 base_url=asgi_server.http_url,
-                log_type="SecurityLog",
+                log_type="DataCollectorLog",
             )
     [received] = cp.received["GetDiagnostics"]
     row = await db(DiagnosticsRequest.objects.get, command=command)
