@@ -82,7 +82,7 @@ def test_the_command_writes_report_and_badges(tmp_path):
     }
     assert rows[("out", "Reset")]["exercised"] and rows[("out", "Reset")]["handled"]
     assert not rows[("in", "Authorize")]["exercised"]
-    assert not rows[("in", "SignedFirmwareStatusNotification")]["handled"]
+    assert not rows[("out", "SetChargingProfile")]["handled"]  # not served yet
     assert "| `Heartbeat` | ✅ | ✅ |" in (tmp_path / "ocpp-coverage.md").read_text()
     badge = (tmp_path / "badges" / "ocpp-1.6.svg").read_text()
     assert badge.startswith("<svg") and "2/" in badge
