@@ -8,7 +8,8 @@ cd "$ROOT"
 
 usage() {
     cat <<'USAGE'
-Usage: ./start.sh [--port N] [--bind ADDR] [--server uvicorn|daphne] [--foreground] [--no-celery]
+Usage: ./start.sh [--port N] [--bind ADDR] [--server uvicorn|daphne] [--tls-cert FILE --tls-key FILE]
+                  [--foreground] [--no-celery]
 
 Creates .venv with Python 3.11 if missing (set PYTHON to choose the interpreter), installs
 requirements.txt when it changed, applies migrations, collects static files and creates the
@@ -21,6 +22,11 @@ It first raises the soft open-file limit (ulimit -n) to 65536, or to the hard li
   --server NAME  ASGI server: uvicorn (default: about 1.7 times daphne's websocket
                  throughput here, close reasons and TLS passed on; docs/performance.md)
                  or daphne (Channels' own server)
+  --tls-cert FILE  serve TLS (wss://, https://) with this certificate chain (PEM); uvicorn only.
+  --tls-key FILE   its private key (PEM). Both override OCPP_TLS_CERT_FILE / OCPP_TLS_KEY_FILE.
+                 Chargers may then present a client certificate signed by the CSMS CA (or
+                 OCPP_TLS_CLIENT_CA_FILE): security profile 3. `manage.py
+                 tls_server_certificate --host NAME` makes a pair from the CSMS CA.
   --foreground   run the server in the foreground (exec; for service managers such as systemd).
                  Celery still starts in the background with its pid file, unless --no-celery.
   --no-celery    do not start Celery (run `celery -A config worker -B` as its own service)
@@ -42,6 +48,8 @@ BIND=0.0.0.0
 SERVER=${CSMS_SERVER:-uvicorn}
 FOREGROUND=0
 CELERY=1
+TLS_CERT=""
+TLS_KEY=""
 while [ $# -gt 0 ]; do
     case $1 in
     --port)
@@ -71,6 +79,19 @@ while [ $# -gt 0 ]; do
         BIND=${1#--bind=}
         shift
         ;;
+    --tls-cert | --tls-key)
+        [ $# -ge 2 ] || die "$1 needs a file"
+        if [ "$1" = --tls-cert ]; then TLS_CERT=$2; else TLS_KEY=$2; fi
+        shift 2
+        ;;
+    --tls-cert=*)
+        TLS_CERT=${1#--tls-cert=}
+        shift
+        ;;
+    --tls-key=*)
+        TLS_KEY=${1#--tls-key=}
+        shift
+        ;;
     --foreground)
         FOREGROUND=1
         shift
@@ -97,6 +118,15 @@ case $SERVER in
 daphne | uvicorn) ;;
 *) die "--server must be daphne or uvicorn, not '$SERVER'" ;;
 esac
+if [ -n "$TLS_CERT$TLS_KEY" ]; then
+    [ -n "$TLS_CERT" ] && [ -n "$TLS_KEY" ] || die "--tls-cert and --tls-key go together"
+    [ -f "$TLS_CERT" ] || die "--tls-cert: no file '$TLS_CERT'"
+    [ -f "$TLS_KEY" ] || die "--tls-key: no file '$TLS_KEY'"
+    # The settings read them (config/serve.py builds the server's TLS options from them).
+    OCPP_TLS_CERT_FILE=$(cd "$(dirname "$TLS_CERT")" && pwd -P)/$(basename "$TLS_CERT")
+    OCPP_TLS_KEY_FILE=$(cd "$(dirname "$TLS_KEY")" && pwd -P)/$(basename "$TLS_KEY")
+    export OCPP_TLS_CERT_FILE OCPP_TLS_KEY_FILE
+fi
 
 # Every charger holds a socket, so a file descriptor: at the common soft limit of 1024 about
 # a thousand connections (stalled ones too) leave the server unable to accept even /healthz.
@@ -156,11 +186,6 @@ case $BIND in
 :: | ::1 | "[::]" | "[::1]") PROBE_HOST=::1 URL_HOST=localhost ;;
 *) PROBE_HOST=$BIND URL_HOST=$BIND ;;
 esac
-if [[ $PROBE_HOST == *:* ]]; then
-    PROBE_URL="http://[$PROBE_HOST]:$PORT/healthz"
-else
-    PROBE_URL="http://$PROBE_HOST:$PORT/healthz"
-fi
 
 # Another server on the port would answer /healthz in our place: make sure the port is free.
 BIND_CHECK_PY='
@@ -187,7 +212,16 @@ SERVER_LOG=$LOG_DIR/$SERVER.log
 SERVER_ARGS=$("$PY" -m config.serve "$SERVER" "$BIND" "$PORT") ||
     die "could not build the $SERVER command line (see above)"
 mapfile -t SERVER_CMD <<<"$SERVER_ARGS"
-ADMIN_URL="http://$URL_HOST:$PORT/admin/"
+SCHEME=http
+for arg in "${SERVER_CMD[@]}"; do
+    [ "$arg" != --ssl-certfile ] || SCHEME=https
+done
+if [[ $PROBE_HOST == *:* ]]; then
+    PROBE_URL="$SCHEME://[$PROBE_HOST]:$PORT/healthz"
+else
+    PROBE_URL="$SCHEME://$PROBE_HOST:$PORT/healthz"
+fi
+ADMIN_URL="$SCHEME://$URL_HOST:$PORT/admin/"
 
 start_celery() {
     echo "=== start.sh $(date -u +%Y-%m-%dT%H:%M:%SZ)" >>"$CELERY_LOG"
@@ -230,8 +264,13 @@ fi
 
 # Print "STATUS BODY" of a GET; exit 0 only on 200.
 PROBE_PY='
-import sys, urllib.error, urllib.request
-opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never via a proxy
+import ssl, sys, urllib.error, urllib.request
+# Never via a proxy. Over TLS the probe asks our own process on a loopback or bind address,
+# which the certificate need not name: it checks that the server answers, not who it is.
+opener = urllib.request.build_opener(
+    urllib.request.ProxyHandler({}),
+    urllib.request.HTTPSHandler(context=ssl._create_unverified_context()),
+)
 try:
     with opener.open(sys.argv[1], timeout=5) as response:
         print(response.status, response.read().decode())

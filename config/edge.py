@@ -18,16 +18,25 @@ before the ASGI application sees anything, because uvicorn has neither:
   its address, and the proxy limits its own clients.
 
 The counts are per process (uvicorn serves on one event loop).
+
+Over TLS (config/serve.py: OCPP_TLS_CERT_FILE), a websocket's scope carries the ASGI TLS
+extension (https://asgi.readthedocs.io/en/latest/specs/tls.html), which uvicorn does not
+provide: the client certificate the ssl module verified against the client CA during the
+TLS handshake (profile 3), its subject, the TLS version and cipher suite. A certificate that
+does not verify never gets here: the TLS handshake fails (CERT_OPTIONAL).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import ssl
 import time
 from collections import Counter
 from typing import Any
 
+from cryptography import x509
 from django.conf import settings
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
@@ -134,9 +143,64 @@ class EdgeHTTPProtocol(HttpToolsProtocol):
             self.transport.abort()
 
 
+# The TLS versions as the TLS specifications number them (the extension's tls_version).
+TLS_VERSIONS = {"TLSv1": 0x0301, "TLSv1.1": 0x0302, "TLSv1.2": 0x0303, "TLSv1.3": 0x0304}
+
+
+@functools.lru_cache(maxsize=64)
+def _cipher_suites(context: ssl.SSLContext) -> dict[str, int]:
+    """The context's cipher suites by OpenSSL name: their 16-bit TLS numbers."""
+    return {cipher["name"]: cipher["id"] & 0xFFFF for cipher in context.get_ciphers()}
+
+
+def tls_extension(ssl_object: ssl.SSLObject) -> dict[str, Any]:
+    """The ASGI TLS extension of a connection: its client certificate, version and cipher.
+
+    `getpeercert()` is filled only for a certificate that was verified against the client
+    CA; one offered but not verified (which CERT_OPTIONAL does not let through) would have
+    `client_cert_error` set. Only the client's own certificate is given: Python 3.11's ssl
+    does not expose the rest of the chain it verified.
+    """
+    der = ssl_object.getpeercert(binary_form=True)
+    chain: list[str] = []
+    name = error = None
+    if der is not None:
+        chain = [ssl.DER_cert_to_PEM_cert(der)]
+        try:
+            name = x509.load_der_x509_certificate(der).subject.rfc4514_string()
+        except ValueError as exc:
+            error = f"unreadable certificate: {exc}"
+        if error is None and not ssl_object.getpeercert():
+            error = "not verified"
+    cipher = ssl_object.cipher()
+    return {
+        "server_cert": None,  # not needed here; the spec lets a server leave it out
+        "client_cert_chain": chain,
+        "client_cert_name": name,
+        "client_cert_error": error,
+        "tls_version": TLS_VERSIONS.get(ssl_object.version() or ""),
+        "cipher_suite": _cipher_suites(ssl_object.context).get(cipher[0]) if cipher else None,
+    }
+
+
 class EdgeWebSocketProtocol(WebSocketsSansIOProtocol):
-    """uvicorn's websocket protocol that frees its connection's count when it closes."""
+    """uvicorn's websocket protocol that frees its connection's count when it closes and
+    gives the application the ASGI TLS extension over TLS."""
 
     def connection_lost(self, exc: Exception | None) -> None:
         slots.release(self.transport)
         super().connection_lost(exc)
+
+    async def run_asgi(self) -> None:
+        # The scope is complete (the upgrade request was accepted); the application has not
+        # seen it yet.
+        ssl_object = self.transport.get_extra_info("ssl_object")
+        if ssl_object is not None:
+            try:
+                self.scope["extensions"]["tls"] = tls_extension(ssl_object)
+            except Exception:
+                # Without it a TLS connection would pass for a plain one: close it instead.
+                logger.exception("closed %s: its TLS details could not be read", self.client)
+                self.transport.abort()
+                return
+        await super().run_asgi()

@@ -14,11 +14,23 @@ settings (docs/robustness.md, "Limits at the edge"):
 - daphne has neither (Twisted closes a connection that sends nothing for 60 s, and that is not
   configurable from daphne's command line); it gets the message and frame size limits, and
   refuses a larger message by dropping the TCP connection (autobahn's failByDrop).
+
+TLS (OCPP_TLS_CERT_FILE + OCPP_TLS_KEY_FILE, start.sh --tls-cert/--tls-key): uvicorn serves
+it on the same port, asks every client for a certificate without requiring one
+(CERT_OPTIONAL: profiles 1 and 2 connect without) and lets the TLS handshake fail for a
+certificate that does not verify against OCPP_TLS_CLIENT_CA_FILE (default: the CSMS CA);
+config.edge hands a verified one to the application (profile 3). daphne is refused: it does
+not tell the application that a websocket came over TLS, nor its client certificate.
 """
 
 from __future__ import annotations
 
+import ssl
 import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from apps.security.ca import ca_certificate_path
 
 # The websocket message limit is this many times OCPP_MAX_FRAME_BYTES (see above).
 WS_MAX_SIZE_FACTOR = 2
@@ -26,12 +38,53 @@ WS_MAX_SIZE_FACTOR = 2
 BACKLOG = 4096
 
 
+@dataclass(frozen=True)
+class TlsFiles:
+    """The server's certificate chain and key, and the CA its clients' certificates need."""
+
+    cert: str
+    key: str
+    client_ca: str
+
+    def uvicorn_options(self) -> list[str]:
+        return [
+            "--ssl-certfile",
+            self.cert,
+            "--ssl-keyfile",
+            self.key,
+            "--ssl-ca-certs",
+            self.client_ca,
+            "--ssl-cert-reqs",
+            str(int(ssl.CERT_OPTIONAL)),
+        ]
+
+
+def tls_files(cert: str, key: str, client_ca: str) -> TlsFiles | None:
+    """Return the TLS files from the settings' values, None for no TLS; ValueError if unfit.
+
+    `client_ca` empty: the CSMS CA's certificate (made on first use).
+    """
+    if not cert and not key:
+        return None
+    if not (cert and key):
+        raise ValueError("OCPP_TLS_CERT_FILE and OCPP_TLS_KEY_FILE are set together or not at all")
+    if not client_ca:
+        client_ca = str(ca_certificate_path())
+    files = [Path(name).expanduser() for name in (cert, key, client_ca)]
+    for path in files:
+        if not path.is_file():
+            raise ValueError(f"TLS file not found: {path}")
+    return TlsFiles(*(str(path) for path in files))
+
+
 def ws_max_size(max_frame_bytes: int) -> int:
     """The largest websocket message the server reads, for an OCPP frame limit."""
     return WS_MAX_SIZE_FACTOR * max_frame_bytes
 
 
-def server_command(server: str, bind: str, port: int, *, max_frame_bytes: int) -> list[str]:
+def server_command(
+    server: str, bind: str, port: int, *, max_frame_bytes: int, tls: TlsFiles | None = None
+) -> list[str]:
     """The arguments after `python` that serve config.asgi:application with `server`."""
     max_size = str(ws_max_size(max_frame_bytes))
     if server == "uvicorn":
@@ -58,8 +111,15 @@ def server_command(server: str, bind: str, port: int, *, max_frame_bytes: int) -
             "config.edge:EdgeHTTPProtocol",
             "--ws",
             "config.edge:EdgeWebSocketProtocol",
+            *(tls.uvicorn_options() if tls else []),
         ]
     if server == "daphne":
+        if tls is not None:
+            raise ValueError(
+                "daphne cannot serve TLS to chargers (it tells the application neither that "
+                "a websocket came over TLS nor its client certificate): use uvicorn, or "
+                "terminate TLS in a proxy (docs/security.md)"
+            )
         if ":" in bind:
             listen = ["-b", bind, "-p", str(port)]
         else:
@@ -90,10 +150,15 @@ def main(argv: list[str]) -> int:
 
     server, bind, port = argv
     try:
-        command = server_command(
-            server, bind, int(port), max_frame_bytes=settings.OCPP_MAX_FRAME_BYTES
+        tls = tls_files(
+            settings.OCPP_TLS_CERT_FILE,
+            settings.OCPP_TLS_KEY_FILE,
+            settings.OCPP_TLS_CLIENT_CA_FILE,
         )
-    except ValueError as error:
+        command = server_command(
+            server, bind, int(port), max_frame_bytes=settings.OCPP_MAX_FRAME_BYTES, tls=tls
+        )
+    except (OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print("\n".join(command))

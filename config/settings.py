@@ -326,7 +326,8 @@ OCPP_DB_THREADS = env.int(
 # whose security profile is 0, which new charger ids get). Off: every station authenticates.
 OCPP_ALLOW_UNSECURED = env.bool("OCPP_ALLOW_UNSECURED", default=False)
 # Addresses (IPs or networks) of TLS-terminating proxies whose X-Forwarded-* and client
-# certificate headers (X-SSL-Client-Verify, X-SSL-Client-S-DN) are believed.
+# certificate headers (X-SSL-Client-Verify, X-SSL-Client-S-DN, X-SSL-Client-Serial) are
+# believed.
 OCPP_TRUSTED_PROXIES = env.list("OCPP_TRUSTED_PROXIES", default=[])
 # Failed authentications of one charger id before it is locked out for the period below.
 OCPP_AUTH_MAX_FAILURES = env.int("OCPP_AUTH_MAX_FAILURES", default=5)
@@ -351,6 +352,13 @@ OCPP_SECURITY_EMAILS = env.list("OCPP_SECURITY_EMAILS", default=[])
 OCPP_CA_CERT_FILE = env.str("OCPP_CA_CERT_FILE", default="")
 OCPP_CA_KEY_FILE = env.str("OCPP_CA_KEY_FILE", default="")
 OCPP_CA_KEY_PASSWORD = env.str("OCPP_CA_KEY_PASSWORD", default="")
+# TLS served by uvicorn itself (start.sh --tls-cert/--tls-key; docs/security.md, "TLS"): the
+# server's certificate chain and key (PEM). Both set: uvicorn serves wss:// and https:// and
+# asks chargers for a client certificate (profile 3), verified against
+# OCPP_TLS_CLIENT_CA_FILE (default: the CA above). Neither: plain ws:// (TLS in a proxy).
+OCPP_TLS_CERT_FILE = env.str("OCPP_TLS_CERT_FILE", default="")
+OCPP_TLS_KEY_FILE = env.str("OCPP_TLS_KEY_FILE", default="")
+OCPP_TLS_CLIENT_CA_FILE = env.str("OCPP_TLS_CLIENT_CA_FILE", default="")
 # The CPO name a station's CSR must carry as its organization (O); empty: not checked.
 OCPP_CERTIFICATE_ORGANIZATION = env.str("OCPP_CERTIFICATE_ORGANIZATION", default="")
 # Days a station certificate we sign is valid.

@@ -1,8 +1,10 @@
 """What a websocket handshake says about the client: charger id, credentials, TLS, certificate.
 
-Pure functions of the ASGI scope. Proxy headers (TLS terminated by nginx, a client
-certificate it verified, the client's address) are believed only from addresses in
-OCPP_TRUSTED_PROXIES; of X-Forwarded-For, only what those proxies appended.
+Pure functions of the ASGI scope. TLS and a client certificate come either from the server
+itself, as the ASGI TLS extension (`scope["extensions"]["tls"]`, which config.edge adds under
+uvicorn), or from a proxy that terminated TLS, as headers. Proxy headers (TLS terminated by
+nginx, a client certificate it verified, the client's address) are believed only from
+addresses in OCPP_TRUSTED_PROXIES; of X-Forwarded-For, only what those proxies appended.
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
+
+from cryptography import x509
+from cryptography.x509.oid import NameOID
 
 MAX_CHARGER_ID_LENGTH = 48
 # `/ocpp/` and `/ws/` name the endpoint, not a charger.
@@ -46,9 +51,11 @@ class Credentials:
     basic_password: str | None = None
     malformed_basic: bool = False
     tls: bool = False
-    # A client certificate the TLS terminator verified: its verify result and subject CN.
+    # A client certificate the TLS terminator verified: its verify result and subject CN, and
+    # its serial number (lower-case hex, as apps.security keeps the ones its CA issued).
     client_cert_verify: str | None = None
     client_cert_cn: str | None = None
+    client_cert_serial: str | None = None
 
     @property
     def has_basic(self) -> bool:
@@ -119,6 +126,43 @@ def client_address(peer_ip: str, forwarded_for: str, trusted_proxies: list[str])
 
 _CN = re.compile(r"(?:^|[,/])\s*CN\s*=\s*([^,/]+)")
 
+# The verify result of a client certificate the server itself checked, as nginx spells it.
+VERIFIED = "SUCCESS"
+
+
+def _serial_hex(value: str) -> str | None:
+    """A serial number in hex (nginx's $ssl_client_serial), as lower-case hex without zeros."""
+    try:
+        return format(int(value.strip().replace(":", ""), 16), "x")
+    except ValueError:
+        return None
+
+
+def _common_name(name: x509.Name) -> str | None:
+    values = name.get_attributes_for_oid(NameOID.COMMON_NAME)
+    return str(values[0].value) if len(values) == 1 else None
+
+
+def _from_tls_extension(tls: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
+    """(verify result, CN, serial) of the client certificate in the ASGI TLS extension.
+
+    The first certificate of `client_cert_chain` is the client's (the spec); without one,
+    the RFC 4514 `client_cert_name` alone (a server that only forwards the name).
+    """
+    chain = list(tls.get("client_cert_chain") or ())
+    name = tls.get("client_cert_name")
+    if not chain and not name:
+        return None, None, None  # no certificate offered
+    error = tls.get("client_cert_error")
+    verify = VERIFIED if error is None else f"FAILED:{error}"
+    try:
+        if chain:
+            cert = x509.load_pem_x509_certificate(chain[0].encode("ascii"))
+            return verify, _common_name(cert.subject), format(cert.serial_number, "x")
+        return verify, _common_name(x509.Name.from_rfc4514_string(name)), None
+    except (ValueError, UnicodeEncodeError) as exc:
+        return f"FAILED:unreadable certificate: {exc}", None, None
+
 
 def credentials_from_scope(
     scope: dict[str, Any],
@@ -126,6 +170,7 @@ def credentials_from_scope(
     trusted_proxies: list[str],
     verify_header: str = "x-ssl-client-verify",
     dn_header: str = "x-ssl-client-s-dn",
+    serial_header: str = "x-ssl-client-serial",
 ) -> Credentials:
     """Read the credentials a websocket handshake carries."""
     headers = _headers(scope)
@@ -137,11 +182,16 @@ def credentials_from_scope(
     tls = scope.get("scheme") in ("wss", "https")
     if from_proxy and headers.get("x-forwarded-proto", "").lower() in ("https", "wss"):
         tls = True
-    verify = cn = None
-    if from_proxy and verify_header in headers:
+    verify = cn = serial = None
+    tls_extension = (scope.get("extensions") or {}).get("tls")
+    if tls_extension is not None:  # the server terminated TLS itself
+        tls = True
+        verify, cn, serial = _from_tls_extension(tls_extension)
+    elif from_proxy and verify_header in headers:
         verify = headers[verify_header]
         match = _CN.search(headers.get(dn_header, ""))
         cn = match.group(1).strip() if match else None
+        serial = _serial_hex(headers.get(serial_header, ""))
     user = password = None
     malformed = False
     authorization = headers.get("authorization", "")
@@ -166,4 +216,5 @@ def credentials_from_scope(
         tls=tls,
         client_cert_verify=verify,
         client_cert_cn=cn,
+        client_cert_serial=serial,
     )

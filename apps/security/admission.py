@@ -7,7 +7,11 @@ A station's `security_profile` is the weakest way it may connect:
 | nothing (no credentials) | 0 — only while OCPP_ALLOW_UNSECURED is on |
 | HTTP Basic, user = charger id, right password | 1 |
 | the same over TLS | 2 |
-| a client certificate the TLS terminator verified, CN = charger id | 3 |
+| a client certificate the TLS terminator verified, CN = charger id, not revoked | 3 |
+
+The TLS terminator is uvicorn itself (config.edge, the ASGI TLS extension) or a trusted
+proxy (its headers). A certificate our CA issued and an operator revoked is refused by its
+serial number, whoever verified it.
 
 Failed authentications are counted per source: the client's address (as the handshake
 resolves it, trusted proxies honoured) together with the charger id it claims. Past
@@ -36,6 +40,7 @@ from apps.protocol.handshake import Credentials
 from apps.security import statements
 from apps.security.models import SecurityEvent
 from apps.security.passwords import password_matches
+from apps.security.selectors import issued_certificate_revoked
 from apps.security.services import security_event_record
 
 logger = logging.getLogger(__name__)
@@ -107,6 +112,12 @@ def _achieved(station: ChargingStation | None, charger_id: str, creds: Credentia
             raise _Failure(
                 "InvalidChargingStationCertificate",
                 f"certificate CN {creds.client_cert_cn!r} is not the charger id",
+                Refused.FORBIDDEN,
+            )
+        if creds.client_cert_serial and issued_certificate_revoked(serial=creds.client_cert_serial):
+            raise _Failure(
+                "InvalidChargingStationCertificate",
+                f"certificate {creds.client_cert_serial} revoked",
                 Refused.FORBIDDEN,
             )
         if creds.tls:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import ipaddress
 import os
 import shutil
 import tempfile
@@ -266,10 +267,18 @@ def certificate_issue(
     )
     if dns_names:
         builder = builder.add_extension(
-            x509.SubjectAlternativeName([x509.DNSName(name) for name in dns_names]),
+            x509.SubjectAlternativeName([_general_name(name) for name in dns_names]),
             critical=False,
         )
     return builder.sign(ca.key, hashes.SHA256())
+
+
+def _general_name(host: str) -> x509.GeneralName:
+    """A subject alternative name for a host: its IP address, or its DNS name."""
+    try:
+        return x509.IPAddress(ipaddress.ip_address(host))
+    except ValueError:
+        return x509.DNSName(host)
 
 
 def server_certificate_issue(*, hostnames: tuple[str, ...], days: int) -> tuple[str, str]:
@@ -277,6 +286,7 @@ def server_certificate_issue(*, hostnames: tuple[str, ...], days: int) -> tuple[
 
     For the server chargers connect to with TLS (security profiles 2 and 3): chargers that
     trust the CA (installed as CentralSystemRootCertificate / CSMSRootCertificate) trust it.
+    A hostname that is an IP address goes in as an IP address (a client checks it so).
     """
     ca = ca_load()
     key = rsa.generate_private_key(public_exponent=65537, key_size=RSA_BITS)

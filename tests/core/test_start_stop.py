@@ -268,3 +268,49 @@ def test_it_refuses_an_unknown_server(project: dict) -> None:
     started = run_script(project, "start.sh", "--server", "gunicorn")
     assert started.returncode != 0
     assert "--server must be daphne or uvicorn" in started.stderr
+
+
+def test_it_serves_tls_with_a_certificate_from_the_csms_ca(project: dict) -> None:
+    data_dir = project["data_dir"]
+    python = str(project["root"] / ".venv" / "bin" / "python")
+    made = subprocess.run(
+        [python, "manage.py", "tls_server_certificate", "--host", "127.0.0.1"],
+        cwd=project["root"],
+        env=project["env"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert made.returncode == 0, made.stderr
+    cert, key = data_dir / "tls" / "server.pem", data_dir / "tls" / "server.key"
+    port = free_port()
+
+    half = run_script(project, "start.sh", "--port", str(port), "--tls-cert", str(cert))
+    assert half.returncode != 0
+    assert "--tls-cert and --tls-key go together" in half.stderr
+    with_daphne = run_script(
+        project, "start.sh", "--port", str(port), "--server", "daphne", "--no-celery",
+        "--tls-cert", str(cert), "--tls-key", str(key),
+    )  # fmt: skip
+    assert with_daphne.returncode != 0
+    assert "daphne cannot serve TLS" in with_daphne.stderr
+    assert processes_mentioning(str(project["root"])) == []
+
+    started = run_script(
+        project, "start.sh", "--port", str(port), "--no-celery",
+        "--tls-cert", str(cert), "--tls-key", str(key),
+    )  # fmt: skip
+    assert started.returncode == 0, started.stdout + started.stderr
+    assert f"https://localhost:{port}/admin/" in started.stdout
+    # The server's certificate verifies against the CSMS CA for the name dialled.
+    health = requests.get(
+        f"https://127.0.0.1:{port}/healthz",
+        timeout=10,
+        verify=str(data_dir / "ca" / "ca.pem"),
+        proxies={"http": "", "https": ""},
+    )
+    assert health.status_code == 200, health.text
+    stopped = run_script(project, "stop.sh", timeout=60)
+    assert stopped.returncode == 0, stopped.stdout + stopped.stderr
+    assert processes_mentioning(str(project["root"])) == []

@@ -67,13 +67,18 @@ def make_server(tmp_path: Path) -> Iterator[Callable[..., Server]]:
     servers: list[Server] = []
 
     def make(
-        database_url: str, server_name: str = "daphne", nofile: int | None = None, **extra: str
+        database_url: str,
+        server_name: str = "daphne",
+        nofile: int | None = None,
+        tls_ca: Path | None = None,
+        **extra: str,
     ) -> Server:
         server = Server(
             server_env(tmp_path / "data", database_url, **extra),
             tmp_path / f"server-{len(servers)}.log",
             server=server_name,
             nofile=nofile,
+            tls_ca=tls_ca,
         )
         servers.append(server)
         return server

@@ -121,7 +121,9 @@ class Server:
     """The project served by daphne or uvicorn in its own process, with start.sh's command.
 
     `nofile` sets the process's soft open-file limit (RLIMIT_NOFILE), as a shell's `ulimit -n`
-    before start.sh would.
+    before start.sh would. With OCPP_TLS_CERT_FILE and OCPP_TLS_KEY_FILE in `env` it serves
+    TLS (config/serve.py) and is reached over https/wss, its certificate checked against
+    `tls_ca` (a CA certificate file) for the name 127.0.0.1.
     """
 
     def __init__(
@@ -130,8 +132,11 @@ class Server:
         log_path: Path,
         server: str = "daphne",
         nofile: int | None = None,
+        tls_ca: Path | None = None,
     ) -> None:
         self.env = env
+        self.tls = bool(env.get("OCPP_TLS_CERT_FILE"))
+        self.tls_ca = tls_ca
         self.log_path = log_path
         self.server = server
         self.nofile = nofile
@@ -140,11 +145,16 @@ class Server:
 
     @property
     def http_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     @property
     def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}"
+        return f"{'wss' if self.tls else 'ws'}://127.0.0.1:{self.port}"
+
+    @property
+    def verify(self) -> str | bool:
+        """What requests checks the server's certificate with."""
+        return str(self.tls_ca) if self.tls_ca is not None else True
 
     @property
     def pid(self) -> int:
@@ -183,10 +193,11 @@ class Server:
         if self.process.poll() is not None:
             raise AssertionError(f"the server exited with {self.process.returncode}")
         # 200 or 503: either way the server is up; the test decides what it expects.
-        return requests.get(f"{self.http_url}/healthz", timeout=5).status_code in (200, 503)
+        response = requests.get(f"{self.http_url}/healthz", timeout=5, verify=self.verify)
+        return response.status_code in (200, 503)
 
     def health(self) -> tuple[int, dict]:
-        response = requests.get(f"{self.http_url}/healthz", timeout=15)
+        response = requests.get(f"{self.http_url}/healthz", timeout=15, verify=self.verify)
         return response.status_code, response.json()
 
     def kill(self) -> None:

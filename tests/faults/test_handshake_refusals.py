@@ -11,7 +11,7 @@ recorded as before, and nothing is logged as a server error.
 from __future__ import annotations
 
 import base64
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import pytest
 import websockets
@@ -29,8 +29,13 @@ class Answer(NamedTuple):
     headers: Headers  # case-insensitive
 
 
-async def refused(url: str, subprotocols: list[str], password: str | None = None) -> Answer:
-    """Connect as a charger expecting the handshake refused; return the HTTP answer."""
+async def refused(
+    url: str, subprotocols: list[str], password: str | None = None, **connect: Any
+) -> Answer:
+    """Connect as a charger expecting the handshake refused; return the HTTP answer.
+
+    `connect`: more options of websockets.connect (`ssl`).
+    """
     headers = {}
     if password is not None:
         user = url.rsplit("/", 1)[1]
@@ -38,7 +43,7 @@ async def refused(url: str, subprotocols: list[str], password: str | None = None
         headers["Authorization"] = f"Basic {token}"
     with pytest.raises(InvalidStatus) as caught:
         async with websockets.connect(
-            url, subprotocols=subprotocols, additional_headers=headers, open_timeout=30
+            url, subprotocols=subprotocols, additional_headers=headers, open_timeout=30, **connect
         ):
             pass
     response = caught.value.response

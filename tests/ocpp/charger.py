@@ -154,10 +154,15 @@ CHARGERS = {"ocpp1.6": V16Charger, "ocpp2.0.1": V201Charger, "ocpp2.1": V21Charg
 
 @contextlib.asynccontextmanager
 async def connect_charger(
-    ws_url: str, charger_id: str, version: str, path: str = "/ocpp/"
+    ws_url: str, charger_id: str, version: str, path: str = "/ocpp/", **connect: Any
 ) -> AsyncIterator[Any]:
-    """Connect a charger of `version` (a subprotocol) and run its message loop meanwhile."""
-    async with websockets.connect(f"{ws_url}{path}{charger_id}", subprotocols=[version]) as ws:
+    """Connect a charger of `version` (a subprotocol) and run its message loop meanwhile.
+
+    `connect`: more options of websockets.connect (`ssl`, `additional_headers`).
+    """
+    async with websockets.connect(
+        f"{ws_url}{path}{charger_id}", subprotocols=[version], **connect
+    ) as ws:
         charger = CHARGERS[version](charger_id, ws, response_timeout=10)
         task = asyncio.create_task(charger.start())
         try:

@@ -6,8 +6,11 @@ import pytest
 from django.core.cache import cache
 
 from apps.chargers.models import ChargingStation, RegistrationStatus, SecurityProfile
+from apps.core.timeutil import utcnow
 from apps.protocol.handshake import Credentials
-from apps.security.admission import Refused, connection_admit
+from apps.security.admission import Admission, Refused, connection_admit
+from apps.security.certificates import issued_certificate_revoke
+from apps.security.models import IssuedCertificate, SecurityEvent
 from apps.security.services import station_password_set
 
 pytestmark = pytest.mark.django_db
@@ -141,3 +144,33 @@ def test_an_admission_costs_one_cache_round_trip(password, monkeypatch):
         monkeypatch.setattr(cache, name, counted)
     assert attempt(password)
     assert calls == ["get_many"]
+
+
+def test_a_revoked_certificate_is_refused_by_its_serial(password):
+    station = ChargingStation.objects.get(charger_id="ADM-1")
+    issued = IssuedCertificate.objects.create(
+        station=station,
+        kind="ChargingStationCertificate",
+        serial="abc123",
+        subject="CN=ADM-1",
+        not_before=utcnow(),
+        not_after=utcnow(),
+        pem="",
+    )
+
+    def certified() -> Admission:
+        credentials = Credentials(
+            peer_ip="192.0.2.1",
+            tls=True,
+            client_cert_verify="SUCCESS",
+            client_cert_cn="ADM-1",
+            client_cert_serial="abc123",
+        )
+        return connection_admit(charger_id="ADM-1", credentials=credentials)
+
+    assert certified().allowed
+    issued_certificate_revoke(certificate=issued, reason="keyCompromise")
+    admission = certified()
+    assert (admission.allowed, admission.refused) == (False, Refused.FORBIDDEN)
+    event = SecurityEvent.objects.filter(event_type="InvalidChargingStationCertificate").get()
+    assert event.tech_info.startswith("certificate abc123 revoked")
