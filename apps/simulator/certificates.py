@@ -152,6 +152,12 @@ class CertificateStore:
 
     # --- signing ---------------------------------------------------------------------------
 
+    def needs_certificate(self) -> bool:
+        """Return whether the charger has no station certificate valid now."""
+        if not self.station:
+            return True
+        return self.station[0].not_valid_after_utc <= dt.datetime.now(dt.UTC)
+
     def csr(self) -> str:
         """Return a new CSR (PEM) for a new key, kept pending until its certificate comes."""
         key = ec.generate_private_key(ec.SECP256R1())

@@ -298,7 +298,7 @@ class SimulatedCharger:
             connector.next_session_at = time.monotonic() + self.rng.uniform(0, spread)
             await self.report_status(protocol, connector, force=True)
         self._online.set()
-        if self.config.request_certificate and not self.certificates.station:
+        if self.config.request_certificate and self.certificates.needs_certificate():
             await protocol.sign_certificate()
         while True:
             self._wake.clear()

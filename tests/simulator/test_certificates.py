@@ -142,3 +142,15 @@ def test_keys_and_certificates_outlive_a_restart(tmp_path):
     ]
     assert third.key is not None
     assert third.key.public_key().public_numbers() == csr.public_key().public_numbers()
+    assert not third.needs_certificate()
+
+
+def test_an_expired_station_certificate_is_asked_for_again(tmp_path):
+    key = ec.generate_private_key(ec.SECP256R1())
+    folder = tmp_path / "CP-1"
+    folder.mkdir()
+    (folder / CERT_FILE).write_text(pem(certificate(subject="CP-1", key=key, days=-1)))
+    store = CertificateStore(charger_id="CP-1", v16=False, directory=str(tmp_path))
+    assert store.station
+    assert store.needs_certificate()
+    assert CertificateStore(charger_id="CP-2", v16=False).needs_certificate()
