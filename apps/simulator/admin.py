@@ -20,6 +20,8 @@ COUNTER_LABELS = {
     "messages_sent": _("messages sent"),
     "messages_received": _("messages received"),
     "commands": _("commands answered"),
+    "certificate_requests": _("certificate signing requests sent"),
+    "certificates_signed": _("station certificates received"),
     "errors": _("errors"),
 }
 # Counters that say what is so now: none of it while the fleet does not run.
@@ -54,6 +56,7 @@ class SimulatorAdmin(admin.ModelAdmin):
             {"fields": ["mode", "meter_interval", "session_duration", "id_tag"]},
         ),
         (_("Connection"), {"fields": ["url", "password", "register_stations"]}),
+        (_("Certificates"), {"fields": ["request_certificate", "organization"]}),
         (
             _("State"),
             {

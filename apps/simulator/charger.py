@@ -36,6 +36,7 @@ from websockets.http11 import Response
 
 from apps.core.timeutil import format_ocpp_datetime, utcnow
 from apps.simulator import keystore
+from apps.simulator.certificates import CertificateStore
 from apps.simulator.curve import Meter, Reading, curve_for_session
 from apps.simulator.state import (
     SCRIPTED,
@@ -113,6 +114,12 @@ class SimulatedCharger:
         self.firmware_version = config.firmware_version
         self.firmware = FirmwareUpdate(self)
         self.upload = LogUpload(self)
+        self.certificates = CertificateStore(
+            charger_id=config.charger_id,
+            v16=self.v16,
+            organization=config.organization,
+            directory=config.state_dir,
+        )
         self.local_list_version = 0
         self.local_list: dict[str, dict[str, Any]] = {}
         self.events: deque[str] = deque(maxlen=20)
@@ -291,6 +298,8 @@ class SimulatedCharger:
             connector.next_session_at = time.monotonic() + self.rng.uniform(0, spread)
             await self.report_status(protocol, connector, force=True)
         self._online.set()
+        if self.config.request_certificate and self.certificates.needs_certificate():
+            await protocol.sign_certificate()
         while True:
             self._wake.clear()
             while self._jobs:

@@ -99,6 +99,23 @@ class Simulator(models.Model):
             "id tag as valid before starting, so sessions work without approving anything."
         ),
     )
+    request_certificate = models.BooleanField(
+        _("request a station certificate"),
+        default=False,
+        help_text=_(
+            "After booting, a charger without a station certificate sends a certificate "
+            "signing request (SignCertificate); the CSMS's CA signs it."
+        ),
+    )
+    organization = models.CharField(
+        _("certificate organisation"),
+        max_length=64,
+        blank=True,
+        help_text=_(
+            "The O of the chargers' certificate signing requests; blank: this server's "
+            "OCPP_CERTIFICATE_ORGANIZATION when the target is this server."
+        ),
+    )
     status = models.CharField(
         _("status"), max_length=16, choices=Status.choices, default=Status.STOPPED, editable=False
     )

@@ -150,6 +150,10 @@ class SimulatorProtocol:
     async def reservation_ended(self, reservation_id: int, status: str) -> None:
         raise NotImplementedError
 
+    async def sign_certificate(self) -> None:
+        """Send SignCertificate for a new key (certificate_answers.py)."""
+        raise NotImplementedError
+
     # --- shared helpers ----------------------------------------------------------------
 
     def measurands(self, sampled: str) -> list[str]:

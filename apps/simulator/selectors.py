@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -56,4 +57,15 @@ def simulator_fleet_config(*, simulator: Simulator, url: str) -> FleetConfig:
         id_tag=simulator.id_tag,
         password=simulator.password,
         session_duration=simulator.session_duration,
+        options={
+            "organization": simulator.organization
+            or ("" if simulator.url else settings.OCPP_CERTIFICATE_ORGANIZATION),
+            "state_dir": str(simulator_state_dir()),
+            "request_certificate": simulator.request_certificate,
+        },
     )
+
+
+def simulator_state_dir() -> Path:
+    """Return where simulated chargers keep their keys and certificates."""
+    return Path(settings.DATA_DIR) / "simulator"

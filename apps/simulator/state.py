@@ -71,6 +71,11 @@ class ChargerConfig:
     start_delay: float = 0.0  # wait before the first connection (fleets spread their start)
     validate: bool = True  # check our own messages against the OCPP schemas
     seed: int | str | None = None
+    # Certificates (certificates.py): the O of the CSRs; where keys and certificates are
+    # kept ("" = in memory); whether to ask for a station certificate after booting.
+    organization: str = ""
+    state_dir: str = ""
+    request_certificate: bool = False
 
 
 @dataclass

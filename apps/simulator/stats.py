@@ -17,6 +17,8 @@ class Stats:
     messages_sent: int = 0  # frames: our CALLs and our answers to the CSMS's CALLs
     messages_received: int = 0
     commands: int = 0  # CALLs of the CSMS answered
+    certificate_requests: int = 0  # SignCertificate sent
+    certificates_signed: int = 0  # station certificates taken from CertificateSigned
     errors: int = 0
     last_error: str = ""
 

@@ -12,6 +12,7 @@ from ocpp.v16.enums import Action
 
 from apps.core.timeutil import format_ocpp_datetime
 from apps.simulator import keystore
+from apps.simulator.certificate_answers import V16CertificateAnswers
 from apps.simulator.curve import Reading
 from apps.simulator.protocol import now_text
 from apps.simulator.state import VENDOR, Connector, Session
@@ -74,7 +75,7 @@ def sampled_values(reading: Reading, context: str, measurands: list[str]) -> lis
     return values
 
 
-class V16Protocol(V16Answers, ChargePoint):
+class V16Protocol(V16CertificateAnswers, V16Answers, ChargePoint):
     """Messages of a 1.6 charge point, on top of its answers."""
 
     actions = Action

@@ -17,6 +17,7 @@ from ocpp.v201.enums import Action as V201Action
 
 from apps.core.timeutil import format_ocpp_datetime
 from apps.simulator import keystore
+from apps.simulator.certificate_answers import V2CertificateAnswers
 from apps.simulator.curve import Reading
 from apps.simulator.keystore import Setting
 from apps.simulator.protocol import now_text
@@ -109,7 +110,7 @@ def report_item(setting: Setting, value: str) -> dict[str, Any]:
     }
 
 
-class V2Protocol(V2Answers):
+class V2Protocol(V2CertificateAnswers, V2Answers):
     """Messages shared by 2.0.1 and 2.1 (`_call`: the version's payloads), on top of the answers."""
 
     _call: Any

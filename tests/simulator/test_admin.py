@@ -205,3 +205,31 @@ def test_against_this_server_it_registers_its_stations_with_a_password(asgi_serv
     stations = ChargingStation.objects.filter(charger_id__startswith="TRY-")
     assert {(s.registration_status, s.security_profile) for s in stations} == {("Accepted", 1)}
     assert simulator.counters["errors"] == 0, simulator.last_error
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_simulator_asking_for_certificates_shows_them_on_its_page(admin_client, asgi_server):
+    simulator = Simulator.objects.create(
+        name="Certified",
+        ocpp_version="ocpp1.6",
+        charger_count=1,
+        prefix="ADMCERT-",
+        mode=Simulator.Mode.IDLE,
+        url=f"{asgi_server.ws_url}/ocpp/",
+        request_certificate=True,
+    )
+    start = {"action": "start_simulators", "_selected_action": [simulator.pk]}
+    admin_client.post(CHANGELIST, start)
+    try:
+        poll(
+            lambda: Simulator.objects.filter(
+                pk=simulator.pk, counters__certificates_signed=1
+            ).exists(),
+            what="the station certificate received, as reported on the row",
+        )
+        page = admin_client.get(f"{CHANGELIST}{simulator.pk}/change/")
+    finally:
+        runner.stop(simulator.pk)
+    assert b"station certificates received: <b>1</b>" in page.content
+    assert b"certificate signing requests sent: <b>1</b>" in page.content
+    assert Simulator.objects.get(pk=simulator.pk).counters["errors"] == 0

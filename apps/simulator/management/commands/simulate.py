@@ -18,9 +18,11 @@ import time
 from argparse import ArgumentParser
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from apps.simulator.fleet import Fleet, FleetConfig, charger_ids
+from apps.simulator.selectors import simulator_state_dir
 from apps.simulator.state import DEFAULT_ID_TAG, IDLE, SCRIPTED, VERSIONS, id_tag_for
 from apps.simulator.stats import Stats
 
@@ -33,6 +35,8 @@ SUMMARY_ROWS = [
     ("messages_sent", "messages sent"),
     ("messages_received", "messages received"),
     ("commands", "commands answered"),
+    ("certificate_requests", "CSRs sent"),
+    ("certificates_signed", "certs received"),
     ("errors", "errors"),
 ]
 
@@ -114,6 +118,19 @@ class Command(BaseCommand):
             help="Do not check the chargers' own messages against the OCPP schemas (cheaper "
             "for large fleets).",
         )
+        parser.add_argument(
+            "--request-certificate",
+            action="store_true",
+            help="After booting, ask for a station certificate (SignCertificate) when the "
+            "charger has none; keys and certificates are kept in DATA_DIR/simulator.",
+        )
+        parser.add_argument(
+            "--organization",
+            default=None,
+            metavar="O",
+            help="The O of the certificate signing requests (default: "
+            "OCPP_CERTIFICATE_ORGANIZATION).",
+        )
         parser.add_argument("--json", action="store_true", help="Also print the summary as JSON.")
         parser.add_argument(
             "--strict", action="store_true", help="Exit with status 1 if there were errors."
@@ -142,7 +159,16 @@ class Command(BaseCommand):
             password=options["password"],
             session_duration=options["session_duration"],
             connect_rate=options["connect_rate"],
-            options={"validate": not options["no_validate"]},
+            options={
+                "validate": not options["no_validate"],
+                "organization": (
+                    settings.OCPP_CERTIFICATE_ORGANIZATION
+                    if options["organization"] is None
+                    else options["organization"]
+                ),
+                "state_dir": str(simulator_state_dir()),
+                "request_certificate": options["request_certificate"],
+            },
         )
         if options["verbosity"] >= 3:
             # Every frame in and out, as the `ocpp` library logs it.
