@@ -143,6 +143,8 @@ def start_ours(
         "OCPP_ALLOW_UNSECURED": "true",
         "OCPP_HANDSHAKES_PER_MINUTE_PER_IP": "0",
         "OCPP_MESSAGES_PER_SECOND": "0",
+        # Thousands of chargers from 127.0.0.1: the per-address cap would refuse them.
+        "OCPP_MAX_CONNECTIONS_PER_IP": "0",
         "LOG_LEVEL": "WARNING",
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
@@ -157,42 +159,21 @@ def start_ours(
         [PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True
     )
     port = free_port()
+    # start.sh's command line (config/serve.py: the edge protocols and limits), with what a
+    # benchmark needs on top: no keep-alive pings (they are not the workload), no access log.
+    served = subprocess.run(
+        [PYTHON, "-m", "config.serve", server, "127.0.0.1", str(port)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    command = [PYTHON, *served.stdout.splitlines()]
     if server == "uvicorn":
-        command = [
-            PYTHON,
-            "-m",
-            "uvicorn",
-            "config.asgi:application",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--backlog",
-            "4096",
-            "--no-proxy-headers",
-            "--ws-ping-interval",
-            "0",
-            "--log-level",
-            "warning",
-            "--no-access-log",
-            "--ws-per-message-deflate",
-            "false",
-        ]
-    else:
-        command = [
-            PYTHON,
-            "-m",
-            "daphne",
-            "-e",
-            f"tcp:port={port}:interface=127.0.0.1:backlog=4096",
-            "-v",
-            "0",
-            "--websocket_connect_timeout",
-            "60",
-            "--ping-interval",
-            "3600",
-            "config.asgi:application",
-        ]
+        command += ["--ws-ping-interval", "0", "--no-access-log"]
+    else:  # daphne's last argument is the application
+        command[-1:-1] = ["-v", "0", "--ping-interval", "3600"]
     output = subprocess.DEVNULL if quiet else None
     process = subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=output, stderr=output, preexec_fn=raise_fd_limit
