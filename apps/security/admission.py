@@ -234,6 +234,8 @@ def _cache_call(operation: Callable[..., Any], *args: Any) -> Any:
 
 
 def _count_failure(source: str, charger_id: str, station: ChargingStation | None, ip: str) -> None:
+    if settings.OCPP_AUTH_MAX_FAILURES <= 0:  # 0: no lockout (the failures stay recorded)
+        return
     window = settings.OCPP_AUTH_LOCKOUT_SECONDS
     key = _failures_key(source)
     try:

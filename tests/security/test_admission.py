@@ -62,6 +62,13 @@ def test_a_locked_source_does_not_lock_the_station_out_elsewhere(password):
     assert attempt(password, "192.0.2.1")
 
 
+def test_no_lockout_when_the_limit_is_zero(settings, password):
+    settings.OCPP_AUTH_MAX_FAILURES = 0
+    assert [attempt("wrong") for _ in range(10)] == [False] * 10
+    assert attempt(password)
+    assert not SecurityEvent.objects.filter(event_type="AuthenticationLockout").exists()
+
+
 @pytest.mark.parametrize(
     ("profile", "tls", "refused"),
     [
