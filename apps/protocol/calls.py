@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from apps.protocol import frames, schemas
-from apps.protocol.errors import OcppError
+from apps.protocol.engine import MAX_PAYLOAD_DEPTH, payload_too_deep
+from apps.protocol.errors import ErrorCode, OcppError
 from apps.protocol.versions import OcppVersion
 
 
@@ -32,6 +33,13 @@ def judge_answer(version: OcppVersion, action: str, frame: frames.Frame) -> Answ
         return Answer(None, frame.error_code, frame.description)
     if not isinstance(frame, frames.CallResult):
         return Answer(None, "ProtocolError", f"unexpected message type {frame.message_type}")
+    if payload_too_deep(frame.payload):
+        # As a CALL that deep is refused (engine._unfit): nothing downstream (the validator,
+        # the JSON of the stored answer) has to cope with it.
+        code = ErrorCode.FORMAT_VIOLATION.spell(version)
+        return Answer(
+            None, code, f"invalid response: nested deeper than {MAX_PAYLOAD_DEPTH} levels"
+        )
     try:
         schemas.validate_response(version, action, frame.payload)
     except OcppError as exc:

@@ -121,6 +121,11 @@ def _too_deep(text: str | bytes, payload: dict[str, Any]) -> bool:
     brackets = ("[", "{") if isinstance(text, str) else (b"[", b"{")
     if text.count(brackets[0]) + text.count(brackets[1]) <= MAX_PAYLOAD_DEPTH:
         return False  # not enough containers in the whole frame to nest that deep
+    return payload_too_deep(payload)
+
+
+def payload_too_deep(payload: dict[str, Any]) -> bool:
+    """Tell whether `payload` nests deeper than MAX_PAYLOAD_DEPTH (walks it whole)."""
     # Iterative: past Python's recursion limit, up to orjson's 1024 levels.
     stack: list[tuple[Any, int]] = [(payload, 1)]
     while stack:

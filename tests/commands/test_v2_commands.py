@@ -240,3 +240,23 @@ async def test_change_availability_and_local_list_version_are_stored(asgi_server
     assert connector.availability == "Inoperative"
     station = await db(ChargingStation.objects.get, charger_id="V2-AV")
     assert station.local_list_version == 5
+
+
+async def test_an_answer_nested_too_deep_is_an_error_not_a_crash(asgi_server, version):
+    """DataTransfer's `data` may be anything: a charger answering with one nested past the
+    protocol's depth limit gets the command ended as an error (FormatViolation), as a CALL of
+    that depth would be answered; nothing breaks on storing it."""
+    charger_id = f"V2-DEEP-{version}"
+    nested: object = "bottom"
+    for _ in range(400):
+        nested = [nested]
+    async with connect_charger(asgi_server.ws_url, charger_id, version) as cp:
+        await boot(cp, version)
+        cp.replies["DataTransfer"] = {"status": "Accepted", "data": nested}
+        done = await command(asgi_server, charger_id, "DataTransfer", {"vendorId": "V"})
+        # The connection still serves: the next command is answered.
+        cp.replies.pop("DataTransfer")
+        after = await command(asgi_server, charger_id, "DataTransfer", {"vendorId": "V"})
+    assert (done.status, done.error_code) == ("error", "FormatViolation")
+    assert "nested deeper than" in done.error_description
+    assert after.status == "accepted"
