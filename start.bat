@@ -93,7 +93,7 @@ if errorlevel 1 exit /b 1
 
 echo.
 echo Admin: http://localhost:%PORT%/admin/  - serving on %BIND%:%PORT%, Ctrl+C stops.
-"%VPY%" -m daphne -b %BIND% -p %PORT% config.asgi:application
+"%VPY%" -m config.daphne_server -b %BIND% -p %PORT% config.asgi:application
 exit /b %errorlevel%
 
 :usage

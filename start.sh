@@ -165,11 +165,11 @@ RUN_DIR=$DATA_DIR/run
 LOG_DIR=$DATA_DIR/logs
 mkdir -p "$RUN_DIR" "$LOG_DIR"
 
-SERVER_MARK="-m $SERVER"
+SERVER_MARK=$(procs_server_marker "$SERVER")
 CELERY_MARK="-m celery -A config"
 running=""
 for name in daphne uvicorn; do
-    if pid=$(procs_running_pid "$name" "-m $name"); then
+    if pid=$(procs_running_pid "$name" "$(procs_server_marker "$name")"); then
         running="${running}$name pid $pid; "
     fi
 done

@@ -34,7 +34,7 @@ RUN_DIR=$DATA_DIR/run
 
 stopped=0
 failed=0
-for spec in "daphne|-m daphne" "uvicorn|-m uvicorn" "celery|-m celery -A config"; do
+for spec in "daphne|$(procs_server_marker daphne)" "uvicorn|$(procs_server_marker uvicorn)" "celery|-m celery -A config"; do
     name=${spec%%|*}
     marker=${spec#*|}
     if procs_stop "$name" "$marker"; then

@@ -11,9 +11,12 @@ settings (docs/robustness.md, "Limits at the edge"):
 - uvicorn runs config.edge's protocols: a connection that has not sent a whole request within
   OCPP_HANDSHAKE_TIMEOUT seconds is closed, and one address holds at most
   OCPP_MAX_CONNECTIONS_PER_IP connections;
-- daphne has neither (Twisted closes a connection that sends nothing for 60 s, and that is not
-  configurable from daphne's command line); it gets the message and frame size limits, and
-  refuses a larger message by dropping the TCP connection (autobahn's failByDrop).
+- daphne runs as config.daphne_server (daphne's own command line, with the ASGI websocket
+  denial response daphne lacks, so that a refused charger gets our status and headers); it
+  has neither of uvicorn's edge protocols (Twisted closes a connection that sends nothing
+  for 60 s, and that is not configurable from daphne's command line); it gets the message
+  and frame size limits, and refuses a larger message by dropping the TCP connection
+  (autobahn's failByDrop).
 
 TLS (OCPP_TLS_CERT_FILE + OCPP_TLS_KEY_FILE, start.sh --tls-cert/--tls-key): uvicorn serves
 it on the same port, asks every client for a certificate without requiring one
@@ -34,6 +37,8 @@ from apps.security.ca import ca_certificate_path
 
 # The websocket message limit is this many times OCPP_MAX_FRAME_BYTES (see above).
 WS_MAX_SIZE_FACTOR = 2
+# daphne's command line with ASGI's websocket denial response (config/daphne_server.py).
+DAPHNE_MODULE = "config.daphne_server"
 # A deep listen backlog: thousands of chargers reconnecting at once must not be dropped.
 BACKLOG = 4096
 
@@ -129,7 +134,7 @@ def server_command(
         # handshake timeout).
         return [
             "-m",
-            "daphne",
+            DAPHNE_MODULE,
             *listen,
             "--websocket_connect_timeout",
             "60",

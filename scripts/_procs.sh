@@ -9,6 +9,15 @@ procs_data_dir() {
         'from django.conf import settings; print(settings.DATA_DIR.resolve())' | tail -n 1
 }
 
+# The marker of an ASGI server's command line (config/serve.py): daphne runs as
+# config.daphne_server, uvicorn as itself.
+procs_server_marker() {
+    case $1 in
+    daphne) echo "-m config.daphne_server" ;;
+    *) echo "-m $1" ;;
+    esac
+}
+
 # True when the pid exists and is not a zombie.
 procs_alive() {
     local stat

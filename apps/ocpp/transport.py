@@ -17,8 +17,9 @@ thousands of frames, so here:
   websocket.disconnect afterwards: without this the station would stay connected;
 - `ended()` runs when the consumer ends, however it ends;
 - `deny()` refuses the handshake with an HTTP answer of our own (status, headers, a
-  plain-text reason) where the server offers ASGI's websocket denial response (uvicorn),
-  and with the plain refusal every ASGI server has, HTTP 403, where it does not (daphne).
+  plain-text reason) where the server offers ASGI's websocket denial response (uvicorn,
+  and daphne run as config.daphne_server), and with the plain refusal every ASGI server
+  has, HTTP 403, where it does not (plain daphne).
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ class LeanWebsocketConsumer(AsyncWebsocketConsumer):
         """Refuse the handshake, before any accept: answer HTTP `status` instead of 101.
 
         Return the status answered: without the denial response extension the server answers
-        403 itself, without our headers or reason (daphne: "403 Access denied").
+        403 itself, without our headers or reason (plain daphne: "403 Access denied").
         """
         if DENIAL_RESPONSE not in (self.scope.get("extensions") or {}):
             await self.base_send({"type": "websocket.close"})

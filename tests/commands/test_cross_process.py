@@ -102,7 +102,7 @@ def server(process_env: dict[str, str], tmp_path: Path) -> Iterator[str]:
         [
             sys.executable,
             "-m",
-            "daphne",
+            "config.daphne_server",
             "-b",
             "127.0.0.1",
             "-p",

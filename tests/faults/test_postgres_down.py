@@ -57,14 +57,14 @@ async def outcome(cp, payload) -> str:
     return "ack"
 
 
-async def status_of_a_new_connection(ws_url: str) -> int:
-    """Connect a charger expecting its handshake refused; return the HTTP status."""
+async def answer_to_a_new_connection(ws_url: str) -> tuple[int, bytes]:
+    """Connect a charger expecting its handshake refused; return the HTTP status and body."""
     with pytest.raises(InvalidStatus) as refused:
         async with websockets.connect(
             f"{ws_url}/ocpp/FAULT-PG-2", subprotocols=["ocpp1.6"], open_timeout=30
         ):
             pass
-    return refused.value.response.status_code
+    return refused.value.response.status_code, bytes(refused.value.response.body)
 
 
 async def test_nothing_is_lost_or_claimed_while_postgresql_is_down(
@@ -97,12 +97,14 @@ async def test_nothing_is_lost_or_claimed_while_postgresql_is_down(
         assert await outcome(cp, call.Heartbeat()) != "ack"  # a write too (last seen)
         status, health = await asyncio.to_thread(server.health)
         assert status == 503 and health["checks"]["database"]["ok"] is False, health
-        # A charger connecting now is refused at the handshake as a server error, not served:
-        # 503 where the server lets us answer (uvicorn); daphne answers every refusal 403,
-        # so its log says why.
-        assert await status_of_a_new_connection(server.ws_url) == 403
+        # A charger connecting now is refused at the handshake as a server error, not served
+        # (daphne answers our 503 through config.daphne_server), and the log says why.
+        assert await answer_to_a_new_connection(server.ws_url) == (
+            503,
+            b"server error, try again later",
+        )
         assert (
-            "refused websocket /ocpp/FAULT-PG-2: HTTP 403, server error, try again later"
+            "refused websocket /ocpp/FAULT-PG-2: HTTP 503, server error, try again later"
             in server.log()
         )
 
