@@ -10,10 +10,12 @@ procs_data_dir() {
 }
 
 # The marker of an ASGI server's command line (config/serve.py): daphne runs as
-# config.daphne_server, uvicorn as itself.
+# config.daphne_server (an earlier start.sh ran it as `-m daphne`: "daphne" matches both, so
+# ./stop.sh after an upgrade still stops it; only the pid in daphne.pid is ever matched),
+# uvicorn as itself.
 procs_server_marker() {
     case $1 in
-    daphne) echo "-m config.daphne_server" ;;
+    daphne) echo "daphne" ;;
     *) echo "-m $1" ;;
     esac
 }
