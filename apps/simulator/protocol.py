@@ -62,6 +62,29 @@ class SimulatorProtocol:
             logger=WIRE,
         )
 
+    def log_upload_later(
+        self,
+        log: dict[str, Any],
+        request_id: int,
+        retries: int | None,
+        retry_interval: int | None,
+    ) -> tuple[str, str]:
+        """GetLog (2.x, and the 1.6 security extension): queue the upload; return the answer's
+        status and file name. Progress goes out as LogStatusNotification."""
+        sim = self.sim
+        status = "AcceptedCanceled" if sim.upload.active else "Accepted"
+        filename = sim.upload.file_name()
+        self.later(
+            lambda p: sim.upload.start(
+                location=log["remote_location"],
+                filename=filename,
+                retries=retries,
+                retry_interval=retry_interval,
+                request_id=request_id,
+            )
+        )
+        return status, filename
+
     def later(self, job: Job) -> None:
         """Queue `job` for the behaviour loop once the answer being built has been sent."""
         self._after.append(job)

@@ -272,18 +272,7 @@ class V16Answers(SimulatorProtocol):
         **_: Any,
     ) -> call_result.GetLog:
         """Security extension: upload as for GetDiagnostics, reported by LogStatusNotification."""
-        sim = self.sim
-        status = "AcceptedCanceled" if sim.upload.active else "Accepted"
-        filename = sim.upload.file_name()
-        self.later(
-            lambda p: sim.upload.start(
-                location=log["remote_location"],
-                filename=filename,
-                retries=retries,
-                retry_interval=retry_interval,
-                request_id=request_id,
-            )
-        )
+        status, filename = self.log_upload_later(log, request_id, retries, retry_interval)
         return call_result.GetLog(status=status, filename=filename)
 
     @on(Action.get_diagnostics)

@@ -304,18 +304,7 @@ class V2Answers(SimulatorProtocol):
         retry_interval: int | None = None,
         **_: Any,
     ) -> Any:
-        sim = self.sim
-        status = "AcceptedCanceled" if sim.upload.active else "Accepted"
-        filename = sim.upload.file_name()
-        self.later(
-            lambda p: sim.upload.start(
-                location=log["remote_location"],
-                filename=filename,
-                retries=retries,
-                retry_interval=retry_interval,
-                request_id=request_id,
-            )
-        )
+        status, filename = self.log_upload_later(log, request_id, retries, retry_interval)
         return self._call_result.GetLog(status=status, filename=filename)
 
     @on("GetTransactionStatus")
