@@ -7,8 +7,10 @@ from typing import Any
 from django.conf import settings
 
 from apps.chargers import services as chargers
-from apps.chargers.models import RegistrationStatus
+from apps.chargers.models import RegistrationStatus, StationReport
 from apps.core.timeutil import format_ocpp_datetime, parse_ocpp_datetime
+from apps.maintenance.diagnostics import log_status_update
+from apps.maintenance.services import firmware_update_status_record
 from apps.protocol.engine import HandlerContext
 from apps.protocol.versions import V16
 from apps.security.ca import CsrRefused
@@ -48,6 +50,32 @@ def data_transfer(context: HandlerContext, payload: dict[str, Any]) -> dict[str,
         data=payload.get("data", ""),
     )
     return {"status": record.status}
+
+
+def firmware_status_with_request(
+    context: HandlerContext, payload: dict[str, Any]
+) -> dict[str, Any]:
+    """A firmware status quoting the requestId of its update (2.x FirmwareStatusNotification,
+    1.6 SignedFirmwareStatusNotification): a station report, applied to that update."""
+    chargers.station_report_add(
+        station_id=context.station_id, kind=StationReport.Kind.FIRMWARE, status=payload["status"]
+    )
+    firmware_update_status_record(
+        station_id=context.station_id, request_id=payload.get("requestId"), status=payload["status"]
+    )
+    return {}
+
+
+def log_status_notification(context: HandlerContext, payload: dict[str, Any]) -> dict[str, Any]:
+    """A GetLog's progress (2.x, and the 1.6 security extension): logs are 2.x's diagnostics,
+    one progress field on the station for both."""
+    chargers.station_report_add(
+        station_id=context.station_id, kind=StationReport.Kind.DIAGNOSTICS, status=payload["status"]
+    )
+    log_status_update(
+        station_id=context.station_id, request_id=payload.get("requestId"), status=payload["status"]
+    )
+    return {}
 
 
 def security_event_notification(context: HandlerContext, payload: dict[str, Any]) -> dict[str, Any]:

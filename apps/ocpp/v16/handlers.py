@@ -7,8 +7,7 @@ from typing import Any
 from apps.chargers import services as chargers
 from apps.chargers.models import StationReport
 from apps.core.timeutil import format_ocpp_datetime, parse_ocpp_datetime
-from apps.maintenance.diagnostics import diagnostics_status_update, log_status_update
-from apps.maintenance.services import firmware_update_status_record
+from apps.maintenance.diagnostics import diagnostics_status_update
 from apps.ocpp import common
 from apps.protocol.engine import HandlerContext, HandlerRegistry
 from apps.reservations import services as reservations
@@ -181,31 +180,5 @@ registry.handles("SignCertificate")(common.sign_certificate)
 
 # The security extension's firmware and log reports quote the requestId of the
 # SignedUpdateFirmware / GetLog they follow, as their OCPP 2.x twins do.
-
-
-@registry.handles("SignedFirmwareStatusNotification")
-def signed_firmware_status_notification(
-    context: HandlerContext, payload: dict[str, Any]
-) -> dict[str, Any]:
-    chargers.station_report_add(
-        station_id=context.station_id,
-        kind=StationReport.Kind.FIRMWARE,
-        status=payload["status"],
-    )
-    firmware_update_status_record(
-        station_id=context.station_id, request_id=payload.get("requestId"), status=payload["status"]
-    )
-    return {}
-
-
-@registry.handles("LogStatusNotification")
-def log_status_notification(context: HandlerContext, payload: dict[str, Any]) -> dict[str, Any]:
-    chargers.station_report_add(
-        station_id=context.station_id,
-        kind=StationReport.Kind.DIAGNOSTICS,
-        status=payload["status"],
-    )
-    log_status_update(
-        station_id=context.station_id, request_id=payload.get("requestId"), status=payload["status"]
-    )
-    return {}
+registry.handles("SignedFirmwareStatusNotification")(common.firmware_status_with_request)
+registry.handles("LogStatusNotification")(common.log_status_notification)

@@ -5,11 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from apps.chargers import services as chargers
-from apps.chargers.models import StationReport
 from apps.core.timeutil import format_ocpp_datetime, parse_ocpp_datetime
 from apps.devicemodel import services as devicemodel
-from apps.maintenance import diagnostics
-from apps.maintenance import services as maintenance
 from apps.ocpp import common
 from apps.protocol.engine import HandlerContext, HandlerRegistry
 from apps.reservations import services as reservations
@@ -157,31 +154,8 @@ def transaction_event(context: HandlerContext, payload: dict[str, Any]) -> dict[
 registry.handles("DataTransfer")(common.data_transfer)
 
 
-@registry.handles("FirmwareStatusNotification")
-def firmware_status_notification(
-    context: HandlerContext, payload: dict[str, Any]
-) -> dict[str, Any]:
-    chargers.station_report_add(
-        station_id=context.station_id, kind=StationReport.Kind.FIRMWARE, status=payload["status"]
-    )
-    maintenance.firmware_update_status_record(
-        station_id=context.station_id, request_id=payload.get("requestId"), status=payload["status"]
-    )
-    return {}
-
-
-@registry.handles("LogStatusNotification")
-def log_status_notification(context: HandlerContext, payload: dict[str, Any]) -> dict[str, Any]:
-    # Logs (GetLog) are 2.x's diagnostics: one progress field on the station for both.
-    chargers.station_report_add(
-        station_id=context.station_id,
-        kind=StationReport.Kind.DIAGNOSTICS,
-        status=payload["status"],
-    )
-    diagnostics.log_status_update(
-        station_id=context.station_id, request_id=payload.get("requestId"), status=payload["status"]
-    )
-    return {}
+registry.handles("FirmwareStatusNotification")(common.firmware_status_with_request)
+registry.handles("LogStatusNotification")(common.log_status_notification)
 
 
 @registry.handles("ReservationStatusUpdate")
