@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import datetime as dt
 import json
 import ssl
 import time
@@ -22,12 +21,11 @@ from pathlib import Path
 import pytest
 import websockets
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives import serialization
 from ocpp.v16 import call
 from websockets.exceptions import InvalidMessage
 
+from tests import pki
 from tests.faults.processes import Database, manage, server_env
 from tests.faults.test_handshake_refusals import refused
 from tests.ocpp.charger import connect_charger
@@ -61,19 +59,7 @@ def write_key_and_chain(folder: Path, name: str, key: object, chain_pem: str) ->
 
 def self_signed(common_name: str) -> tuple[object, str]:
     """A key and a certificate naming `common_name` that no CA of the server issued."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
+    key, cert = pki.self_signed(common_name)
     return key, cert.public_bytes(serialization.Encoding.PEM).decode("ascii")
 
 

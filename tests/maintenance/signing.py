@@ -6,13 +6,12 @@ import base64
 import datetime
 from dataclasses import dataclass
 
-from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.x509.oid import NameOID
 from django.core.files.base import ContentFile
 
 from apps.maintenance.models import FirmwareFile
+from tests.pki import self_signed
 
 
 @dataclass(frozen=True)
@@ -35,17 +34,8 @@ def signer(kind: str = "ec") -> Signer:
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     else:
         key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Test firmware signing")])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=30))
-        .sign(key, hashes.SHA256())
+    _, certificate = self_signed(
+        "Test firmware signing", key=key, days=30, valid_before=datetime.timedelta(days=1)
     )
     pem = certificate.public_bytes(serialization.Encoding.PEM).decode()
     return Signer(key=key, certificate_pem=pem)

@@ -8,7 +8,6 @@ CSRs with `cryptography` and check what comes back.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import hashlib
 import stat
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import Any
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
@@ -28,6 +27,7 @@ from apps.security.models import InstalledCertificate, IssuedCertificate
 from apps.simulator.certificates import KEY_FILE
 from apps.simulator.fleet import Fleet, FleetConfig
 from tests.commands.helpers import wait_final
+from tests.pki import self_signed
 from tests.simulator.conftest import VERSIONS, db, eventually, running, until
 from tests.simulator.test_commands import online
 
@@ -59,20 +59,7 @@ def public_der(key_or_cert: Any) -> bytes:
 
 
 def other_ca() -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Somebody else's CA")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=30))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .sign(key, hashes.SHA256())
-    )
+    key, cert = self_signed("Somebody else's CA", days=30, ca=True)
     return cert, key
 
 
