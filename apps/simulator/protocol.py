@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Any
 from ocpp.exceptions import NotImplementedError as OcppNotImplementedError
 from ocpp.exceptions import NotSupportedError, OCPPError
 
-from apps.core.timeutil import format_ocpp_datetime, utcnow
+from apps.core.timeutil import format_ocpp_datetime, parse_ocpp_datetime, utcnow
 from apps.simulator.curve import Reading
+from apps.simulator.transfers import signing_certificate_load
 
 if TYPE_CHECKING:
     from apps.simulator.charger import SimulatedCharger
@@ -61,6 +62,35 @@ class SimulatorProtocol:
             response_timeout=sim.config.response_timeout,
             logger=WIRE,
         )
+
+    def firmware_update_later(
+        self,
+        firmware: dict[str, Any],
+        request_id: int,
+        retries: int | None,
+        retry_interval: int | None,
+    ) -> str:
+        """UpdateFirmware (2.x) and SignedUpdateFirmware (1.6 security extension): queue the
+        download (its signature checked against the signing certificate when given); return
+        the answer's status."""
+        sim = self.sim
+        certificate = firmware.get("signing_certificate")
+        if certificate is not None and signing_certificate_load(certificate) is None:
+            return "InvalidCertificate"
+        status = "AcceptedCanceled" if sim.firmware.active else "Accepted"
+        retrieve_at = parse_ocpp_datetime(firmware["retrieve_date_time"])
+        self.later(
+            lambda p: sim.firmware.start(
+                location=firmware["location"],
+                retrieve_at=retrieve_at,
+                retries=retries,
+                retry_interval=retry_interval,
+                request_id=request_id,
+                signature=firmware.get("signature"),
+                certificate=certificate,
+            )
+        )
+        return status
 
     def log_upload_later(
         self,

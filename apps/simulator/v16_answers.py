@@ -18,7 +18,6 @@ from apps.simulator import keystore
 from apps.simulator.keystore import Verdict
 from apps.simulator.protocol import SimulatorProtocol
 from apps.simulator.state import VENDOR
-from apps.simulator.transfers import signing_certificate_load
 
 
 class V16Answers(SimulatorProtocol):
@@ -243,22 +242,7 @@ class V16Answers(SimulatorProtocol):
         **_: Any,
     ) -> call_result.SignedUpdateFirmware:
         """Security extension: a signed image, checked against its certificate once downloaded."""
-        sim = self.sim
-        if signing_certificate_load(firmware["signing_certificate"]) is None:
-            return call_result.SignedUpdateFirmware(status="InvalidCertificate")
-        status = "AcceptedCanceled" if sim.firmware.active else "Accepted"
-        retrieve_at = parse_ocpp_datetime(firmware["retrieve_date_time"])
-        self.later(
-            lambda p: sim.firmware.start(
-                location=firmware["location"],
-                retrieve_at=retrieve_at,
-                retries=retries,
-                retry_interval=retry_interval,
-                request_id=request_id,
-                signature=firmware["signature"],
-                certificate=firmware["signing_certificate"],
-            )
-        )
+        status = self.firmware_update_later(firmware, request_id, retries, retry_interval)
         return call_result.SignedUpdateFirmware(status=status)
 
     @on(Action.get_log)

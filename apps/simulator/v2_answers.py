@@ -16,7 +16,6 @@ from apps.simulator import keystore
 from apps.simulator.keystore import Setting, Verdict
 from apps.simulator.protocol import SimulatorProtocol
 from apps.simulator.state import VENDOR
-from apps.simulator.transfers import signing_certificate_load
 
 
 def _evse_of(component: dict[str, Any]) -> int | None:
@@ -275,23 +274,7 @@ class V2Answers(SimulatorProtocol):
         retry_interval: int | None = None,
         **_: Any,
     ) -> Any:
-        sim = self.sim
-        certificate = firmware.get("signing_certificate")
-        if certificate is not None and signing_certificate_load(certificate) is None:
-            return self._call_result.UpdateFirmware(status="InvalidCertificate")
-        status = "AcceptedCanceled" if sim.firmware.active else "Accepted"
-        retrieve_at = parse_ocpp_datetime(firmware["retrieve_date_time"])
-        self.later(
-            lambda p: sim.firmware.start(
-                location=firmware["location"],
-                retrieve_at=retrieve_at,
-                retries=retries,
-                retry_interval=retry_interval,
-                request_id=request_id,
-                signature=firmware.get("signature"),
-                certificate=certificate,
-            )
-        )
+        status = self.firmware_update_later(firmware, request_id, retries, retry_interval)
         return self._call_result.UpdateFirmware(status=status)
 
     @on("GetLog")
