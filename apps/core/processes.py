@@ -30,12 +30,13 @@ reconnect).
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import os
 import secrets
 import socket
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -243,24 +244,30 @@ def process_end() -> None:
         logger.warning("server process %s: could not record its end", identity.id, exc_info=True)
 
 
-def _end_at_exit() -> None:
-    close_old_connections()  # the main thread's may have broken long ago
+@contextlib.contextmanager
+def _fresh_connection() -> Iterator[None]:
+    """Work outside a request: drop a broken or expired database connection before and after
+    (the thread's may have broken long ago)."""
+    close_old_connections()
     try:
-        process_end()
+        yield
     finally:
         close_old_connections()
+
+
+def _end_at_exit() -> None:
+    with _fresh_connection():
+        process_end()
 
 
 def _beat_forever() -> None:
     while not _stopping.wait(BEAT_S):
         try:
-            close_old_connections()
-            process_beat()
-            processes_sweep()
+            with _fresh_connection():
+                process_beat()
+                processes_sweep()
         except Exception:
             logger.warning("server process liveness: could not beat or sweep", exc_info=True)
-        finally:
-            close_old_connections()
 
 
 _start_lock = threading.Lock()
@@ -283,13 +290,11 @@ def process_start() -> None:
         if process_started():
             return
         try:
-            close_old_connections()
-            process_ensure_registered()
-            processes_sweep()
+            with _fresh_connection():
+                process_ensure_registered()
+                processes_sweep()
         except Exception:
             logger.warning("server process start-up: could not register or sweep", exc_info=True)
-        finally:
-            close_old_connections()
         _stopping.clear()
         _thread = threading.Thread(target=_beat_forever, name="server-process", daemon=True)
         _thread.start()
