@@ -94,6 +94,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "axes",
     "apps.core",
+    "apps.nodes",
+    "apps.hardware",
     "apps.dashboard",
     "apps.chargers",
     "apps.rfid",
@@ -397,3 +399,28 @@ UPLOAD_URL_TTL = env.int("UPLOAD_URL_TTL", default=7 * 24 * 3600)
 
 ADMIN_USERNAME = env.str("ADMIN_USERNAME", default="")
 ADMIN_PASSWORD = env.str("ADMIN_PASSWORD", default="")
+
+# --- This node and its hardware (docs/nodes.md) ----------------------------------------------
+# The role this node is created with (terminal, control, satellite, watchtower); afterwards the
+# node's record holds it (`manage.py node --role`, the admin). Roles only choose the features
+# on by default.
+NODE_ROLE = env.str("NODE_ROLE", default="terminal")
+# This node's name (default: the hostname).
+NODE_NAME = env.str("NODE_NAME", default="")
+# Where feature detection looks for /dev, /sys and programs (tests use fake trees).
+NODE_DEV_ROOT = env.str("NODE_DEV_ROOT", default="/")
+# Run the hardware services (card reader, LCD, toasts) in the server process.
+HARDWARE_SERVICES = env.bool("HARDWARE_SERVICES", default=True)
+# Card reader: auto (serial port if present, else MFRC522 on SPI), serial, or mfrc522.
+RFID_READER = env.str("RFID_READER", default="auto")
+# Serial reader's port (empty: the first /dev/ttyUSB*, /dev/ttyACM*, /dev/serial0) and speed.
+RFID_SERIAL_PORT = env.str("RFID_SERIAL_PORT", default="")
+RFID_SERIAL_BAUD = env.int("RFID_SERIAL_BAUD", default=9600)
+# MFRC522 reader's SPI bus and chip select (/dev/spidevBUS.DEVICE).
+RFID_SPI_BUS = env.int("RFID_SPI_BUS", default=0)
+RFID_SPI_DEVICE = env.int("RFID_SPI_DEVICE", default=0)
+# Character LCD on I2C (PCF8574 backpack): bus (/dev/i2c-N), address, size.
+LCD_I2C_BUS = env.int("LCD_I2C_BUS", default=1)
+LCD_I2C_ADDRESS = env.int("LCD_I2C_ADDRESS", default=0x27)
+LCD_COLS = env.int("LCD_COLS", default=16)
+LCD_ROWS = env.int("LCD_ROWS", default=2)

@@ -59,6 +59,10 @@ STALE_AFTER = timedelta(seconds=60)
 process_sweep = Signal()
 # Sent by `process_end` with `process_id`: that process is shutting down, release its holds.
 process_ending = Signal()
+# Sent by `process_start` (no arguments) once this process serves: the apps that run
+# something beside the server (this node's record, the hardware services) start it. A
+# receiver's failure is logged and does not stop the others.
+process_serving = Signal()
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,3 +305,11 @@ def process_start() -> None:
         if not _exit_hook_set:
             atexit.register(_end_at_exit)
             _exit_hook_set = True
+        with _fresh_connection():
+            for receiver, result in process_serving.send_robust(sender=ServerProcess):
+                if isinstance(result, Exception):
+                    logger.warning(
+                        "server process start-up: %r failed",
+                        receiver,
+                        exc_info=(type(result), result, result.__traceback__),
+                    )
