@@ -160,6 +160,25 @@ class SecurityEventRecorded(LiveEvent):
     at: datetime
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CardScanned(LiveEvent):
+    """A card was read by this node's RFID scanner and checked.
+
+    `result` is the authorisation status (Accepted, Blocked, Expired, Invalid, …); `action`
+    what the scan did on the local charger: "started", "stopped", "none" or "failed";
+    `station` that charger's id ("" when none), `detail` a short reason for the operator.
+    """
+
+    kind: ClassVar[str] = "card"
+    scan: int
+    uid: str
+    result: str
+    action: str
+    station: str
+    detail: str
+    at: datetime
+
+
 def serialise(event: LiveEvent) -> str:
     """Return the wire text of `event`: `{"kind": ..., "data": {its fields}}`.
 

@@ -1,0 +1,70 @@
+"""Show or change this node: its role and its features' switches (docs/nodes.md)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from apps.nodes import features
+from apps.nodes.models import Mode, Role
+from apps.nodes.services import set_role, set_switch, this_node
+
+
+class Command(BaseCommand):
+    help = "Show this node, its role and each feature's state; switch features or the role."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--json", action="store_true", help="print the node as JSON")
+        parser.add_argument("--role", choices=Role.values, help="give this node another role")
+        parser.add_argument(
+            "--feature",
+            action="append",
+            default=[],
+            metavar="SLUG=MODE",
+            help=f"switch a feature on, off or auto (repeatable); slugs: "
+            f"{', '.join(features.CATALOGUE)}",
+        )
+        parser.add_argument(
+            "--active",
+            metavar="SLUG",
+            help="print nothing; exit 0 when the feature is active on this node, else 1",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["active"]:
+            slug = options["active"]
+            if slug not in features.CATALOGUE:
+                raise CommandError(f"unknown feature {slug!r}")
+            raise SystemExit(0 if features.feature_active(slug) else 1)
+        if options["role"]:
+            set_role(options["role"])
+        for item in options["feature"]:
+            slug, sep, mode = item.partition("=")
+            if not sep or mode not in Mode.values:
+                raise CommandError(f"--feature wants SLUG=on|off|auto, not {item!r}")
+            try:
+                set_switch(slug, mode, by="manage.py node")
+            except ValueError as exc:
+                raise CommandError(str(exc)) from exc
+        node = this_node()
+        states = features.feature_states()
+        if options["json"]:
+            data = {
+                "name": node.name,
+                "role": node.role,
+                "hostname": node.hostname,
+                "addresses": node.addresses,
+                "port": node.port,
+                "version": node.version,
+                "installed_at": node.installed_at.isoformat() if node.installed_at else None,
+                "last_seen": node.last_seen.isoformat() if node.last_seen else None,
+                "features": [state.as_dict() for state in states.values()],
+            }
+            self.stdout.write(json.dumps(data, indent=2))
+            return
+        self.stdout.write(f"{node.name} — {node.get_role_display()} ({node.hostname})")
+        self.stdout.write(f"version {node.version or '-'}, addresses {', '.join(node.addresses)}")
+        for state in states.values():
+            self.stdout.write(f"  {state.slug:<16} {state.mode:<5} {state.describe()}")
