@@ -80,6 +80,7 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(data, indent=2))
             return
         self.stdout.write(f"{node.name} — {node.get_role_display()} ({node.hostname})")
-        self.stdout.write(f"version {node.version or '-'}, addresses {', '.join(node.addresses)}")
+        addresses = ", ".join(node.addresses) or "-"
+        self.stdout.write(f"version {node.version or '-'}, addresses {addresses}")
         for state in states.values():
             self.stdout.write(f"  {state.slug:<16} {state.mode:<5} {state.describe()}")
