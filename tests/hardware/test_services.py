@@ -189,3 +189,31 @@ def test_only_one_process_of_a_node_takes_the_hardware_lock(supervisor, tmp_path
     assert not other_process_takes_the_lock(tmp_path)
     services.stop_services()
     assert other_process_takes_the_lock(tmp_path)
+
+
+class Quitter:
+    """A service that returns at once although its feature stays on."""
+
+    name = "quitter"
+    feature = features.LCD_SCREEN
+
+    def __init__(self) -> None:
+        self.runs = 0
+        self.ran = threading.Event()
+
+    def run(self, ctx: services.Context) -> None:
+        self.runs += 1
+        self.ran.set()
+
+
+def test_a_service_that_returns_at_once_is_not_restarted_in_a_tight_loop(
+    supervisor, monkeypatch
+) -> None:
+    monkeypatch.setattr(services, "RESTART_MIN_S", 60.0)
+    set_switch(features.LCD_SCREEN, Mode.ON)
+    quitter = Quitter()
+    start(supervisor, quitter)
+    assert quitter.ran.wait(WITHIN)
+    services.stop_services()  # ends the pause at once
+    assert quitter.runs == 1
+    assert state_is(ServiceStatus.State.STOPPED, "quitter")
