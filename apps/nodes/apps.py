@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.apps import AppConfig
+from django.core import checks
 from django.utils.translation import gettext_lazy as _
 
 
@@ -10,6 +11,9 @@ class NodesConfig(AppConfig):
 
     def ready(self) -> None:
         from apps.core.processes import process_serving
+        from apps.nodes.checks import check_node_settings
+
+        checks.register(check_node_settings)
 
         process_serving.connect(_refresh, dispatch_uid="nodes-refresh")
 

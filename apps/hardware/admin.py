@@ -1,0 +1,6 @@
+from __future__ import annotations
+
+# The admin of each part of this app lives in its own module (merged by import here).
+from apps.hardware.services_admin import ServiceStatusAdmin
+
+__all__ = ["ServiceStatusAdmin"]
