@@ -10,8 +10,11 @@ class NodesConfig(AppConfig):
 
     def ready(self) -> None:
         from apps.core.processes import process_serving
+        from apps.nodes.queue import local_beat_start
 
         process_serving.connect(_refresh, dispatch_uid="nodes-refresh")
+        # Without a Celery worker the server runs the periodic jobs and queued tasks itself.
+        process_serving.connect(local_beat_start, dispatch_uid="nodes-local-beat")
 
 
 def _refresh(**_kwargs: object) -> None:
