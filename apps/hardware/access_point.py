@@ -81,7 +81,7 @@ def ap_spec(
         address=address,
     )
     if errors:
-        raise AccessPointError("; ".join(errors.values()))
+        raise AccessPointError(" ".join(errors.values()))
     return ApSpec(interface, ssid, password, band, channel, mode, address)
 
 

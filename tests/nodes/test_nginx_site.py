@@ -158,6 +158,20 @@ class TestNginxCheck:
         assert "listen 8080;" in text
         assert f"wrote {out}" in capsys.readouterr().out
 
+    def test_the_command_writes_a_standalone_configuration_nginx_accepts(
+        self, nginx: str, tmp_path: Path
+    ) -> None:
+        out, prefix = tmp_path / "site.conf", tmp_path / "try"
+        call_command(
+            "nginx_site", "--output", str(out), "--port", "8080", "--standalone", str(prefix)
+        )
+        conf = prefix / "nginx.conf"
+        assert f"include {out};" in conf.read_text()
+        checked = subprocess.run(
+            [nginx, "-t", "-p", str(prefix), "-c", str(conf)], capture_output=True, text=True
+        )
+        assert checked.returncode == 0, checked.stderr
+
     def test_the_command_refuses_bad_values_and_writes_nothing(self, tmp_path: Path) -> None:
         out = tmp_path / "constellation.conf"
         with pytest.raises(CommandError, match="--tls-cert and --tls-key go together"):

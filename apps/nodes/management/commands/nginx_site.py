@@ -8,7 +8,13 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from apps.nodes.nginx import NginxSiteError, nginx_check, nginx_site, nginx_site_render
+from apps.nodes.nginx import (
+    NginxSiteError,
+    nginx_check,
+    nginx_site,
+    nginx_site_render,
+    standalone_conf,
+)
 
 
 class Command(BaseCommand):
@@ -35,6 +41,12 @@ class Command(BaseCommand):
         parser.add_argument("--tls-cert", default="")
         parser.add_argument("--tls-key", default="")
         parser.add_argument("--tls-client-ca", default="", help="CA of chargers' certificates")
+        parser.add_argument(
+            "--standalone",
+            metavar="DIR",
+            help="also write DIR/nginx.conf around the site (pid, logs, temporary files in "
+            "DIR) to try it without root: nginx -p DIR -c DIR/nginx.conf",
+        )
         check = parser.add_mutually_exclusive_group()
         check.add_argument("--check", action="store_true", help="nginx -t must run and pass")
         check.add_argument("--no-check", action="store_true", help="do not run nginx -t")
@@ -72,3 +84,7 @@ class Command(BaseCommand):
         temporary.write_text(text)
         os.replace(temporary, path)  # nginx never reads half a file
         self.stdout.write(f"wrote {path}")
+        if options["standalone"]:
+            prefix = Path(options["standalone"]).resolve()
+            conf = standalone_conf(path.resolve(), prefix)
+            self.stdout.write(f"wrote {conf}; run: nginx -p {prefix} -c {conf} -g 'daemon off;'")
