@@ -74,6 +74,12 @@ class AccessPointAdmin(admin.ModelAdmin):
         (_("State"), {"fields": ["feature_state", "status", "clients", "commands"]}),
     ]
 
+    def _status(self, obj: AccessPoint) -> access_point.ApStatus:
+        # Asked once per page: the status and the clients come from one round of nmcli and iw.
+        if not hasattr(obj, "_ap_status"):
+            obj._ap_status = access_point.ap_status(interface=obj.interface)
+        return obj._ap_status
+
     @admin.display(description=_("password set"), boolean=True)
     def password_set(self, obj: AccessPoint) -> bool:
         return bool(obj.password)
@@ -94,7 +100,7 @@ class AccessPointAdmin(admin.ModelAdmin):
     def status(self, obj: AccessPoint) -> str:
         if obj.pk is None:
             return "-"
-        status = access_point.ap_status(interface=obj.interface)
+        status = self._status(obj)
         if not status.available or not status.active:
             return format_html("{}: {}", _("not active"), status.detail)
         return format_html(
@@ -105,7 +111,7 @@ class AccessPointAdmin(admin.ModelAdmin):
     def clients(self, obj: AccessPoint) -> str:
         if obj.pk is None:
             return "-"
-        status = access_point.ap_status(interface=obj.interface)
+        status = self._status(obj)
         if not status.clients:
             return _("none")
         rows = format_html_join(

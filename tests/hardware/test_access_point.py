@@ -287,6 +287,9 @@ class TestAdmin:
         assert "first-passphrase" not in text
         assert "Constellation: guests" in text  # the status, from nmcli
         assert "3c:22:fb:11:22:33" in text  # a connected client, from iw
+        assert [argv for argv in recorded(stand_ins) if "show" in argv] == [
+            ["nmcli", "-t", "-f", ap.STATUS_FIELDS, "connection", "show", "constellation-ap"]
+        ]  # once per page
 
         # Saving without a new password keeps the old one.
         form["new_password"] = ""
