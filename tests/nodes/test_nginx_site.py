@@ -304,3 +304,85 @@ async def test_a_charger_boots_over_wss_through_nginx_and_browsers_are_redirecte
             verify=str(cert),
         )
         assert health.status_code == 200
+
+
+@contextlib.contextmanager
+def header_echo() -> Iterator[int]:
+    """An upstream that answers each request with the headers it received (as JSON)."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Echo(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = json.dumps({k.lower(): v for k, v in self.headers.items()}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Echo)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.slow
+def test_nginx_replaces_what_a_client_claims_in_the_trusted_headers(
+    nginx: str, tmp_path: Path, certificate: tuple[Path, Path]
+) -> None:
+    cert, key = certificate
+    http_port, tls_port = free_port(), free_port()
+    with header_echo() as upstream:
+        site = nginx_site(
+            http_port=http_port,
+            tls_port=tls_port,
+            upstreams=[f"127.0.0.1:{upstream}"],
+            static_root=str(tmp_path),
+            tls_cert=str(cert),
+            tls_key=str(key),
+            tls_client_ca=str(cert),
+        )
+        forged = {
+            "X-SSL-Client-Verify": "SUCCESS",
+            "X-SSL-Client-S-DN": "CN=VICTIM",
+            "X-Forwarded-Proto": "https",
+            "X-Forwarded-For": "203.0.113.9",
+        }
+        with running_nginx(nginx, nginx_site_render(site), tmp_path / "nginx", http_port, tls_port):
+            seen = requests.get(
+                f"https://127.0.0.1:{tls_port}/echo",
+                headers=forged,
+                timeout=10,
+                proxies=NO_PROXY,
+                verify=str(cert),
+            ).json()
+            # On the HTTP port only a websocket handshake is proxied (browsers are redirected).
+            plain = requests.get(
+                f"http://127.0.0.1:{http_port}/echo",
+                headers={**forged, "Upgrade": "websocket", "Connection": "Upgrade"},
+                timeout=10,
+                proxies=NO_PROXY,
+                allow_redirects=False,
+            ).json()
+    assert "x-ssl-client-verify" not in plain  # no TLS, so no certificate to claim
+    assert "x-ssl-client-s-dn" not in plain
+    assert plain["x-forwarded-proto"] == "http"
+    assert plain["upgrade"] == "websocket"
+    assert plain["connection"] == "upgrade"
+    # No client certificate was presented: nginx says so, whatever the client claimed.
+    assert seen["x-ssl-client-verify"] == "NONE"
+    assert "x-ssl-client-s-dn" not in seen  # empty: not passed on
+    assert seen["x-forwarded-proto"] == "https"  # nginx's own scheme
+    # The client's claim stays first; the address nginx saw is appended (the app counts from
+    # the right, past its trusted proxies).
+    assert seen["x-forwarded-for"] == "203.0.113.9, 127.0.0.1"
+    assert "upgrade" not in seen  # a plain request is no websocket handshake upstream
