@@ -10,7 +10,10 @@ class HardwareConfig(AppConfig):
 
     def ready(self) -> None:
         from apps.core.processes import process_serving
-        from apps.hardware import services
+        from apps.hardware import lcd, services, toast
+
+        services.register(lcd.LcdService)
+        services.register(toast.ToastService)
 
         # They stop at exit (start_services registers that).
         process_serving.connect(services.start_services, dispatch_uid="hardware-start")
