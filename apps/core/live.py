@@ -40,24 +40,28 @@ EVENT_TYPE = "dashboard.event"
 
 _lock = threading.Lock()
 _watchers = 0
+# Dashboards of this process plus local listeners: what `watched()` reads, one comparison.
+_interested = 0
 # The event loop of this process's dashboard sockets: an in-memory layer lives on it.
 _loop: asyncio.AbstractEventLoop | None = None
 
 
 def watcher_joined(loop: asyncio.AbstractEventLoop | None = None) -> None:
     """Count a dashboard socket opened in this process, served on `loop`."""
-    global _watchers, _loop
+    global _watchers, _interested, _loop
     with _lock:
         _watchers += 1
+        _interested = _watchers + len(_listeners)
         if loop is not None:
             _loop = loop
 
 
 def watcher_left() -> None:
     """Count a dashboard socket of this process closed."""
-    global _watchers
+    global _watchers, _interested
     with _lock:
         _watchers = max(0, _watchers - 1)
+        _interested = _watchers + len(_listeners)
 
 
 def watchers() -> int:
@@ -80,9 +84,9 @@ def watched() -> bool:
     A publisher whose event costs something to build (figures from meter samples) asks
     first, so a charger's message pays nothing for it while nobody watches.
     """
-    # The listeners' tuple is tested before the settings lookup: with none (the default) the
-    # cost is one truth test of an empty tuple.
-    return _watchers > 0 or bool(_listeners) or not _in_memory_layer()
+    # One counter for dashboards and listeners: with neither (the default), the cost is what
+    # it was before there were listeners.
+    return _interested > 0 or not _in_memory_layer()
 
 
 def publish(event: LiveEvent) -> None:
@@ -125,10 +129,11 @@ def subscribe(callback: Listener) -> None:
     The callback runs in the dispatcher thread, one event at a time and in order; it should
     be quick (hand the event to its own thread). Its exceptions are logged, never raised.
     """
-    global _listeners, _dispatcher
+    global _listeners, _interested, _dispatcher
     with _lock:
         if callback not in _listeners:
             _listeners = (*_listeners, callback)
+        _interested = _watchers + len(_listeners)
         if _dispatcher is None or not _dispatcher.is_alive():
             _dispatcher = threading.Thread(target=_dispatch, name="live-listeners", daemon=True)
             _dispatcher.start()
@@ -136,9 +141,10 @@ def subscribe(callback: Listener) -> None:
 
 def unsubscribe(callback: Listener) -> None:
     """Stop calling `callback` (events already queued are not given to it)."""
-    global _listeners
+    global _listeners, _interested
     with _lock:
         _listeners = tuple(c for c in _listeners if c != callback)
+        _interested = _watchers + len(_listeners)
 
 
 def listeners() -> int:
