@@ -18,8 +18,13 @@ class HardwareConfig(AppConfig):
     verbose_name = _("Hardware")
 
     def ready(self) -> None:
+        from django.core import checks
+
         from apps.core.processes import process_ending, process_serving
         from apps.hardware import lcd, services, toast
+
+        checks.register(lcd.check_lcd_settings)
+        checks.register(toast.check_toast_settings)
 
         services.register(lcd.LcdService)
         services.register(toast.ToastService)

@@ -20,8 +20,10 @@ import threading
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
+from django.core.checks import Error
 from django.db import close_old_connections
 from django.utils import translation
 from django.utils.translation import pgettext
@@ -184,6 +186,37 @@ class Screen:
             self.lcd.bus.close()
         except (OSError, AttributeError):
             pass
+
+
+def check_lcd_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
+    """Report LCD settings the display cannot take (`manage.py check`)."""
+    errors = []
+    if settings.LCD_ROWS not in (1, 2, 4) or not 8 <= settings.LCD_COLS <= 40:
+        errors.append(
+            Error(
+                f"LCD_COLS x LCD_ROWS is {settings.LCD_COLS}x{settings.LCD_ROWS}.",
+                hint="A character LCD has 1, 2 or 4 rows of 8 to 40 columns (16x2, 20x4).",
+                id="hardware.E101",
+            )
+        )
+    if not 0x03 <= settings.LCD_I2C_ADDRESS <= 0x77 or settings.LCD_I2C_BUS < 0:
+        errors.append(
+            Error(
+                f"LCD_I2C_ADDRESS {settings.LCD_I2C_ADDRESS} on bus {settings.LCD_I2C_BUS} "
+                "is not an I2C device address.",
+                hint="Give the address in decimal, 3 to 119 (0x27 is 39, 0x3F is 63), "
+                "as `i2cdetect -y 1` shows it.",
+                id="hardware.E102",
+            )
+        )
+    if not settings.LCD_PAGE_SECONDS > 0 or not settings.LCD_RETRY_SECONDS > 0:
+        errors.append(
+            Error(
+                "LCD_PAGE_SECONDS and LCD_RETRY_SECONDS must be more than 0.",
+                id="hardware.E103",
+            )
+        )
+    return errors
 
 
 class LcdService:

@@ -31,8 +31,10 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
+from django.core.checks import Error
 from django.db import close_old_connections
 from django.utils import formats, translation
 from django.utils.translation import gettext as _
@@ -208,6 +210,19 @@ def wanted(event: LiveEvent) -> bool:
     )
 
 
+def check_toast_settings(app_configs: Any = None, **kwargs: Any) -> list[Error]:
+    """Report a rate limit that would show no toast at all (`manage.py check`)."""
+    if settings.TOAST_PER_MINUTE >= 1:
+        return []
+    return [
+        Error(
+            f"TOAST_PER_MINUTE is {settings.TOAST_PER_MINUTE}.",
+            hint="Allow 1 or more toasts a minute; switch the gui-toast feature off instead.",
+            id="hardware.E111",
+        )
+    ]
+
+
 class ToastService:
     """The managed toast service: events in, rate-limited desktop notifications out."""
 
@@ -283,6 +298,8 @@ class ToastService:
         if event.active:
             if event.transaction in self._sessions:
                 return None
+            if len(self._sessions) >= 10_000:  # sessions that never ended: forget them
+                self._sessions.clear()
             self._sessions.add(event.transaction)
             if event.started_at is None or utcnow() - event.started_at > STARTED_RECENTLY:
                 return None

@@ -16,7 +16,14 @@ import RPLCD.i2c
 from apps.chargers.models import ChargingStation
 from apps.core import live
 from apps.core.events import CardScanned
-from apps.hardware.lcd import LcdService, Page, Screen, lcd_pages, lcd_text
+from apps.hardware.lcd import (
+    LcdService,
+    Page,
+    Screen,
+    check_lcd_settings,
+    lcd_pages,
+    lcd_text,
+)
 from apps.hardware.models import ServiceStatus
 from apps.hardware.services import supervise
 from apps.nodes.features import LCD_SCREEN
@@ -197,3 +204,22 @@ class TestService:
         assert module.text() == (" " * 16, " " * 16)
         assert live.listeners() == 0
         assert ServiceStatus.objects.get(name="lcd").state == ServiceStatus.State.STOPPED
+
+
+class TestChecks:
+    def test_the_defaults_pass(self):
+        assert check_lcd_settings() == []
+
+    @pytest.mark.parametrize(
+        ("name", "value", "check_id"),
+        [
+            ("LCD_ROWS", 3, "hardware.E101"),
+            ("LCD_COLS", 80, "hardware.E101"),
+            ("LCD_I2C_ADDRESS", 0x27 * 16, "hardware.E102"),
+            ("LCD_PAGE_SECONDS", 0, "hardware.E103"),
+        ],
+    )
+    def test_it_reports_what_the_display_cannot_take(self, settings, name, value, check_id):
+        setattr(settings, name, value)
+
+        assert [error.id for error in check_lcd_settings()] == [check_id]

@@ -17,7 +17,13 @@ from apps.chargers.models import ChargingStation, RegistrationStatus
 from apps.core import live
 from apps.core.events import CardScanned, ConnectorStatusChanged
 from apps.hardware.services import supervise
-from apps.hardware.toast import Toast, ToastLimiter, ToastService, notify_command
+from apps.hardware.toast import (
+    Toast,
+    ToastLimiter,
+    ToastService,
+    check_toast_settings,
+    notify_command,
+)
 from apps.nodes.features import GUI_TOAST, feature_active
 from apps.nodes.services import set_switch
 from apps.security.services import security_event_record
@@ -322,3 +328,10 @@ async def test_a_charger_reporting_faulted_over_a_socket_is_a_toast(asgi_server,
         ("critical", "Charger faulted", "CP-SOCKET-1 connector 1: HighTemperature")
     ]
     assert notify.calls()[0]["display"] == ":0"
+
+
+def test_a_rate_limit_that_shows_nothing_is_a_configuration_error(settings):
+    assert check_toast_settings() == []
+    settings.TOAST_PER_MINUTE = 0
+
+    assert [error.id for error in check_toast_settings()] == ["hardware.E111"]
