@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 
 import pytest
 import RPLCD.i2c
+from asgiref.sync import sync_to_async
+from ocpp.v16 import call
 
 from apps.chargers.models import ChargingStation
 from apps.core import live
@@ -28,7 +30,9 @@ from apps.hardware.models import ServiceStatus
 from apps.hardware.services import supervise
 from apps.nodes.features import LCD_SCREEN
 from apps.nodes.services import set_switch, this_node
+from apps.rfid.models import IdTag
 from tests.hardware.i2c_lcd import I2CBuses, LcdModule
+from tests.ocpp.charger import connect_v16
 from tests.personas import add_connector
 
 AT = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -223,3 +227,60 @@ class TestChecks:
         setattr(settings, name, value)
 
         assert [error.id for error in check_lcd_settings()] == [check_id]
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_charger_over_a_socket_shows_its_status_and_session(
+    asgi_server, module, i2c, settings
+):
+    """A 1.6 charger's status, session and readings, sent over a real websocket, on the LCD."""
+    settings.OCPP_UNKNOWN_STATIONS = "accept"
+    settings.LANGUAGE_CODE = "en"
+    await sync_to_async(set_switch)(LCD_SCREEN, "on")
+    await sync_to_async(IdTag.objects.create)(id_tag="DRIVER-LCD")
+    service = LcdService(page_seconds=0.05, addresses=lambda: ["192.0.2.10"])
+    stop = threading.Event()
+    thread = threading.Thread(target=supervise, args=(service, stop), daemon=True)
+    thread.start()
+    wait = sync_to_async(module.wait_for, thread_sensitive=False)
+    try:
+        async with connect_v16(asgi_server.ws_url, "CP-LCD-1") as cp:
+            await cp.call(
+                call.BootNotification(charge_point_model="Wallbox", charge_point_vendor="Acme")
+            )
+            await cp.call(
+                call.StatusNotification(connector_id=1, error_code="NoError", status="Charging")
+            )
+            await wait(lambda screen: screen == ("CP-LCD-1 #1     ", "Charging        "))
+            start = await cp.call(
+                call.StartTransaction(
+                    connector_id=1,
+                    id_tag="DRIVER-LCD",
+                    meter_start=1000,
+                    timestamp="2026-12-01T09:00:00.000Z",
+                )
+            )
+            await cp.call(
+                call.MeterValues(
+                    connector_id=1,
+                    transaction_id=start.transaction_id,
+                    meter_value=[
+                        {
+                            "timestamp": "2026-12-01T09:05:00.000Z",
+                            "sampledValue": [
+                                {
+                                    "value": "3.25",
+                                    "unit": "kWh",
+                                    "measurand": "Energy.Active.Import.Register",
+                                },
+                                {"value": "11", "unit": "kW", "measurand": "Power.Active.Import"},
+                            ],
+                        }
+                    ],
+                )
+            )
+            await wait(lambda screen: screen == ("CP-LCD-1 #1     ", "11.0kW 2.25kWh  "))
+    finally:
+        stop.set()
+        await sync_to_async(thread.join, thread_sensitive=False)(10)
+    assert not thread.is_alive()

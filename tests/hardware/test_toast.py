@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from asgiref.sync import sync_to_async
 from ocpp.v16 import call
 
 from apps.chargers.models import ChargingStation, RegistrationStatus
@@ -299,7 +300,6 @@ def test_the_feature_is_on_for_a_terminal_with_a_desktop(notify):
 
 @pytest.mark.django_db(transaction=True)
 async def test_a_charger_reporting_faulted_over_a_socket_is_a_toast(asgi_server, notify, settings):
-    from asgiref.sync import sync_to_async
 
     settings.OCPP_UNKNOWN_STATIONS = "accept"
     settings.LANGUAGE_CODE = "en"
