@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "apps.core",
     "apps.nodes",
     "apps.hardware",
+    "apps.lifecycle",
     "apps.dashboard",
     "apps.chargers",
     "apps.rfid",
@@ -424,3 +425,10 @@ LCD_I2C_BUS = env.int("LCD_I2C_BUS", default=1)
 LCD_I2C_ADDRESS = env.int("LCD_I2C_ADDRESS", default=0x27)
 LCD_COLS = env.int("LCD_COLS", default=16)
 LCD_ROWS = env.int("LCD_ROWS", default=2)
+
+# --- Upgrades (docs/lifecycle.md) ------------------------------------------------------------
+# The update channel the first migrate gives this node: fixed (never automatic), stable (weekly,
+# Thursday 04:30, newest release tag), latest (daily 04:30, newest tag or pre-release) or
+# unstable (every 15 minutes, head of main). Times are in TIME_ZONE. Afterwards the node's row
+# holds it (`manage.py lifecycle channel --set`, configure.sh, the admin).
+UPDATE_CHANNEL = env.str("UPDATE_CHANNEL", default="fixed")
