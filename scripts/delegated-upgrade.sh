@@ -36,7 +36,7 @@ done
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 mkdir -p "$(dirname "$LOG")"
 exec </dev/null >>"$LOG" 2>&1
-echo "=== delegated upgrade $(date -u +%Y-%m-%dT%H:%M:%SZ), pid $$"
+echo "=== delegated upgrade $(date -u +%Y-%m-%dT%H:%M:%SZ), pid $$, session $(ps -o sid= -p $$ | tr -d ' ')"
 # SIGHUP from the worker's terminal or session must not end it (nohup's job).
 trap '' HUP
 # Not exec, so the log says how it ended; one line, because upgrade.sh checks out another

@@ -131,4 +131,5 @@ class Command(BaseCommand):
     def _launch(self, options: dict[str, Any]) -> None:
         args = ["--to", options["to"]] if options["to"] else []
         launched = services.upgrade_launch(started_by="manage.py", args=args)
-        self.stdout.write(f"started ({launched.how}); log: {launched.log}")
+        pid = f", pid {launched.pid}" if launched.pid else ""
+        self.stdout.write(f"started ({launched.how}{pid}); log: {launched.log}")
