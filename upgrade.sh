@@ -123,7 +123,9 @@ main() {
     [ -z "$TO" ] || plan_args+=(--to "$TO")
     local plan
     plan=$("$PY" manage.py lifecycle plan "${plan_args[@]}") || die "could not pick the target"
-    eval "$plan" # PLAN_* variables, quoted by the command (shlex.quote)
+    # Only the PLAN_* lines, each value quoted by the command (shlex.quote).
+    eval "$(grep -E '^PLAN_[A-Z_]+=' <<<"$plan")"
+    [ -n "${PLAN_AVAILABLE:-}" ] || die "the plan said nothing: $plan"
 
     if [ "$CHECK" = 1 ]; then
         echo "$PLAN_REASON"
@@ -157,6 +159,7 @@ main() {
     lifecycle_remember
     WAS_RUNNING=0
     if lifecycle_running; then
+        lifecycle_can_restart || die "cannot restart this node: $LIFECYCLE_CANNOT"
         WAS_RUNNING=1
         echo "== stopping the node ($(lifecycle_mode))"
         lifecycle_stop || fail_before_change "could not stop the node"

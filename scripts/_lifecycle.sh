@@ -60,6 +60,21 @@ lifecycle_remember() {
     LIFECYCLE_HEALTH_URL=${LIFECYCLE_HEALTH_URL:-http://127.0.0.1:8000/healthz}
 }
 
+# True when the node can be started again the way it runs; else say why in LIFECYCLE_CANNOT.
+lifecycle_can_restart() {
+    local arg
+    LIFECYCLE_CANNOT=""
+    [ "$(lifecycle_mode)" = scripts ] || return 0
+    for arg in "${LIFECYCLE_START_ARGS[@]}"; do
+        if [ "$arg" = --foreground ]; then
+            # A service manager runs it: start.sh --foreground here would never return.
+            LIFECYCLE_CANNOT="it was started with --foreground (by a service manager?);"
+            LIFECYCLE_CANNOT+=" list its units in $LIFECYCLE_UNITS_FILE"
+            return 1
+        fi
+    done
+}
+
 lifecycle_stop() {
     case $(lifecycle_mode) in
     services)

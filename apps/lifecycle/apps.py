@@ -9,7 +9,12 @@ class LifecycleConfig(AppConfig):
     verbose_name = _("Upgrades")
 
     def ready(self) -> None:
+        from django.core import checks
         from django.db.models.signals import post_migrate
+
+        from apps.lifecycle.checks import check_update_channel
+
+        checks.register(check_update_channel)
 
         post_migrate.connect(_seed_policy, sender=self, dispatch_uid="lifecycle-seed-policy")
 

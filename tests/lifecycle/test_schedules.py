@@ -143,3 +143,13 @@ def test_the_history_speaks_italian(client, make_user) -> None:
     ).content.decode()
     assert "aggiornato" in body  # the result
     assert "Esito" in body and "Dalla versione" in body
+
+
+def test_a_wrong_update_channel_setting_is_a_configuration_error() -> None:
+    from apps.lifecycle.checks import check_update_channel
+
+    assert check_update_channel() == []
+    with override_settings(UPDATE_CHANNEL="weekly"):
+        [error] = check_update_channel()
+    assert error.id == "lifecycle.E001"
+    assert "'weekly' is not an update channel" in error.msg
