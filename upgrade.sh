@@ -133,11 +133,11 @@ main() {
         exit 1
     fi
     echo "channel $PLAN_CHANNEL: $PLAN_REASON"
-    RECORD=(--channel "$PLAN_CHANNEL" --by "$BY" --from-version "$PLAN_CURRENT_VERSION"
+    ATTEMPT=(--channel "$PLAN_CHANNEL" --by "$BY" --from-version "$PLAN_CURRENT_VERSION"
         --from-commit "$PLAN_CURRENT_COMMIT" --to-ref "$PLAN_TARGET_REF"
         --to-version "$PLAN_TARGET_VERSION" --to-commit "$PLAN_TARGET_COMMIT")
     if [ "$PLAN_AVAILABLE" != 1 ]; then
-        "$PY" manage.py lifecycle finish "${RECORD[@]}" --result no_upgrade \
+        "$PY" manage.py lifecycle finish "${ATTEMPT[@]}" --result no_upgrade \
             --detail "$PLAN_REASON" --log-file "$LOG" >/dev/null ||
             echo "warning: could not record the attempt"
         exit 0
@@ -151,7 +151,7 @@ main() {
     OLD_BRANCH=$(git symbolic-ref -q --short HEAD || true)
 
     # Written before the backup, so the row survives a restore and is finished afterwards.
-    UPGRADE_ID=$("$PY" manage.py lifecycle begin "${RECORD[@]}") || {
+    UPGRADE_ID=$("$PY" manage.py lifecycle begin "${ATTEMPT[@]}") || {
         echo "warning: could not record the attempt's start; going on"
         UPGRADE_ID=""
     }
@@ -194,7 +194,7 @@ main() {
     fi
 
     echo "upgraded: $PLAN_CURRENT_VERSION → $PLAN_TARGET_VERSION (backup: $BACKUP)"
-    "$PY" manage.py lifecycle finish "${RECORD[@]}" ${UPGRADE_ID:+--id "$UPGRADE_ID"} \
+    "$PY" manage.py lifecycle finish "${ATTEMPT[@]}" ${UPGRADE_ID:+--id "$UPGRADE_ID"} \
         --result upgraded --log-file "$LOG" >/dev/null ||
         echo "warning: could not record the result"
     exit 0
@@ -224,7 +224,7 @@ fail_before_change() {
     if [ "${WAS_RUNNING:-0}" = 1 ]; then
         lifecycle_start && lifecycle_health || echo "error: the node did not start again"
     fi
-    "$PY" manage.py lifecycle finish "${RECORD[@]}" ${UPGRADE_ID:+--id "$UPGRADE_ID"} \
+    "$PY" manage.py lifecycle finish "${ATTEMPT[@]}" ${UPGRADE_ID:+--id "$UPGRADE_ID"} \
         --result failed --detail "$1" --log-file "$LOG" >/dev/null ||
         echo "warning: could not record the result"
     exit 1
@@ -266,7 +266,7 @@ rollback() {
         echo "error: the rollback failed too (above); the backup is $BACKUP"
     fi
     # After the restore, so the restored database keeps the record.
-    "$PY" manage.py lifecycle finish "${RECORD[@]}" ${UPGRADE_ID:+--id "$UPGRADE_ID"} \
+    "$PY" manage.py lifecycle finish "${ATTEMPT[@]}" ${UPGRADE_ID:+--id "$UPGRADE_ID"} \
         --result "$result" --detail "$reason" --log-file "$LOG" >/dev/null ||
         echo "warning: could not record the result"
     echo "error: upgrade to $PLAN_TARGET_VERSION failed: $reason" >&2

@@ -17,7 +17,7 @@ from tests.lifecycle.releases import Releases
 
 STAND_IN = """#!/bin/sh
 # A stand-in systemd-run: records its arguments, one a line, and starts nothing.
-printf '%s\\n' "$@" >> "$RECORD"
+printf '%s\\n' "$@" >> "$STAND_IN_RECORD"
 """
 
 
@@ -78,7 +78,7 @@ def test_the_beat_check_starts_the_upgrade_through_systemd_run(
     (bin_dir / "systemd-run").chmod(0o755)
     record = tmp_path / "systemd-run.args"
     node.env["PATH"] = f"{bin_dir}{os.pathsep}{node.env['PATH']}"
-    node.env["RECORD"] = str(record)
+    node.env["STAND_IN_RECORD"] = str(record)
     assert node.manage("migrate", "--noinput", "-v0").returncode == 0
     assert node.manage("lifecycle", "channel", "--set", "stable").returncode == 0
 

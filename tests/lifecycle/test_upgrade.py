@@ -170,3 +170,56 @@ def test_its_help_lists_every_option(node: Node) -> None:
 def test_the_node_path_in_these_tests_is_a_clone(node: Node) -> None:
     # Guard: the tests never upgrade the tree they run from.
     assert Path(__file__).resolve().parents[2] != node.root
+
+
+SYSTEMCTL = """#!/bin/bash
+# A stand-in systemctl: records each call; the server unit is this node's start.sh / stop.sh.
+echo "$*" >> "$STAND_IN_RECORD"
+case $1 in
+is-active)
+    pid=$(cat "$DATA_DIR/run/uvicorn.pid" 2>/dev/null) && kill -0 "$pid" 2>/dev/null
+    ;;
+stop)
+    [[ " $* " != *" constellation-web.service "* ]] || ./stop.sh >/dev/null
+    ;;
+start)
+    [[ " $* " != *" constellation-web.service "* ]] ||
+        ./start.sh --port "$PORT" --no-celery >/dev/null
+    ;;
+esac
+"""
+
+
+def test_a_node_installed_as_services_is_restarted_with_systemctl(
+    node: Node, releases: Releases, tmp_path: Path
+) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "systemctl").write_text(SYSTEMCTL)
+    (bin_dir / "systemctl").chmod(0o755)
+    record = tmp_path / "systemctl.calls"
+    port = free_port()
+    node.env.update(
+        PATH=f"{bin_dir}:{node.env['PATH']}", STAND_IN_RECORD=str(record), PORT=str(port)
+    )
+    # What install.sh records: the units, the server's first.
+    (node.data_dir / "lifecycle").mkdir(parents=True)
+    (node.data_dir / "lifecycle" / "units").write_text(
+        "constellation-web.service\nconstellation-celery.service\n"
+    )
+    assert (
+        node.run(str(bin_dir / "systemctl"), "start", "constellation-web.service").returncode == 0
+    )
+    assert healthz(port) == 200
+    record.write_text("")
+
+    upgraded = node.run("upgrade.sh", "--to", "v0.2.0")
+
+    assert upgraded.returncode == 0, upgraded.stdout + upgraded.stderr
+    assert record.read_text().splitlines() == [
+        "is-active --quiet constellation-web.service",
+        "stop constellation-celery.service constellation-web.service",
+        "start constellation-web.service constellation-celery.service",
+    ], upgraded.stdout
+    assert healthz(port) == 200
+    assert node_json(node)["version"] == f"0.2.0+{releases.commits['v0.2.0'][:8]}"
