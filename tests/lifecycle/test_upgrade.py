@@ -4,9 +4,12 @@ to a release, and rolled back from a release whose migration fails."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -223,3 +226,37 @@ def test_a_node_installed_as_services_is_restarted_with_systemctl(
     ], upgraded.stdout
     assert healthz(port) == 200
     assert node_json(node)["version"] == f"0.2.0+{releases.commits['v0.2.0'][:8]}"
+
+
+def test_it_refuses_to_restart_a_server_run_in_the_foreground_by_an_unknown_manager(
+    node: Node, releases: Releases
+) -> None:
+    port = free_port()
+    server = subprocess.Popen(
+        [str(node.root / "start.sh"), "--port", str(port), "--no-celery", "--foreground"],
+        cwd=node.root,
+        env=node.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if healthz(port) == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert time.monotonic() < deadline and server.poll() is None, "no server"
+            time.sleep(0.2)
+
+        refused = node.run("upgrade.sh", "--to", "v0.2.0")
+
+        assert refused.returncode == 2
+        assert "it was started with --foreground" in refused.stderr
+        assert node.head() == releases.commits["v0.1.0"]
+        assert healthz(port) == 200
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
