@@ -50,7 +50,7 @@ main() {
         case $1 in
         --check) CHECK=1 ;;
         --to | --channel | --remote | --branch | --by | --log)
-            [ $# -ge 2 ] && [ -n "$2" ] || die "$1 needs a value"
+            [ $# -ge 2 ] && [ -n "$2" ] && [[ $2 != -* ]] || die "$1 needs a value"
             case $1 in
             --to) TO=$2 ;;
             --channel) CHANNEL=$2 ;;
