@@ -50,6 +50,8 @@ die() {
     exit 1
 }
 
+# Kept for upgrade.sh, which restarts the node with the options it was started with.
+START_ARGS=("$@")
 PORT=8000
 BIND=0.0.0.0
 SERVER=${CSMS_SERVER:-uvicorn}
@@ -262,6 +264,11 @@ else
     PROBE_URL="$SCHEME://$PROBE_HOST:$PORT/healthz"
 fi
 ADMIN_URL="$SCHEME://$URL_HOST:$PORT/admin/"
+# How this node was started and where it answers: upgrade.sh restarts it the same way and
+# checks the same /healthz (docs/lifecycle.md).
+: >"$RUN_DIR/start.args"
+[ ${#START_ARGS[@]} -eq 0 ] || printf '%s\n' "${START_ARGS[@]}" >"$RUN_DIR/start.args"
+echo "$PROBE_URL" >"$RUN_DIR/health.url"
 
 start_celery() {
     echo "=== start.sh $(date -u +%Y-%m-%dT%H:%M:%SZ)" >>"$CELERY_LOG"

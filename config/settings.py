@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "apps.core",
     "apps.nodes",
     "apps.hardware",
+    "apps.lifecycle",
     "apps.dashboard",
     "apps.chargers",
     "apps.rfid",
@@ -435,3 +436,10 @@ LCD_PAGE_SECONDS = env.float("LCD_PAGE_SECONDS", default=4.0)
 LCD_RETRY_SECONDS = env.float("LCD_RETRY_SECONDS", default=5.0)
 # Desktop toasts shown in any minute at most; the rest are told in one "and K more" toast.
 TOAST_PER_MINUTE = env.int("TOAST_PER_MINUTE", default=5)
+
+# --- Upgrades (docs/lifecycle.md) ------------------------------------------------------------
+# The update channel the first migrate gives this node: fixed (never automatic), stable (weekly,
+# Thursday 04:30, newest release tag), latest (daily 04:30, newest tag or pre-release) or
+# unstable (every 15 minutes, head of main). Times are in TIME_ZONE. Afterwards the node's row
+# holds it (`manage.py lifecycle channel --set`, configure.sh, the admin).
+UPDATE_CHANNEL = env.str("UPDATE_CHANNEL", default="fixed")
