@@ -211,7 +211,7 @@ def test_the_mfrc522_on_another_chip_select(monkeypatch):
 
 def test_no_spi_device_is_a_reader_error(monkeypatch):
     with fake_spi(monkeypatch):
-        with pytest.raises(ReaderError, match="cannot open MFRC522 on /dev/spidev0.0"):
+        with pytest.raises(ReaderError, match=r"cannot open MFRC522 on /dev/spidev0\.0"):
             Mfrc522Reader(0, 0)
 
 
@@ -238,7 +238,7 @@ def test_without_the_pi_packages_the_reader_says_what_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "spidev", None)  # import spidev fails
     for name in ("mfrc522", "mfrc522.MFRC522", "mfrc522.SimpleMFRC522"):
         monkeypatch.delitem(sys.modules, name, raising=False)
-    with pytest.raises(ReaderError, match="requirements-pi.txt"):
+    with pytest.raises(ReaderError, match=r"requirements-pi\.txt"):
         Mfrc522Reader(0, 0)
     for name in ("mfrc522", "mfrc522.MFRC522", "mfrc522.SimpleMFRC522"):
         sys.modules.pop(name, None)
