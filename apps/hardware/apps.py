@@ -10,7 +10,9 @@ class HardwareConfig(AppConfig):
 
     def ready(self) -> None:
         from apps.core.processes import process_serving
-        from apps.hardware import services
+        from apps.hardware import rfid_scanner, services
+
+        services.register(rfid_scanner.RfidScanner)
 
         # They stop at exit (start_services registers that).
         process_serving.connect(services.start_services, dispatch_uid="hardware-start")

@@ -1,8 +1,9 @@
-"""Card readers behind one small contract: `read_uid() -> str | None`, `close()`.
+"""Card readers behind one small contract: `read_uid() -> str | None`, `flush()`, `close()`.
 
 A reader returns the card number of a card in front of it, or None when none was read in a
 short poll; it raises `ReaderError` when the device is gone or broken (the scanner service
-then ends, and its supervisor opens the reader again later).
+then ends, and its supervisor opens the reader again later). `flush()` drops what the reader
+sent while the scanner was busy with a scan.
 
 Card numbers are text as an OCPP idTag holds it (`IdTag.id_tag`, CiString up to 36):
 
@@ -46,6 +47,8 @@ class ReaderError(Exception):
 class CardReader(Protocol):
     def read_uid(self) -> str | None: ...
 
+    def flush(self) -> None: ...
+
     def close(self) -> None: ...
 
 
@@ -80,6 +83,12 @@ class SerialCardParser:
         self.stats = ParserStats()
         self._frame: bytearray | None = None
         self._line = bytearray()
+        self._line_spoilt = False
+
+    def reset(self) -> None:
+        """Forget a line or frame begun (its bytes were dropped); keep the counts."""
+        self._frame = None
+        self._line.clear()
         self._line_spoilt = False
 
     def feed(self, data: bytes) -> list[str]:
@@ -189,6 +198,15 @@ class SerialReader:
             self._pending.extend(self.parser.feed(data))
         return self._pending.popleft() if self._pending else None
 
+    def flush(self) -> None:
+        """Drop the bytes received and not read yet (and a line or frame begun)."""
+        self._pending.clear()
+        self.parser.reset()
+        try:
+            self._port.reset_input_buffer()
+        except Exception as exc:  # SerialException, OSError, termios.error: the port is gone
+            raise ReaderError(f"serial port {self.port}: {exc}") from exc
+
     def close(self) -> None:
         try:
             self._port.close()
@@ -261,6 +279,9 @@ class Mfrc522Reader:
             return None
         return bytes(uid[:4]).hex().upper()
 
+    def flush(self) -> None:
+        """Nothing to drop: the chip is asked afresh at each read."""
+
     def close(self) -> None:
         try:
             self._chip.Close_MFRC522()
@@ -284,6 +305,11 @@ class Debouncer:
         self._clock = clock
         self._uid: str | None = None
         self._seen_at = 0.0
+
+    def hold(self, uid: str) -> None:
+        """Count `uid` as read now (the time spent handling its scan counts as held)."""
+        if uid == self._uid:
+            self._seen_at = self._clock()
 
     def is_new(self, uid: str) -> bool:
         now = self._clock()

@@ -147,6 +147,24 @@ def test_a_held_card_is_one_scan_and_a_card_presented_again_is_another(pty, read
     assert scans == ["0F00A1B2C3", "0F00A1B2C3"]
 
 
+def test_flush_drops_what_came_while_a_scan_was_handled(pty, reader):
+    pty.write(b"1111\r\n2222\r\n")
+    assert read_cards(reader, 1) == ["1111"]  # "2222" is read too, and waits
+    reader.flush()
+    pty.write(b"5555\r\n")
+    assert read_cards(reader, 1) == ["5555"]
+
+
+def test_the_time_a_scan_is_handled_counts_as_held():
+    clock = Clock()
+    debouncer = Debouncer(1.5, clock=clock)
+    assert debouncer.is_new("AAAA")
+    clock.now += 10  # handling the scan took long; the card stayed on the reader
+    debouncer.hold("AAAA")
+    clock.now += 0.2
+    assert not debouncer.is_new("AAAA")
+
+
 def test_another_card_is_a_new_scan_at_once():
     clock = Clock()
     debouncer = Debouncer(1.5, clock=clock)
