@@ -45,6 +45,10 @@ class ReaderError(Exception):
 
 
 class CardReader(Protocol):
+    # True when read_uid() itself waits a little for data (a serial port's timeout); the
+    # scanner pauses between polls of a reader that answers at once (MFRC522).
+    blocking: bool
+
     def read_uid(self) -> str | None: ...
 
     def flush(self) -> None: ...
@@ -174,6 +178,8 @@ def _rdm6300_uid(body: bytes) -> str | None:
 class SerialReader:
     """A serial (USB or UART) card reader read through pyserial."""
 
+    blocking = True
+
     def __init__(self, port: str, baud: int = 9600, timeout: float = 0.2) -> None:
         import serial  # pyserial: a requirement, imported here to keep module import light
 
@@ -232,6 +238,8 @@ class Mfrc522Reader:
     Only the first cascade level of the UID is read (the library's anticollision): 4 bytes,
     the whole UID of MIFARE Classic cards.
     """
+
+    blocking = False
 
     def __init__(self, bus: int = 0, device: int = 0) -> None:
         try:

@@ -14,6 +14,7 @@ scanned again while its session runs stops it (RemoteStop / RequestStopTransacti
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -78,7 +79,11 @@ class RfidScanner:
     name = "rfid-scanner"
     feature = features.RFID_SCANNER
 
-    def __init__(self, open_reader=reader_open, debouncer: Debouncer | None = None) -> None:
+    def __init__(
+        self,
+        open_reader: Callable[[], CardReader] = reader_open,
+        debouncer: Debouncer | None = None,
+    ) -> None:
         self._open_reader = open_reader
         self._debouncer = debouncer
 
@@ -90,7 +95,7 @@ class RfidScanner:
             while not ctx.stopping():
                 uid = reader.read_uid()  # ReaderError ends the run: the supervisor restarts it
                 if uid is None:
-                    if not isinstance(reader, SerialReader) and ctx.wait(POLL_S):
+                    if not reader.blocking and ctx.wait(POLL_S):
                         return
                     continue
                 if debouncer.is_new(uid):

@@ -18,6 +18,7 @@ from apps.hardware.rfid_scanner import RfidScanner, card_scan_record, reader_ope
 from apps.nodes import features
 from apps.nodes.services import set_switch
 from apps.rfid.models import AuthorizationStatus, IdTag
+from tests.hardware.fake_spi import FakeMfrc522, fake_spi
 from tests.hardware.pty_reader import Pty, rdm6300_frame
 
 CARD = "0F00A1B2C3"
@@ -156,8 +157,10 @@ def test_auto_opens_the_configured_serial_port(settings):
 class Clock:
     def __init__(self) -> None:
         self.now = 1000.0
+        self.calls = 0
 
     def __call__(self) -> float:
+        self.calls += 1
         return self.now
 
 
@@ -249,3 +252,21 @@ def test_the_service_is_idle_while_its_feature_is_off(settings, scanner):
     )
     assert status.state == ServiceStatus.State.IDLE
     assert status.restarts == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_service_reads_an_mfrc522_through_the_real_library(settings, scanner, monkeypatch):
+    clock, start = scanner
+    settings.RFID_READER = "mfrc522"
+    features.dev_path("/dev/spidev0.0").touch()  # what detection looks for
+    set_switch(features.RFID_SCANNER, "on")
+    with fake_spi(monkeypatch) as bus:
+        chip = bus.chips[(0, 0)] = FakeMfrc522()
+        chip.card = bytes([0xA1, 0xB2, 0xC3, 0xD4])  # held on the reader: one scan
+        start()
+        scan = wait_for(CardScan.objects.first, what="a scan")
+        assert (scan.uid, scan.result) == ("A1B2C3D4", "Invalid")
+        looks = clock.calls
+        wait_for(lambda: clock.calls > looks + 3, what="the card read again, held")
+        assert CardScan.objects.count() == 1
+        assert features.detect_rfid().present is True
