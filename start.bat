@@ -1,7 +1,9 @@
 @echo off
 rem Start Constellation on Windows: .venv, requirements, migrate, collectstatic, admin user, then
-rem daphne in the foreground (Ctrl+C stops it). No Celery here, so scheduled jobs do not run.
+rem daphne in the foreground (Ctrl+C stops it). No Celery here: the server runs the scheduled
+rem jobs and the tasks itself (CELERY_QUEUE=off; docs/nodes.md, Celery Queue).
 setlocal EnableExtensions DisableDelayedExpansion
+if not defined CELERY_QUEUE set "CELERY_QUEUE=off"
 cd /d "%~dp0"
 
 set "PORT=8000"
@@ -102,7 +104,8 @@ echo.
 echo Creates .venv with Python 3.11 if missing (py -3.11, or python; set PYTHON to choose),
 echo installs requirements.txt when it changed, applies migrations, collects static files,
 echo creates the admin user from ADMIN_USERNAME / ADMIN_PASSWORD, then serves
-echo config.asgi:application with daphne in the foreground. Celery is not started.
+echo config.asgi:application with daphne in the foreground. Celery is not started: the
+echo server runs the scheduled jobs and the tasks itself.
 echo.
 echo   --port N      port to listen on, default 8000
 echo   --bind ADDR   address to listen on, default 0.0.0.0

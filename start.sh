@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Start Constellation: prepare .venv, migrate, collect static files, create the admin user, then
-# serve config.asgi:application with uvicorn (or daphne) and run a Celery worker with embedded beat.
+# serve config.asgi:application with uvicorn (or daphne) and, when this node's celery-queue
+# feature is active, a Celery worker with embedded beat.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
@@ -9,12 +10,15 @@ cd "$ROOT"
 usage() {
     cat <<'USAGE'
 Usage: ./start.sh [--port N] [--bind ADDR] [--server uvicorn|daphne] [--tls-cert FILE --tls-key FILE]
-                  [--foreground] [--no-celery]
+                  [--foreground] [--celery | --no-celery]
 
 Creates .venv with Python 3.11 if missing (set PYTHON to choose the interpreter), installs
 requirements.txt when it changed, applies migrations, collects static files and creates the
-admin user from ADMIN_USERNAME / ADMIN_PASSWORD. Then it starts uvicorn (or daphne) and a Celery
-worker with embedded beat in the background, waits until /healthz answers and prints the admin URL.
+admin user from ADMIN_USERNAME / ADMIN_PASSWORD. Then it starts uvicorn (or daphne) in the
+background and, when the node's Celery Queue feature is active (`manage.py node --active
+celery-queue`; CELERY_QUEUE=on/off overrides it), a Celery worker with embedded beat; without
+it the server runs the periodic jobs itself. It waits until /healthz answers and prints the
+admin URL.
 It first raises the soft open-file limit (ulimit -n) to 65536, or to the hard limit if lower.
 
   --port N       port to listen on (default 8000)
@@ -28,8 +32,11 @@ It first raises the soft open-file limit (ulimit -n) to 65536, or to the hard li
                  OCPP_TLS_CLIENT_CA_FILE): security profile 3. `manage.py
                  tls_server_certificate --host NAME` makes a pair from the CSMS CA.
   --foreground   run the server in the foreground (exec; for service managers such as systemd).
-                 Celery still starts in the background with its pid file, unless --no-celery.
-  --no-celery    do not start Celery (run `celery -A config worker -B` as its own service)
+                 Celery still starts in the background with its pid file, when it starts.
+  --celery       start Celery whatever the feature says
+  --no-celery    do not start Celery; the server runs the periodic jobs itself, unless
+                 CELERY_QUEUE=on says a worker runs as its own service
+                 (`celery -A config worker -B`)
   -h, --help     show this help
 
 The database, logs (DATA_DIR/logs) and pid files (DATA_DIR/run) live in DATA_DIR, by default
@@ -47,7 +54,7 @@ PORT=8000
 BIND=0.0.0.0
 SERVER=${CSMS_SERVER:-uvicorn}
 FOREGROUND=0
-CELERY=1
+CELERY=auto
 TLS_CERT=""
 TLS_KEY=""
 while [ $# -gt 0 ]; do
@@ -98,6 +105,10 @@ while [ $# -gt 0 ]; do
         ;;
     --no-celery)
         CELERY=0
+        shift
+        ;;
+    --celery)
+        CELERY=1
         shift
         ;;
     -h | --help)
@@ -204,6 +215,35 @@ with socket.socket(family) as sock:
 "$PY" manage.py migrate --noinput
 "$PY" manage.py collectstatic --noinput --verbosity 0
 "$PY" manage.py ensure_admin
+
+# Celery follows the node's Celery Queue feature (or CELERY_QUEUE, or the flags). The server is
+# told whether a worker takes its tasks: without one it runs the periodic jobs itself and
+# tasks where they are enqueued (apps/nodes/queue.py).
+QUEUE_SETTING=$("$PY" -c 'from django.conf import settings; print(settings.CELERY_QUEUE)' |
+    tail -n 1) || die "could not read the settings (see the error above)"
+if [ "$CELERY" = auto ]; then
+    case $QUEUE_SETTING in
+    on) CELERY=1 ;;
+    off) CELERY=0 ;;
+    *)
+        status=0
+        "$PY" manage.py node --active celery-queue || status=$?
+        case $status in
+        0) CELERY=1 ;;
+        1) CELERY=0 ;;
+        *) die "could not ask this node whether its Celery Queue feature is active" ;;
+        esac
+        ;;
+    esac
+fi
+if [ "$CELERY" = 1 ]; then
+    export CELERY_QUEUE=on
+elif [ "$QUEUE_SETTING" = on ]; then
+    echo "Celery not started here: CELERY_QUEUE=on says a worker runs as its own service"
+else
+    export CELERY_QUEUE=off
+    echo "Celery Queue off: the server runs the periodic jobs and the tasks itself"
+fi
 
 CELERY_LOG=$LOG_DIR/celery.log
 SERVER_LOG=$LOG_DIR/$SERVER.log

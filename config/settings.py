@@ -207,7 +207,12 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "control_folder": str(CELERY_BROKER_DIR / "control"),
         "store_processed": False,
     }
-CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+# Does a Celery worker (and beat) take this node's tasks? on, off, or auto: as the node's
+# celery-queue feature says. start.sh sets it for the server from what it started. Without a
+# worker the server runs the periodic jobs itself and tasks run where they are enqueued
+# (apps/nodes/queue.py, docs/nodes.md).
+CELERY_QUEUE = env.str("CELERY_QUEUE", default="auto").lower()
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=CELERY_QUEUE == "off")
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"

@@ -25,6 +25,7 @@ echo "== lint-imports (the apps' one-way order, docs/architecture.md)"
 "$VENV_DIR/bin/lint-imports" || failed+=("lint-imports")
 
 scripts/browser-setup.sh  # headless Chromium for tests/browser, when missing
+scripts/nginx-test-setup.sh  # nginx for tests/nodes/test_nginx_site.py, when missing
 echo "== pytest $*"
 status=0
 "$VENV_PYTHON" -m pytest "$@" || status=$?

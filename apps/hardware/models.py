@@ -29,6 +29,41 @@ class ServiceStatus(models.Model):
         return f"{self.name}: {self.state}"
 
 
+class AccessPoint(models.Model):
+    """This node's Wi-Fi access point, as the operator configured it (applied by `manage.py
+    access_point --apply`, run as root by the lifecycle scripts)."""
+
+    class Mode(models.TextChoices):
+        PUBLIC = "public", _("public Wi-Fi (NAT, clients isolated)")
+        ROUTER = "router", _("router (NAT, clients see each other)")
+
+    class Band(models.TextChoices):
+        BG = "bg", _("2.4 GHz (bg)")
+        A = "a", _("5 GHz (a)")
+
+    interface = models.CharField(_("interface"), max_length=15, default="wlan0", unique=True)
+    ssid = models.CharField(_("SSID"), max_length=32)
+    # Kept only because nmcli needs it; write-only in the admin, never logged.
+    password = models.CharField(_("password"), max_length=63, blank=True)
+    band = models.CharField(_("band"), max_length=2, choices=Band.choices, default=Band.BG)
+    channel = models.PositiveSmallIntegerField(_("channel"), null=True, blank=True)
+    mode = models.CharField(_("mode"), max_length=6, choices=Mode.choices, default=Mode.PUBLIC)
+    address = models.CharField(
+        _("address"),
+        max_length=18,
+        default="10.42.0.1/24",
+        help_text=_("This node's address on the access point, with the subnet's prefix."),
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("access point")
+        verbose_name_plural = _("access points")
+
+    def __str__(self) -> str:
+        return f"{self.ssid} ({self.interface})"
+
+
 class CardScan(models.Model):
     """A card read by this node's RFID scanner: what the card is, and what the scan did."""
 

@@ -130,6 +130,9 @@ def supervise(service: HardwareService, stop: threading.Event) -> None:
         try:
             service.run(Context(stop, wanted))
             delay = RESTART_MIN_S
+            # It returned (its feature went off, or it chose to): pause before asking again, so
+            # a service that returns at once is not restarted in a tight loop.
+            stop.wait(RESTART_MIN_S)
         except Exception as exc:
             logger.warning("hardware service %s failed; restarting", service.name, exc_info=True)
             record(

@@ -353,7 +353,23 @@
     ]);
   }
 
+  // A card read by this node's RFID scanner (a page with a "cc-card-scans" list shows it).
+  function onCard(data) {
+    prepend(
+      "cc-card-scans",
+      [
+        { tag: "time", text: formatTime(data.at), datetime: data.at },
+        { tag: "strong", text: data.uid },
+        { text: data.result, className: "cc-badge cc-badge-" + data.result },
+        { text: [data.action, data.station].filter(Boolean).join(" "), className: "cc-muted" },
+        { text: data.detail || "", className: "cc-muted" },
+      ],
+      "card-" + data.result
+    );
+  }
+
   var handlers = {
+    card: onCard,
     station: onStation,
     heartbeat: onHeartbeat,
     connector: onConnector,

@@ -10,6 +10,7 @@ import pytest
 
 from apps.core import events, live
 from apps.core.events import (
+    CardScanned,
     CommandFinished,
     ConnectorStatusChanged,
     LiveEvent,
@@ -172,6 +173,26 @@ CASES = [
             "at": WIRE_AT,
         },
     ),
+    (
+        CardScanned(
+            scan=9,
+            uid="04A1B2C3",
+            result="Accepted",
+            action="started",
+            station="CP-9",
+            detail="",
+            at=AT,
+        ),
+        {
+            "scan": 9,
+            "uid": "04A1B2C3",
+            "result": "Accepted",
+            "action": "started",
+            "station": "CP-9",
+            "detail": "",
+            "at": WIRE_AT,
+        },
+    ),
 ]
 
 
@@ -236,7 +257,16 @@ def test_every_event_type_has_its_case():
 
 def test_the_wire_kinds_are_those_the_page_handles():
     kinds = {cls.kind for cls in event_types()}
-    handlers = ("station", "heartbeat", "connector", "transaction", "meter", "command", "security")
+    handlers = (
+        "station",
+        "heartbeat",
+        "connector",
+        "transaction",
+        "meter",
+        "command",
+        "security",
+        "card",
+    )
     assert kinds == set(handlers)
 
 

@@ -161,6 +161,8 @@ def log_in(base_url: str) -> requests.Response:
 
 
 def test_it_starts_serves_and_stops_everything(project: dict) -> None:
+    # A Control node: its Celery Queue feature is on by default (a Terminal's is not).
+    project["env"]["NODE_ROLE"] = "control"
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     run_dir = project["data_dir"] / "run"
@@ -314,3 +316,81 @@ def test_it_serves_tls_with_a_certificate_from_the_csms_ca(project: dict) -> Non
     stopped = run_script(project, "stop.sh", timeout=60)
     assert stopped.returncode == 0, stopped.stdout + stopped.stderr
     assert processes_mentioning(str(project["root"])) == []
+
+
+def manage(project: dict, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(project["root"] / ".venv" / "bin" / "python"), "manage.py", *args],
+        cwd=project["root"],
+        env=project["env"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_celery_follows_the_celery_queue_feature(project: dict) -> None:
+    """A Terminal starts no Celery and its server runs the periodic jobs (an overdue
+    reservation expires); with the feature switched on, start.sh starts Celery and stop.sh
+    stops it."""
+    run_dir = project["data_dir"] / "run"
+    assert manage(project, "migrate", "--noinput").returncode == 0
+    made = manage(
+        project,
+        "shell",
+        "-c",
+        "from datetime import timedelta\n"
+        "from apps.chargers.services import station_get_or_register\n"
+        "from apps.core.timeutil import utcnow\n"
+        "from apps.reservations.models import Reservation\n"
+        "Reservation.objects.create(station=station_get_or_register(charger_id='CP-Q'),"
+        " reservation_id=4242, id_tag='T', status='accepted',"
+        " expires_at=utcnow() - timedelta(minutes=1))\n",
+    )
+    assert made.returncode == 0, made.stderr
+
+    started = run_script(project, "start.sh", "--port", str(free_port()))
+    assert started.returncode == 0, started.stdout + started.stderr
+    assert "Celery Queue off: the server runs the periodic jobs" in started.stdout
+    assert not (run_dir / "celery.pid").exists()
+    assert [p for p in processes_mentioning(str(project["root"])) if "-m celery" in p] == []
+    server_log = project["data_dir"] / "logs" / "uvicorn.log"
+
+    def expired() -> bool:
+        status = manage(
+            project,
+            "shell",
+            "-c",
+            "from apps.reservations.models import Reservation\n"
+            "print(Reservation.objects.get(reservation_id=4242).status)",
+        )
+        return status.stdout.strip().endswith("expired")
+
+    assert wait_for(expired, timeout=60), server_log.read_text()
+    assert "the periodic jobs run in this server process" in server_log.read_text()
+    stopped = run_script(project, "stop.sh", timeout=60)
+    assert stopped.returncode == 0, stopped.stdout + stopped.stderr
+    assert "celery" not in stopped.stdout
+
+    switched = manage(project, "node", "--feature", "celery-queue=on")
+    assert switched.returncode == 0, switched.stderr
+    started = run_script(project, "start.sh", "--port", str(free_port()))
+    assert started.returncode == 0, started.stdout + started.stderr
+    celery_pid = int((run_dir / "celery.pid").read_text())
+    assert is_running(celery_pid)
+    assert "Celery Queue off" not in started.stdout
+    stopped = run_script(project, "stop.sh", timeout=60)
+    assert f"stopped celery (pid {celery_pid})" in stopped.stdout
+    assert not is_running(celery_pid)
+    assert processes_mentioning(str(project["root"])) == []
+
+    # --celery forces it on, --no-celery off, whatever the feature says.
+    forced = run_script(project, "start.sh", "--port", str(free_port()), "--no-celery")
+    assert forced.returncode == 0, forced.stdout + forced.stderr
+    assert not (run_dir / "celery.pid").exists()
+    run_script(project, "stop.sh", timeout=60)
+    assert manage(project, "node", "--feature", "celery-queue=off").returncode == 0
+    forced = run_script(project, "start.sh", "--port", str(free_port()), "--celery")
+    assert forced.returncode == 0, forced.stdout + forced.stderr
+    assert is_running(int((run_dir / "celery.pid").read_text()))

@@ -475,6 +475,8 @@ class Soak:
             ADMIN_USERNAME=ADMIN[0],
             ADMIN_PASSWORD=ADMIN[1],
             LOG_LEVEL="WARNING",
+            # A worker runs beside the server (start_celery), as start.sh tells its server.
+            CELERY_QUEUE="on",
         )
         self.server = Server(self.env, workdir / "server.log", server=config.server)
         self.chargers = [Charger(self, n) for n in range(config.chargers)]

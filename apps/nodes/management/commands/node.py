@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from apps.nodes import features
 from apps.nodes.models import Mode, Role
-from apps.nodes.services import set_role, set_switch, this_node
+from apps.nodes.services import node_refresh, set_role, set_switch, this_node
 
 
 class Command(BaseCommand):
@@ -29,26 +29,41 @@ class Command(BaseCommand):
         parser.add_argument(
             "--active",
             metavar="SLUG",
-            help="print nothing; exit 0 when the feature is active on this node, else 1",
+            help="print nothing; exit 0 when the feature is active on this node, 1 when not "
+            "(2: unknown feature)",
+        )
+        parser.add_argument(
+            "--refresh",
+            action="store_true",
+            help="record this node's hostname, addresses, version and last sight now",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["active"]:
             slug = options["active"]
             if slug not in features.CATALOGUE:
-                raise CommandError(f"unknown feature {slug!r}")
+                # 2, not 1: a script must not read a typo as "not active".
+                raise CommandError(
+                    f"unknown feature {slug!r}; known: {', '.join(features.CATALOGUE)}",
+                    returncode=2,
+                )
             raise SystemExit(0 if features.feature_active(slug) else 1)
-        if options["role"]:
-            set_role(options["role"])
+        # Check every switch before changing anything: all of them or none.
+        wanted: list[tuple[str, str]] = []
         for item in options["feature"]:
             slug, sep, mode = item.partition("=")
             if not sep or mode not in Mode.values:
                 raise CommandError(f"--feature wants SLUG=on|off|auto, not {item!r}")
-            try:
-                set_switch(slug, mode, by="manage.py node")
-            except ValueError as exc:
-                raise CommandError(str(exc)) from exc
-        node = this_node()
+            if slug not in features.CATALOGUE:
+                raise CommandError(
+                    f"unknown feature {slug!r}; known: {', '.join(features.CATALOGUE)}"
+                )
+            wanted.append((slug, mode))
+        if options["role"]:
+            set_role(options["role"])
+        for slug, mode in wanted:
+            set_switch(slug, mode, by="manage.py node")
+        node = node_refresh() if options["refresh"] else this_node()
         states = features.feature_states()
         if options["json"]:
             data = {
@@ -65,6 +80,7 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(data, indent=2))
             return
         self.stdout.write(f"{node.name} — {node.get_role_display()} ({node.hostname})")
-        self.stdout.write(f"version {node.version or '-'}, addresses {', '.join(node.addresses)}")
+        addresses = ", ".join(node.addresses) or "-"
+        self.stdout.write(f"version {node.version or '-'}, addresses {addresses}")
         for state in states.values():
             self.stdout.write(f"  {state.slug:<16} {state.mode:<5} {state.describe()}")

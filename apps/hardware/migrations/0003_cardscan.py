@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('chargers', '0006_station_heartbeat_interval'),
         ('commands', '0001_initial'),
-        ('hardware', '0001_initial'),
+        ('hardware', '0002_accesspoint'),
     ]
 
     operations = [
