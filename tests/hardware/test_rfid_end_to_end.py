@@ -84,7 +84,7 @@ def commands(charger_id: str) -> list[tuple[str, dict[str, Any], str]]:
     )
 
 
-@pytest.mark.parametrize("version", ["1.6", "2.0.1"])
+@pytest.mark.parametrize("version", ["1.6", "2.0.1", "2.1"])
 async def test_a_card_on_the_reader_starts_and_stops_a_session_on_the_local_charger(
     asgi_server, settings, monkeypatch, tmp_path, version
 ):

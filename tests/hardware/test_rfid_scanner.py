@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from apps.chargers.models import Connector
 from apps.commands.models import ChargerCommand, CommandStatus
 from apps.hardware import services as supervisor
 from apps.hardware.models import CardScan, ServiceStatus
@@ -18,8 +19,10 @@ from apps.hardware.rfid_scanner import RfidScanner, card_scan_record, reader_ope
 from apps.nodes import features
 from apps.nodes.services import set_switch
 from apps.rfid.models import AuthorizationStatus, IdTag
+from apps.transactions.models import Transaction
 from tests.hardware.fake_spi import FakeMfrc522, fake_spi
 from tests.hardware.pty_reader import Pty, rdm6300_frame
+from tests.personas import T0
 
 CARD = "0F00A1B2C3"
 CARD_FRAME = rdm6300_frame(bytes.fromhex(CARD))
@@ -97,6 +100,49 @@ def test_an_accepted_card_for_a_charger_that_is_offline_records_the_failure(sett
     scan.refresh_from_db()
     assert (scan.result, scan.action, scan.command_id) == ("Accepted", "failed", command.pk)
     assert "offline" in scan.detail
+
+
+def running_session(station, id_tag: str, connector_id: int = 1) -> Transaction:
+    connector = Connector.objects.create(station=station, connector_id=connector_id)
+    return Transaction.objects.create(
+        station=station, connector=connector, transaction_id="77", id_tag=id_tag, started_at=T0
+    )
+
+
+@pytest.mark.django_db
+def test_the_card_of_a_running_session_stops_it_even_when_blocked_since(settings, make_station):
+    station = make_station("CP-OFF", is_connected=False, ocpp_version="1.6")
+    settings.RFID_SCANNER_STATION = "CP-OFF"
+    IdTag.objects.create(id_tag="B10CED", status=AuthorizationStatus.BLOCKED)
+    running_session(station, "B10CED")
+    scan = card_scan_record(uid="B10CED")
+    command = ChargerCommand.objects.get()
+    assert (command.action, command.payload) == ("RemoteStopTransaction", {"transactionId": 77})
+    assert (scan.result, scan.action) == ("Blocked", "failed")  # the charger is offline
+    assert scan.command == command
+
+
+@pytest.mark.django_db
+def test_a_busy_connector_starts_nothing(settings, make_station):
+    station = make_station("CP-BUSY", is_connected=True)
+    IdTag.objects.create(id_tag="AC1D")
+    running_session(station, "SOMEONE-ELSE")
+    scan = card_scan_record(uid="AC1D")
+    assert (scan.result, scan.action) == ("Accepted", "none")
+    assert scan.detail == "connector 1 is busy"
+    assert not ChargerCommand.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_card_charging_elsewhere_is_a_concurrent_transaction(settings, make_station):
+    elsewhere = make_station("CP-ELSEWHERE")
+    make_station("CP-HERE", is_connected=True)
+    IdTag.objects.create(id_tag="AC1D")
+    running_session(elsewhere, "AC1D")
+    scan = card_scan_record(uid="AC1D")
+    assert (scan.result, scan.action) == ("ConcurrentTx", "none")
+    assert scan.station.charger_id == "CP-HERE"
+    assert not ChargerCommand.objects.exists()
 
 
 @pytest.mark.django_db
