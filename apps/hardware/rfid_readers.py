@@ -253,6 +253,9 @@ class Mfrc522Reader:
             self._chip: Any = MFRC522(bus=bus, device=device)
         except Exception as exc:  # OSError from spidev.open, RuntimeError from RPi.GPIO
             raise ReaderError(f"cannot open MFRC522 on /dev/spidev{bus}.{device}: {exc}") from exc
+        # The library adds a handler to its logger at each opening: keep one across restarts.
+        library_logger = logging.getLogger("mfrc522Logger")
+        del library_logger.handlers[1:]
         self.path = f"/dev/spidev{bus}.{device}"
         self._empty_polls = 0
         self._check_chip()

@@ -218,6 +218,16 @@ def test_the_mfrc522_library_reads_a_card(monkeypatch):
     assert chip.transfers > 0
 
 
+def test_reopening_the_mfrc522_does_not_pile_up_log_handlers(monkeypatch):
+    import logging
+
+    with fake_spi(monkeypatch) as bus:
+        bus.chips[(0, 0)] = FakeMfrc522()
+        for _ in range(3):  # the supervisor reopens the reader after each error
+            Mfrc522Reader(0, 0).close()
+    assert len(logging.getLogger("mfrc522Logger").handlers) == 1
+
+
 def test_the_mfrc522_on_another_chip_select(monkeypatch):
     with fake_spi(monkeypatch) as bus:
         chip = bus.chips[(0, 1)] = FakeMfrc522(version=0x91)
