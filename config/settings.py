@@ -438,3 +438,9 @@ LCD_I2C_BUS = env.int("LCD_I2C_BUS", default=1)
 LCD_I2C_ADDRESS = env.int("LCD_I2C_ADDRESS", default=0x27)
 LCD_COLS = env.int("LCD_COLS", default=16)
 LCD_ROWS = env.int("LCD_ROWS", default=2)
+# Seconds each page of the LCD's rotation stays; seconds between tries of a display that
+# does not answer (unplugged).
+LCD_PAGE_SECONDS = env.float("LCD_PAGE_SECONDS", default=4.0)
+LCD_RETRY_SECONDS = env.float("LCD_RETRY_SECONDS", default=5.0)
+# Desktop toasts shown in any minute at most; the rest are told in one "and K more" toast.
+TOAST_PER_MINUTE = env.int("TOAST_PER_MINUTE", default=5)

@@ -157,6 +157,9 @@ TEST_EDGE_SETTINGS = {
     "OCPP_HANDSHAKES_PER_MINUTE_PER_IP": 0,
     "OCPP_MESSAGES_PER_SECOND": 0,
     "API_TOKEN_RATE": "1000/minute",
+    # Server processes the tests start leave this machine's devices and desktop alone (no
+    # toasts on a developer's screen); tests/hardware runs the services itself.
+    "HARDWARE_SERVICES": False,
 }
 
 

@@ -3,8 +3,14 @@
 Services call it on the charger message path, so it is cheap and never fails its caller:
 no database work, one channel-layer `group_send` to the "dashboard" group once the current
 transaction commits (nothing when it rolls back), and nothing at all while the in-memory
-layer is in use and no dashboard is open in this process (`watched()` is False). With Redis
-the event is always sent, since a dashboard may be open in another process.
+layer is in use, no dashboard is open in this process and no local listener is subscribed
+(`watched()` is False). With Redis the event is always sent, since a dashboard may be open
+in another process.
+
+Local listeners (`subscribe(callback)`: this node's LCD, its desktop toasts) get each event
+of this process after the commit, from one dispatcher thread fed by a bounded queue: the
+publisher only enqueues, and a slow or failing listener neither blocks nor reaches it (a
+full queue drops the event, counted in `dropped()` and logged).
 
 The event (a type of `apps.core.events`) is serialised once, when it is sent, so the caller
 pays for that only when someone watches; the dashboards forward that text as it is.
@@ -14,7 +20,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import queue
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future
 
 from asgiref.sync import async_to_sync
@@ -32,24 +40,28 @@ EVENT_TYPE = "dashboard.event"
 
 _lock = threading.Lock()
 _watchers = 0
+# Dashboards of this process plus local listeners: what `watched()` reads, one comparison.
+_interested = 0
 # The event loop of this process's dashboard sockets: an in-memory layer lives on it.
 _loop: asyncio.AbstractEventLoop | None = None
 
 
 def watcher_joined(loop: asyncio.AbstractEventLoop | None = None) -> None:
     """Count a dashboard socket opened in this process, served on `loop`."""
-    global _watchers, _loop
+    global _watchers, _interested, _loop
     with _lock:
         _watchers += 1
+        _interested = _watchers + len(_listeners)
         if loop is not None:
             _loop = loop
 
 
 def watcher_left() -> None:
     """Count a dashboard socket of this process closed."""
-    global _watchers
+    global _watchers, _interested
     with _lock:
         _watchers = max(0, _watchers - 1)
+        _interested = _watchers + len(_listeners)
 
 
 def watchers() -> int:
@@ -62,26 +74,134 @@ def _in_memory_layer() -> bool:
     return backend.endswith("InMemoryChannelLayer")
 
 
+def _dashboards_watch() -> bool:
+    return _watchers > 0 or not _in_memory_layer()
+
+
 def watched() -> bool:
-    """Tell whether a published event would be sent: a dashboard may be watching.
+    """Tell whether a published event would be sent: a dashboard or a local listener may watch.
 
     A publisher whose event costs something to build (figures from meter samples) asks
     first, so a charger's message pays nothing for it while nobody watches.
     """
-    return _watchers > 0 or not _in_memory_layer()
+    # One counter for dashboards and listeners: with neither (the default), the cost is what
+    # it was before there were listeners.
+    return _interested > 0 or not _in_memory_layer()
 
 
 def publish(event: LiveEvent) -> None:
-    """Send `event` to the open dashboards after the commit.
+    """Send `event` to the open dashboards and this process's listeners after the commit.
 
     Never raises: a failure is logged, and the caller's exchange with its charger goes on.
     """
     try:
         if not watched():
             return
-        transaction.on_commit(lambda: _send(event))
+        transaction.on_commit(lambda: _deliver(event))
     except Exception:
         logger.warning("live event %s not published", _kind(event), exc_info=True)
+
+
+def _deliver(event: LiveEvent) -> None:
+    if _listeners:
+        _enqueue(event)
+    if _dashboards_watch():
+        _send(event)
+
+
+# --- Local listeners ---------------------------------------------------------------------
+
+Listener = Callable[[LiveEvent], None]
+
+# How many events may wait for the listeners; beyond that they are dropped (and counted).
+QUEUE_SIZE = 1000
+
+# A tuple, replaced on each change: the publisher reads it without the lock.
+_listeners: tuple[Listener, ...] = ()
+_queue: queue.Queue[LiveEvent | threading.Event] = queue.Queue(QUEUE_SIZE)
+_dispatcher: threading.Thread | None = None
+_dropped = 0
+
+
+def subscribe(callback: Listener) -> None:
+    """Call `callback(event)` with each event this process publishes, after its commit.
+
+    The callback runs in the dispatcher thread, one event at a time and in order; it should
+    be quick (hand the event to its own thread). Its exceptions are logged, never raised.
+    """
+    global _listeners, _interested, _dispatcher
+    with _lock:
+        if callback not in _listeners:
+            _listeners = (*_listeners, callback)
+        _interested = _watchers + len(_listeners)
+        if _dispatcher is None or not _dispatcher.is_alive():
+            _dispatcher = threading.Thread(target=_dispatch, name="live-listeners", daemon=True)
+            _dispatcher.start()
+
+
+def unsubscribe(callback: Listener) -> None:
+    """Stop calling `callback` (events already queued are not given to it)."""
+    global _listeners, _interested
+    with _lock:
+        _listeners = tuple(c for c in _listeners if c != callback)
+        _interested = _watchers + len(_listeners)
+
+
+def listeners() -> int:
+    """Return how many local listeners are subscribed."""
+    return len(_listeners)
+
+
+def dropped() -> int:
+    """Return how many events the listeners missed because their queue was full."""
+    return _dropped
+
+
+def flush(timeout: float = 5.0) -> bool:
+    """Wait until the events queued so far reached the listeners; False on timeout."""
+    if _dispatcher is None or not _dispatcher.is_alive():
+        return _queue.empty()
+    reached = threading.Event()
+    try:
+        _queue.put(reached, timeout=timeout)
+    except queue.Full:
+        return False
+    return reached.wait(timeout)
+
+
+def _enqueue(event: LiveEvent) -> None:
+    global _dropped
+    try:
+        _queue.put_nowait(event)
+    except queue.Full:
+        with _lock:
+            _dropped += 1
+            count = _dropped
+        # One line for the first and then every hundredth: a stuck listener must not flood.
+        if count == 1 or count % 100 == 0:
+            logger.warning(
+                "live event %s not given to local listeners: queue full (%d dropped)",
+                _kind(event),
+                count,
+            )
+
+
+def _dispatch() -> None:
+    while True:
+        item = _queue.get()
+        if isinstance(item, threading.Event):
+            item.set()
+            continue
+        for callback in _listeners:
+            try:
+                callback(item)
+            except Exception:
+                logger.warning(
+                    "local listener %r failed on live event %s",
+                    callback,
+                    _kind(item),
+                    exc_info=True,
+                )
 
 
 def _send(event: LiveEvent) -> None:

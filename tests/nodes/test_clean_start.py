@@ -49,6 +49,8 @@ def test_a_control_node_without_hardware_starts_cleanly(
         NODE_DEV_ROOT=str(root),
         DISPLAY="",
         WAYLAND_DISPLAY="",
+        # Test servers run no hardware services (tests/conftest.py); this one must.
+        HARDWARE_SERVICES="true",
     )
     server.start()
     database = Database(sqlite_url)
