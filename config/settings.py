@@ -425,6 +425,15 @@ RFID_SERIAL_BAUD = env.int("RFID_SERIAL_BAUD", default=9600)
 # MFRC522 reader's SPI bus and chip select (/dev/spidevBUS.DEVICE).
 RFID_SPI_BUS = env.int("RFID_SPI_BUS", default=0)
 RFID_SPI_DEVICE = env.int("RFID_SPI_DEVICE", default=0)
+# A card read again within this many seconds of its last read is the same scan (held on the
+# reader); taken away for longer and presented again, it is a new scan.
+RFID_DEBOUNCE_S = env.float("RFID_DEBOUNCE_S", default=1.5)
+# The charger a scan starts and stops sessions on (its charger id); empty: the only station
+# connected to this node, if exactly one is. Its connector (1.6) / EVSE (2.x):
+RFID_SCANNER_STATION = env.str("RFID_SCANNER_STATION", default="")
+RFID_SCANNER_CONNECTOR = env.int("RFID_SCANNER_CONNECTOR", default=1)
+# How long a scan waits for the charger's answer to its start or stop (seconds).
+RFID_SCANNER_COMMAND_WAIT = env.float("RFID_SCANNER_COMMAND_WAIT", default=15.0)
 # Character LCD on I2C (PCF8574 backpack): bus (/dev/i2c-N), address, size.
 LCD_I2C_BUS = env.int("LCD_I2C_BUS", default=1)
 LCD_I2C_ADDRESS = env.int("LCD_I2C_ADDRESS", default=0x27)

@@ -50,9 +50,11 @@ _venv_stamp() {
     echo "$VENV_DIR/.installed-$(basename "$1").sha256"
 }
 
-# Make sure .venv exists, runs Python 3.11 and has the requirements file installed.
+# Make sure .venv exists, runs Python 3.11 and has the requirements file installed; further
+# arguments go to pip (e.g. --no-deps).
 venv_ensure() {
     local requirements=$1 python stamp digest file
+    shift
     if [ ! -e "$VENV_PYTHON" ]; then
         if ! python=$(venv_find_python); then
             echo "error: Python 3.11 not found (tried ${PYTHON:-python3.11, python3})." >&2
@@ -77,7 +79,7 @@ venv_ensure() {
         return 0
     fi
     echo "installing $requirements into $VENV_DIR"
-    "$VENV_PYTHON" -m pip install --disable-pip-version-check --quiet -r "$requirements" ||
+    "$VENV_PYTHON" -m pip install --disable-pip-version-check --quiet "$@" -r "$requirements" ||
         return 1
     # Files pulled in with -r are installed now too: stamp them so they are not reinstalled.
     while read -r file; do

@@ -10,6 +10,8 @@ cd "$ROOT"
 # shellcheck source=scripts/_venv.sh
 . scripts/_venv.sh
 venv_ensure requirements-dev.txt
+# The MFRC522 library without its Raspberry-Pi-only dependencies (tests/hardware fakes them).
+venv_ensure requirements-test-pi.txt --no-deps
 
 failed=()
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
@@ -200,8 +201,30 @@ def send_command(
     return command
 
 
+# Hands a command to this process's connection of the station, from any thread; returns
+# False when no connection of this process serves it. apps.ocpp sets it (this app may not
+# import it) with `command_delivery_set`.
+_local_delivery: Callable[[int, int], bool] | None = None
+
+
+def command_delivery_set(deliver: Callable[[int, int], bool] | None) -> None:
+    """Set how a command reaches a charger socket held by this process (apps.ocpp)."""
+    global _local_delivery
+    _local_delivery = deliver
+
+
 def _notify(station_id: int, command_id: int) -> None:
     layer = get_channel_layer()
+    deliver = _local_delivery
+    if deliver is not None and isinstance(layer, InMemoryChannelLayer):
+        # An in-memory layer lives on the server's event loop: a thread that is not one of
+        # its own (a hardware service sending a card's RemoteStart) must not touch it. The
+        # socket, if any, is in this process anyway: hand the command over thread-safely.
+        try:
+            if deliver(station_id, command_id):
+                return
+        except Exception:
+            logger.warning("command %s: local delivery failed", command_id, exc_info=True)
     try:
         async_to_sync(layer.group_send)(
             station_group(station_id), {"type": "ocpp.command", "command_id": command_id}

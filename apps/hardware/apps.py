@@ -21,11 +21,12 @@ class HardwareConfig(AppConfig):
         from django.core import checks
 
         from apps.core.processes import process_ending, process_serving
-        from apps.hardware import lcd, services, toast
+        from apps.hardware import lcd, rfid_scanner, services, toast
 
         checks.register(lcd.check_lcd_settings)
         checks.register(toast.check_toast_settings)
 
+        services.register(rfid_scanner.RfidScanner)
         services.register(lcd.LcdService)
         services.register(toast.ToastService)
 

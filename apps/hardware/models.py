@@ -62,3 +62,47 @@ class AccessPoint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ssid} ({self.interface})"
+
+
+class CardScan(models.Model):
+    """A card read by this node's RFID scanner: what the card is, and what the scan did."""
+
+    class Action(models.TextChoices):
+        STARTED = "started", _("session started")
+        STOPPED = "stopped", _("session stopped")
+        NONE = "none", _("nothing")
+        FAILED = "failed", _("failed")
+
+    uid = models.CharField(_("card"), max_length=36, db_index=True)
+    at = models.DateTimeField(_("scanned at"), db_index=True)
+    result = models.CharField(
+        _("result"), max_length=16, help_text=_("Authorization status of the card.")
+    )
+    action = models.CharField(
+        _("action"), max_length=8, choices=Action.choices, default=Action.NONE
+    )
+    station = models.ForeignKey(
+        "chargers.ChargingStation",
+        verbose_name=_("station"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    command = models.ForeignKey(
+        "commands.ChargerCommand",
+        verbose_name=_("command"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    detail = models.CharField(_("detail"), max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("card scan")
+        verbose_name_plural = _("last card scans")
+
+    def __str__(self) -> str:
+        return f"{self.uid} {self.result}"

@@ -47,6 +47,19 @@ def holds(station_id: int) -> bool:
     return any(station_id in here.by_station for here in tuple(_loops.values()))
 
 
+def deliver(station_id: int, command_id: int) -> bool:
+    """Hand a command to this process's connection of the station, from any thread.
+
+    Return False when no connection of this process serves the station.
+    """
+    for loop, here in tuple(_loops.items()):
+        connection = here.by_station.get(station_id)
+        if connection is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(connection.enqueue, command_id)
+            return True
+    return False
+
+
 def get(station_id: int) -> Held | None:
     """Return the running loop's connection serving the station, if any."""
     here = _loops.get(asyncio.get_running_loop())
