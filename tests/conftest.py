@@ -212,3 +212,19 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
                 red=True,
             )
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture
+def celery_eager(settings: object) -> Iterator[None]:
+    """Run Celery tasks where they are sent, for this test.
+
+    Celery reads its configuration from the settings once, at first use; a test that changes
+    only the Django setting after another test has used Celery would change nothing.
+    """
+    from celery import current_app
+
+    settings.CELERY_TASK_ALWAYS_EAGER = True  # type: ignore[attr-defined]
+    before = current_app.conf.task_always_eager
+    current_app.conf.task_always_eager = True
+    yield
+    current_app.conf.task_always_eager = before

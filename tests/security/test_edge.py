@@ -447,9 +447,8 @@ class TestPasswords:
         assert await refused_with(url, basic(charger_id, old)) == (401, "authentication failed")
 
 
-async def test_security_events_are_mailed_once_per_kind(asgi_server, settings):
+async def test_security_events_are_mailed_once_per_kind(asgi_server, settings, celery_eager):
     settings.OCPP_SECURITY_EMAILS = ["soc@example.com"]
-    settings.CELERY_TASK_ALWAYS_EAGER = True
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     await station_with_password("SEC-MAIL")
     for _ in range(2):
