@@ -18,16 +18,15 @@ from __future__ import annotations
 
 import atexit
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Protocol
 
 from django.conf import settings
 from django.db import close_old_connections
 
+from apps.core.nodelock import NodeLock
 from apps.hardware.models import ServiceStatus
 from apps.nodes.features import feature_active
 
@@ -78,7 +77,7 @@ _factories: list[Callable[[], HardwareService]] = []
 _lock = threading.Lock()
 _stop = threading.Event()
 _threads: dict[str, threading.Thread] = {}
-_lock_file = None
+_node_lock = NodeLock("hardware")
 _exit_hook_set = False
 
 
@@ -149,27 +148,7 @@ def supervise(service: HardwareService, stop: threading.Event) -> None:
 
 def _take_node_lock() -> bool:
     """Take this node's hardware lock (one process per node runs the services)."""
-    global _lock_file
-    if _lock_file is not None:
-        return True
-    try:
-        import fcntl
-    except ImportError:  # Windows: one process (start.bat) serves
-        return True
-    run = Path(settings.DATA_DIR) / "run"
-    run.mkdir(parents=True, exist_ok=True)
-    handle = open(run / "hardware.lock", "a+")  # held for the process's life
-    try:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        handle.close()
-        return False
-    handle.seek(0)
-    handle.truncate()
-    handle.write(str(os.getpid()))
-    handle.flush()
-    _lock_file = handle
-    return True
+    return _node_lock.take()
 
 
 def start_services(**_kwargs: object) -> list[str]:
@@ -200,12 +179,9 @@ def start_services(**_kwargs: object) -> list[str]:
 
 def stop_services(timeout: float = 5.0, **_kwargs: object) -> None:
     """Stop the supervisors and their services, waiting up to `timeout` seconds each."""
-    global _lock_file
     with _lock:
         _stop.set()
         for thread in list(_threads.values()):
             thread.join(timeout)
         _threads.clear()
-        if _lock_file is not None:
-            _lock_file.close()
-            _lock_file = None
+        _node_lock.release()

@@ -21,17 +21,16 @@ module imports no app above its layer.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from django.conf import settings
 from django.db import close_old_connections
 from django.utils.module_loading import import_string
 
+from apps.core.nodelock import NodeLock
 from apps.nodes.features import CELERY_QUEUE, feature_active
 
 logger = logging.getLogger(__name__)
@@ -100,32 +99,8 @@ class LocalBeat:
 _lock = threading.Lock()
 _stop = threading.Event()
 _thread: threading.Thread | None = None
-_lock_file = None
-
-
-def _take_lock() -> bool:
-    """Take this node's local-beat lock (one process of the node runs the jobs)."""
-    global _lock_file
-    if _lock_file is not None:
-        return True
-    try:
-        import fcntl
-    except ImportError:  # Windows: one process (start.bat) serves
-        return True
-    run = Path(settings.DATA_DIR) / "run"
-    run.mkdir(parents=True, exist_ok=True)
-    handle = open(run / "local-beat.lock", "a+")  # held for the process's life
-    try:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        handle.close()
-        return False
-    handle.seek(0)
-    handle.truncate()
-    handle.write(str(os.getpid()))
-    handle.flush()
-    _lock_file = handle
-    return True
+# One process of the node runs the jobs.
+_node_lock = NodeLock("local-beat")
 
 
 def _beat_forever(beat: LocalBeat) -> None:
@@ -153,7 +128,7 @@ def local_beat_start(**_kwargs: object) -> bool:
     with _lock:
         if _thread is not None and _thread.is_alive():
             return True
-        if not _take_lock():
+        if not _node_lock.take():
             logger.info("local beat: another process of this node runs the periodic jobs")
             return False
         _stop.clear()
@@ -167,12 +142,10 @@ def local_beat_start(**_kwargs: object) -> bool:
 
 def local_beat_stop(timeout: float = 5.0) -> None:
     """Stop the local beat and release its lock."""
-    global _thread, _lock_file
+    global _thread
     with _lock:
         _stop.set()
         if _thread is not None:
             _thread.join(timeout)
             _thread = None
-        if _lock_file is not None:
-            _lock_file.close()
-            _lock_file = None
+        _node_lock.release()
