@@ -24,8 +24,7 @@ echo "== ruff format --check"
 echo "== lint-imports (the apps' one-way order, docs/architecture.md)"
 "$VENV_DIR/bin/lint-imports" || failed+=("lint-imports")
 
-scripts/browser-setup.sh  # headless Chromium for tests/browser, when missing
-scripts/nginx-test-setup.sh  # nginx for tests/nodes/test_nginx_site.py, when missing
+scripts/test-packages.sh  # Chromium for tests/browser and nginx for the NGINX site tests, when missing
 echo "== pytest $*"
 status=0
 "$VENV_PYTHON" -m pytest "$@" || status=$?

@@ -1,6 +1,6 @@
 """A real browser for the control center tests: headless Chromium driven by Selenium.
 
-Chromium and its driver come from Debian (scripts/browser-setup.sh installs them). When
+Chromium and its driver come from Debian (scripts/test-packages.sh installs them). When
 they are missing the tests fail in CI and are skipped elsewhere. Screenshots go to
 test-artifacts/ (not committed) for a person to look at.
 """
@@ -41,7 +41,7 @@ def browser() -> Iterator[Any]:
     need_service(
         "Chromium",
         CHROMIUM.exists() and CHROMEDRIVER.exists(),
-        f"{CHROMIUM} or {CHROMEDRIVER} missing (scripts/browser-setup.sh installs them)",
+        f"{CHROMIUM} or {CHROMEDRIVER} missing (scripts/test-packages.sh installs them)",
     )
     profile = tempfile.mkdtemp(prefix="cc-chromium-")
     options = webdriver.ChromeOptions()

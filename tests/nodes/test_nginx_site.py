@@ -53,11 +53,11 @@ def certificate(tmp_path: Path) -> tuple[Path, Path]:
 
 @pytest.fixture
 def nginx() -> str:
-    """The nginx program (scripts/nginx-test-setup.sh installs it; in CI it must be there)."""
+    """The nginx program (scripts/test-packages.sh installs it; in CI it must be there)."""
     program = shutil.which("nginx") or next(
         (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if Path(p).exists()), None
     )
-    need_service("nginx", program is not None, "install nginx-light (scripts/nginx-test-setup.sh)")
+    need_service("nginx", program is not None, "install nginx-light (scripts/test-packages.sh)")
     return program
 
 
