@@ -7,26 +7,18 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from apps.core.admin_mixins import RecordAdminMixin
 from apps.hardware.models import ServiceStatus
 from apps.nodes.panels import panel_register
 
 
 @admin.register(ServiceStatus)
-class ServiceStatusAdmin(admin.ModelAdmin):
+class ServiceStatusAdmin(RecordAdminMixin, admin.ModelAdmin):
     """What each service's supervisor last recorded; the supervisor alone writes these rows."""
 
     list_display = ["name", "feature", "state", "detail", "restarts", "updated_at"]
     list_filter = ["state"]
     readonly_fields = list_display
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 def _services_panel(request: HttpRequest) -> dict[str, Any] | None:

@@ -7,6 +7,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from apps.core.admin_mixins import RecordAdminMixin
 from apps.lifecycle.models import UpdatePolicy, Upgrade
 from apps.lifecycle.services import channel_set
 
@@ -29,7 +30,7 @@ class UpdatePolicyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Upgrade)
-class UpgradeAdmin(admin.ModelAdmin):
+class UpgradeAdmin(RecordAdminMixin, admin.ModelAdmin):
     """The version history: read-only, each attempt with its log."""
 
     list_display = [
@@ -59,15 +60,6 @@ class UpgradeAdmin(admin.ModelAdmin):
         "log_text",
     ]
     readonly_fields = fields
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @admin.display(description=_("log"))
     def log_text(self, obj: Upgrade) -> str:
