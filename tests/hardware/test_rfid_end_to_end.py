@@ -26,6 +26,7 @@ from apps.nodes import features
 from apps.nodes.services import set_switch
 from apps.rfid.models import IdTag
 from apps.transactions.models import Transaction
+from tests.hardware.clock import Clock
 from tests.hardware.pty_reader import Pty, rdm6300_frame
 from tests.simulator.conftest import db, eventually, running, until
 
@@ -33,18 +34,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 CARD = "0F00A1B2C3"
 UNKNOWN = "0E00DDCCBB"
-
-
-class Clock:
-    """The scanner's debounce clock: moved on by the test, counting the scanner's looks."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.calls = 0
-
-    def __call__(self) -> float:
-        self.calls += 1
-        return self.now
 
 
 def opened_by_another(pty: Pty) -> bool:

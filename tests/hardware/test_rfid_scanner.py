@@ -20,6 +20,7 @@ from apps.nodes import features
 from apps.nodes.services import set_switch
 from apps.rfid.models import AuthorizationStatus, IdTag
 from apps.transactions.models import Transaction
+from tests.hardware.clock import Clock
 from tests.hardware.fake_spi import FakeMfrc522, fake_spi
 from tests.hardware.pty_reader import Pty, rdm6300_frame
 from tests.personas import T0
@@ -198,16 +199,6 @@ def test_auto_opens_the_configured_serial_port(settings):
 
 
 # --- The service under its supervisor ------------------------------------------------------
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.calls = 0
-
-    def __call__(self) -> float:
-        self.calls += 1
-        return self.now
 
 
 @pytest.fixture
