@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import socket
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from tests.core.test_start_stop import (  # noqa: F401 (the fixture)
     processes_mentioning,
     project,
     run_script,
+    wait_for,
 )
 from tests.faults.processes import PrivateRedis, fresh_postgres_database
 
@@ -143,3 +145,55 @@ def test_it_starts_two_workers_on_consecutive_ports_and_stop_stops_both(
     assert not is_running(first) and not is_running(second)
     assert list(run_dir.glob("*.pid")) == []
     assert processes_mentioning(str(project["root"])) == []
+
+
+def test_one_service_per_worker_runs_each_in_the_foreground(
+    project: dict,  # noqa: F811
+    shared_services: dict[str, str],
+) -> None:
+    """What install.sh's units run: `--foreground --worker I`, one process per unit."""
+    project["env"].update(shared_services)
+    port = free_ports(2)
+    run_dir = project["data_dir"] / "run"
+    units: list[subprocess.Popen] = []
+
+    def unit(worker: int, *extra: str) -> subprocess.Popen:
+        log = (project["data_dir"].parent / f"unit-{worker}.log").open("w")
+        process = subprocess.Popen(
+            [str(project["root"] / "start.sh"), "--foreground", "--bind", "127.0.0.1",
+             "--port", str(port + worker - 1), "--worker", str(worker), "--no-celery", *extra],
+            cwd=project["root"], env=project["env"], stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        units.append(process)
+        return process
+
+    def answers(each: int) -> bool:
+        try:
+            return (
+                requests.get(f"http://127.0.0.1:{each}/healthz", timeout=5, proxies=NO_PROXY)
+            ).status_code == 200
+        except requests.RequestException:
+            return False
+
+    try:
+        first = unit(1)  # migrates, as the first start of an installed node does
+        assert wait_for(lambda: answers(port), timeout=120), "worker 1 did not answer"
+        second = unit(2, "--no-migrate")
+        assert wait_for(lambda: answers(port + 1), timeout=120), "worker 2 did not answer"
+        # exec keeps the unit's pid: the service manager and the pid file name the server.
+        assert int((run_dir / "uvicorn.pid").read_text()) == first.pid
+        assert int((run_dir / "uvicorn-2.pid").read_text()) == second.pid
+        assert (run_dir / "health.url").read_text().strip() == f"http://127.0.0.1:{port}/healthz"
+        assert "--worker\n2" not in (run_dir / "start.args").read_text()
+
+        stopped = run_script(project, "stop.sh", timeout=60)
+        assert stopped.returncode == 0, stopped.stdout + stopped.stderr
+        assert f"stopped uvicorn (pid {first.pid})" in stopped.stdout
+        assert f"stopped uvicorn-2 (pid {second.pid})" in stopped.stdout
+        for process in units:
+            process.wait(30)
+    finally:
+        for process in units:
+            if process.poll() is None:
+                process.kill()
+                process.wait(30)

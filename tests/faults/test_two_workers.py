@@ -1,19 +1,21 @@
 """Two ASGI worker processes on one PostgreSQL and one Redis: a Watchtower in small.
 
 Each worker is started with start.sh's command line (config/serve.py), as `start.sh --workers
-2` starts them, on a port of its own. Chargers (independent clients over real sockets)
-connect to each worker directly, as NGINX's least_conn would spread them. Then:
+2` starts them, on a port of its own, and a real nginx runs the site `manage.py nginx_site`
+writes for both (least_conn over the two upstreams). Chargers (independent clients over real
+sockets) connect to each worker directly, so that each worker surely holds some. Then:
 
 - commands sent from the REST API of worker A reach chargers on worker A and on worker B
   (the channel layer in Redis carries them to whichever process holds the socket);
 - worker B is killed (SIGKILL: no shutdown code runs) while its chargers have a burst of
   MeterValues in flight: every reading that was acknowledged (CALLRESULT received) is in the
   database; worker A sweeps the dead process and releases its stations (`connected_by`);
-  the chargers reconnect to the surviving worker, replay what got no answer, and end with
-  every reading stored exactly once; commands from the API reach them there.
+  the chargers reconnect through nginx, which takes them to the surviving worker, replay
+  what got no answer, and end with every reading stored exactly once; commands from the API
+  reach them there.
 
 Runs when the suite runs on PostgreSQL (DATABASE_URL: CI's PostgreSQL + Redis run); a
-PostgreSQL or redis-server that is missing there fails it instead of skipping it.
+PostgreSQL, redis-server or nginx that is missing there fails it instead of skipping it.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ import websockets
 from ocpp.v16 import call
 from websockets.exceptions import ConnectionClosed
 
+from apps.nodes.nginx import nginx_site, nginx_site_render
+from tests.conftest import free_port
 from tests.faults.processes import (
     Database,
     Server,
@@ -38,6 +42,7 @@ from tests.faults.processes import (
     fresh_postgres_database,
     manage,
 )
+from tests.nodes.test_nginx_site import nginx, running_nginx  # noqa: F401 (the fixture)
 from tests.ocpp.charger import connect_v16
 
 pytestmark = pytest.mark.slow
@@ -112,9 +117,9 @@ class RawCharger:
         self.transaction_id = 0
         self.ws: Any = None
 
-    async def connect(self, server: Server) -> None:
+    async def connect(self, ws_url: str) -> None:
         self.ws = await websockets.connect(
-            f"{server.ws_url}/ocpp/{self.charger_id}", subprotocols=["ocpp1.6"]
+            f"{ws_url}/ocpp/{self.charger_id}", subprotocols=["ocpp1.6"]
         )
 
     async def call(self, message_id: str, action: str, payload: dict) -> list:
@@ -149,9 +154,9 @@ class RawCharger:
         except ConnectionClosed:
             assert until is None, f"{self.charger_id}: closed with {len(self.acked)} answers"
 
-    async def replay(self, server: Server) -> None:
-        """Reconnect to `server`, replay the unanswered readings and two answered ones."""
-        await self.connect(server)
+    async def replay(self, ws_url: str) -> None:
+        """Reconnect to `ws_url`, replay the unanswered readings and two answered ones."""
+        await self.connect(ws_url)
         start = {"connectorId": 1, "idTag": "TAG-W", "meterStart": 0, "timestamp": at(0)}
         again = await self.call("start-again", "StartTransaction", start)
         assert again[0] == 3 and again[2]["transactionId"] == self.transaction_id, again
@@ -159,7 +164,6 @@ class RawCharger:
         for n in unanswered + sorted(self.acked)[:2]:
             reply = await self.call(f"re-{n}", "MeterValues", reading(self.transaction_id, n))
             assert reply[0] == 3, reply
-        await self.ws.close()
 
 
 def holders(database: Database) -> dict[str, int | None]:
@@ -177,7 +181,11 @@ async def boot(cp: Any) -> None:
 
 
 async def test_two_workers_share_chargers_commands_and_survive_a_killed_worker(
-    database_url, private_redis, make_server
+    database_url,
+    private_redis,
+    make_server,
+    nginx,  # noqa: F811 (the fixture)
+    tmp_path,
 ) -> None:
     env = {"REDIS_URL": private_redis.url, "CELERY_QUEUE": "off"}
     worker_a = make_server(database_url, "uvicorn", **env)
@@ -190,7 +198,28 @@ async def test_two_workers_share_chargers_commands_and_survive_a_killed_worker(
     api = await asyncio.to_thread(Api, worker_a)
     database = Database(database_url)
     raw = [RawCharger("W-B-RAW-1"), RawCharger("W-B-RAW-2")]
+    proxy_port = free_port()
+    site = nginx_site_render(
+        nginx_site(
+            http_port=proxy_port,
+            upstreams=[f"127.0.0.1:{worker_a.port}", f"127.0.0.1:{worker_b.port}"],
+        )
+    )
+    assert "least_conn" in site
+    with running_nginx(nginx, site, tmp_path / "nginx", proxy_port):
+        await serve_kill_and_move(
+            worker_a, worker_b, api, database, raw, f"ws://127.0.0.1:{proxy_port}"
+        )
 
+
+async def serve_kill_and_move(
+    worker_a: Server,
+    worker_b: Server,
+    api: Api,
+    database: Database,
+    raw: list[RawCharger],
+    proxy_url: str,
+) -> None:
     async with (
         connect_v16(worker_a.ws_url, "W-A-1") as on_a,
         connect_v16(worker_b.ws_url, "W-B-1") as on_b,
@@ -198,7 +227,7 @@ async def test_two_workers_share_chargers_commands_and_survive_a_killed_worker(
         await boot(on_a)
         await boot(on_b)
         for charger in raw:
-            await charger.connect(worker_b)
+            await charger.connect(worker_b.ws_url)
             await charger.begin()
         assert holders(database) == {
             "W-A-1": worker_a.pid,
@@ -248,13 +277,16 @@ async def test_two_workers_share_chargers_commands_and_survive_a_killed_worker(
         # The charger on A is served all along.
         assert await on_a.call(call.Heartbeat()) is not None
 
-    # B's chargers reconnect to the surviving worker and replay what got no answer.
+    # B's chargers reconnect through nginx (B refuses connections now: nginx passes them to
+    # A) and replay what got no answer.
     for charger in raw:
-        await charger.replay(worker_a)
+        await charger.replay(proxy_url)
+        assert holders(database)[charger.charger_id] == worker_a.pid
+        await charger.ws.close()
         counts = database.meter_value_counts(charger.charger_id)
         assert counts == {str(n): 1 for n in range(1, READINGS + 1)}, charger.charger_id
         assert database.transaction_ids(charger.charger_id) == [str(charger.transaction_id)]
-    async with connect_v16(worker_a.ws_url, "W-B-1") as moved:
+    async with connect_v16(proxy_url, "W-B-1") as moved:
         await boot(moved)
         assert holders(database)["W-B-1"] == worker_a.pid
         outcome = await api.reset("W-B-1")
