@@ -99,6 +99,15 @@ def cpu_by_command(labels: dict[int, str]) -> dict[str, float]:
     return totals
 
 
+def machine_cpu_ticks() -> tuple[int, int]:
+    """(busy, total) CPU ticks of the whole machine since boot (/proc/stat's first line):
+    it also counts processes this one cannot see in /proc (other pid namespaces)."""
+    fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    total = sum(fields[:8])  # user nice system idle iowait irq softirq steal
+    return total - idle, total
+
+
 @dataclass
 class Server:
     name: str
@@ -422,6 +431,7 @@ class Usage:
         self.labels = {process.pid: "csms workers" for process in self.server.processes}
         self.labels[os.getpid()] = "load generator"
         self.machine = cpu_by_command(self.labels)
+        self.ticks = machine_cpu_ticks()
         return self
 
     def __exit__(self, *_: object) -> None:
@@ -444,6 +454,12 @@ class Usage:
             for name, pct in sorted(spent.items(), key=lambda item: -item[1])
             if pct >= 0.5
         }
+        busy, total = machine_cpu_ticks()
+        cores = os.cpu_count() or 1
+        # The whole machine, percent of one core (cores x 100 is all of it).
+        self.machine_busy = round(
+            (busy - self.ticks[0]) / max(total - self.ticks[1], 1) * 100 * cores, 1
+        )
 
 
 # --- workloads --------------------------------------------------------------------------------
@@ -478,6 +494,7 @@ async def closed_loop(server: Server, *, chargers: int, seconds: float, version:
         "loadgen_cpu_pct": usage.loadgen_cpu,
         "server_cpu_pct": usage.server_cpu,
         "cpu_by_process_pct": usage.by_command,
+        "machine_busy_pct": usage.machine_busy,
     }
 
 
@@ -515,6 +532,7 @@ async def paced(server: Server, *, chargers: int, rate: float, seconds: float) -
         "loadgen_cpu_pct": usage.loadgen_cpu,
         "server_cpu_pct": usage.server_cpu,
         "cpu_by_process_pct": usage.by_command,
+        "machine_busy_pct": usage.machine_busy,
     }
 
 
