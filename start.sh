@@ -10,7 +10,8 @@ cd "$ROOT"
 usage() {
     cat <<'USAGE'
 Usage: ./start.sh [--port N] [--bind ADDR] [--server uvicorn|daphne] [--tls-cert FILE --tls-key FILE]
-                  [--foreground] [--celery | --no-celery]
+                  [--foreground] [--celery | --no-celery] [--workers N|auto] [--no-migrate]
+                  [--foreground --worker I]
 
 Creates .venv with Python 3.11 if missing (set PYTHON to choose the interpreter), installs
 requirements.txt when it changed, applies migrations, collects static files and creates the
@@ -33,6 +34,20 @@ It first raises the soft open-file limit (ulimit -n) to 65536, or to the hard li
                  tls_server_certificate --host NAME` makes a pair from the CSMS CA.
   --foreground   run the server in the foreground (exec; for service managers such as systemd).
                  Celery still starts in the background with its pid file, when it starts.
+  --workers N    serve with N ASGI server processes (default 1; `auto`: one per core) on
+                 ports PORT, PORT+1, ... PORT+N-1, each with its own pid file (RUN_DIR/
+                 uvicorn.pid, uvicorn-2.pid, ...; ./stop.sh stops them all). Put NGINX in
+                 front to spread chargers over them (`manage.py nginx_site --upstream
+                 127.0.0.1:PORT --upstream 127.0.0.1:PORT+1 ...`; docs/lifecycle.md,
+                 "Watchtower"). N > 1 needs PostgreSQL (DATABASE_URL) and Redis (REDIS_URL):
+                 SQLite and the in-memory channel layer cannot be shared by processes.
+                 Not with --foreground: a service manager runs one unit per worker (below).
+  --worker I     with --foreground: this process is worker I (1, 2, ...) of several, one
+                 service each: --port is its own port, its pid file is RUN_DIR/uvicorn-I.pid
+                 (uvicorn.pid for 1), and only that one is checked for a server already
+                 running. Workers 2 and up also take --no-migrate and --no-celery.
+  --no-migrate   skip migrate, collectstatic and ensure_admin (another worker's start, or
+                 install.sh, did them: workers started at once must not migrate at once)
   --celery       start Celery whatever the feature says
   --no-celery    do not start Celery; the server runs the periodic jobs itself, unless
                  CELERY_QUEUE=on says a worker runs as its own service
@@ -59,6 +74,9 @@ FOREGROUND=0
 CELERY=auto
 TLS_CERT=""
 TLS_KEY=""
+WORKERS=1
+MIGRATE=1
+WORKER_INDEX=""
 while [ $# -gt 0 ]; do
     case $1 in
     --port)
@@ -105,6 +123,28 @@ while [ $# -gt 0 ]; do
         FOREGROUND=1
         shift
         ;;
+    --workers)
+        [ $# -ge 2 ] || die "--workers needs a value"
+        WORKERS=$2
+        shift 2
+        ;;
+    --workers=*)
+        WORKERS=${1#--workers=}
+        shift
+        ;;
+    --worker)
+        [ $# -ge 2 ] || die "--worker needs a value"
+        WORKER_INDEX=$2
+        shift 2
+        ;;
+    --worker=*)
+        WORKER_INDEX=${1#--worker=}
+        shift
+        ;;
+    --no-migrate)
+        MIGRATE=0
+        shift
+        ;;
     --no-celery)
         CELERY=0
         shift
@@ -127,6 +167,23 @@ if ! [[ $PORT =~ ^[0-9]+$ ]] || [ "$PORT" -lt 1 ] || [ "$PORT" -gt 65535 ]; then
     die "--port must be a number from 1 to 65535, not '$PORT'"
 fi
 [ -n "$BIND" ] || die "--bind needs an address"
+if [ "$WORKERS" = auto ]; then
+    WORKERS=$(nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
+fi
+if ! [[ $WORKERS =~ ^[0-9]+$ ]] || [ "$WORKERS" -lt 1 ] || [ "$WORKERS" -gt 64 ]; then
+    die "--workers must be a number from 1 to 64, or auto, not '$WORKERS'"
+fi
+if [ -n "$WORKER_INDEX" ]; then
+    [[ $WORKER_INDEX =~ ^[1-9][0-9]*$ ]] || die "--worker must be 1, 2, ..., not '$WORKER_INDEX'"
+    [ "$FOREGROUND" = 1 ] || die "--worker I goes with --foreground (one service per worker)"
+fi
+if [ $((PORT + WORKERS - 1)) -gt 65535 ]; then
+    die "--port $PORT with --workers $WORKERS goes past port 65535"
+fi
+if [ "$WORKERS" -gt 1 ] && [ "$FOREGROUND" = 1 ]; then
+    die "--foreground runs one server process: for $WORKERS workers run one service per" \
+        "worker (--foreground --port P, ports $PORT to $((PORT + WORKERS - 1)); docs/lifecycle.md)"
+fi
 case $SERVER in
 daphne | uvicorn) ;;
 *) die "--server must be daphne or uvicorn, not '$SERVER'" ;;
@@ -178,16 +235,52 @@ RUN_DIR=$DATA_DIR/run
 LOG_DIR=$DATA_DIR/logs
 mkdir -p "$RUN_DIR" "$LOG_DIR"
 
+if [ "$WORKERS" -gt 1 ]; then
+    # Several processes share what one process would keep to itself: the database (SQLite
+    # takes one writer, and each process would batch its own writes against the others) and
+    # the channel layer (in memory, a command would never reach another process's charger).
+    SHARED_CHECK=$("$PY" -c '
+from django.conf import settings
+engine = settings.DATABASES["default"]["ENGINE"]
+problems = []
+if not engine.endswith("postgresql"):
+    problems.append("DATABASE_URL is not PostgreSQL (the database is %s)" % engine.rsplit(".", 1)[-1])
+if not settings.REDIS_URL:
+    problems.append("REDIS_URL is not set (the channel layer would be in memory)")
+print("; ".join(problems))
+' | tail -n 1) || die "could not read the settings (see the error above)"
+    [ -z "$SHARED_CHECK" ] ||
+        die "--workers $WORKERS needs PostgreSQL and Redis: $SHARED_CHECK." \
+            "Set them in .env (scripts/watchtower-services.sh --check tells whether they answer)," \
+            "or start one worker."
+fi
+
 SERVER_MARK=$(procs_server_marker "$SERVER")
 CELERY_MARK="-m celery -A config"
+# Worker 1's pid file is SERVER.pid (as with one worker: upgrade.sh looks there), worker i's
+# SERVER-i.pid.
+worker_name() {
+    if [ "$1" = 1 ]; then echo "$SERVER"; else echo "$SERVER-$1"; fi
+}
 running=""
-for name in daphne uvicorn; do
-    if pid=$(procs_running_pid "$name" "$(procs_server_marker "$name")"); then
-        running="${running}$name pid $pid; "
+if [ -n "$WORKER_INDEX" ]; then
+    # One worker's service among several: the others running is how it should be.
+    if pid=$(procs_running_pid "$(worker_name "$WORKER_INDEX")" "$SERVER_MARK"); then
+        running="$(worker_name "$WORKER_INDEX") pid $pid; "
     fi
-done
-if pid=$(procs_running_pid celery "$CELERY_MARK"); then
-    running="${running}celery pid $pid; "
+else
+    for name in daphne uvicorn; do
+        for file in "$RUN_DIR/$name.pid" "$RUN_DIR/$name"-*.pid; do
+            [ -f "$file" ] || continue
+            pid_name=$(basename "$file" .pid)
+            if pid=$(procs_running_pid "$pid_name" "$(procs_server_marker "$name")"); then
+                running="${running}$pid_name pid $pid; "
+            fi
+        done
+    done
+    if pid=$(procs_running_pid celery "$CELERY_MARK"); then
+        running="${running}celery pid $pid; "
+    fi
 fi
 if [ -n "$running" ]; then
     die "Constellation is already running (${running}pid files in $RUN_DIR)." \
@@ -212,11 +305,16 @@ with socket.socket(family) as sock:
     except OSError as error:
         sys.exit(str(error))
 '
-"$PY" -c "$BIND_CHECK_PY" "$BIND" "$PORT" || die "cannot listen on $BIND port $PORT (see above)"
+for ((worker = 0; worker < WORKERS; worker++)); do
+    port=$((PORT + worker))
+    "$PY" -c "$BIND_CHECK_PY" "$BIND" "$port" || die "cannot listen on $BIND port $port (see above)"
+done
 
-"$PY" manage.py migrate --noinput
-"$PY" manage.py collectstatic --noinput --verbosity 0
-"$PY" manage.py ensure_admin
+if [ "$MIGRATE" = 1 ]; then
+    "$PY" manage.py migrate --noinput
+    "$PY" manage.py collectstatic --noinput --verbosity 0
+    "$PY" manage.py ensure_admin
+fi
 
 # Celery follows the node's Celery Queue feature (or CELERY_QUEUE, or the flags). The server is
 # told whether a worker takes its tasks: without one it runs the periodic jobs itself and
@@ -249,26 +347,36 @@ fi
 
 CELERY_LOG=$LOG_DIR/celery.log
 SERVER_LOG=$LOG_DIR/$SERVER.log
-# The server's command line, with the edge limits from the settings (config/serve.py; the
-# fault tests start the server with the very same command).
-SERVER_ARGS=$("$PY" -m config.serve "$SERVER" "$BIND" "$PORT") ||
-    die "could not build the $SERVER command line (see above)"
-mapfile -t SERVER_CMD <<<"$SERVER_ARGS"
+# The server's command line on PORT, with the edge limits from the settings (config/serve.py;
+# the fault tests start the server with the very same command).
+server_command() {
+    local args
+    args=$("$PY" -m config.serve "$SERVER" "$BIND" "$1") ||
+        die "could not build the $SERVER command line (see above)"
+    mapfile -t SERVER_CMD <<<"$args"
+}
+server_command "$PORT"
 SCHEME=http
 for arg in "${SERVER_CMD[@]}"; do
     [ "$arg" != --ssl-certfile ] || SCHEME=https
 done
-if [[ $PROBE_HOST == *:* ]]; then
-    PROBE_URL="$SCHEME://[$PROBE_HOST]:$PORT/healthz"
-else
-    PROBE_URL="$SCHEME://$PROBE_HOST:$PORT/healthz"
-fi
+probe_url() {
+    if [[ $PROBE_HOST == *:* ]]; then
+        echo "$SCHEME://[$PROBE_HOST]:$1/healthz"
+    else
+        echo "$SCHEME://$PROBE_HOST:$1/healthz"
+    fi
+}
+PROBE_URL=$(probe_url "$PORT")
 ADMIN_URL="$SCHEME://$URL_HOST:$PORT/admin/"
 # How this node was started and where it answers: upgrade.sh restarts it the same way and
 # checks the same /healthz (docs/lifecycle.md).
-: >"$RUN_DIR/start.args"
-[ ${#START_ARGS[@]} -eq 0 ] || printf '%s\n' "${START_ARGS[@]}" >"$RUN_DIR/start.args"
-echo "$PROBE_URL" >"$RUN_DIR/health.url"
+# (Worker 2 and up of a service per worker leave them to worker 1's.)
+if [ "${WORKER_INDEX:-1}" = 1 ]; then
+    : >"$RUN_DIR/start.args"
+    [ ${#START_ARGS[@]} -eq 0 ] || printf '%s\n' "${START_ARGS[@]}" >"$RUN_DIR/start.args"
+    echo "$PROBE_URL" >"$RUN_DIR/health.url"
+fi
 
 start_celery() {
     echo "=== start.sh $(date -u +%Y-%m-%dT%H:%M:%SZ)" >>"$CELERY_LOG"
@@ -282,14 +390,21 @@ if [ "$FOREGROUND" = 1 ]; then
     fi
     echo "serving on $BIND:$PORT in the foreground; admin: $ADMIN_URL"
     # exec keeps this pid, so stop.sh and service managers see the server itself.
-    echo $$ >"$RUN_DIR/$SERVER.pid"
+    echo $$ >"$RUN_DIR/$(worker_name "${WORKER_INDEX:-1}").pid"
     exec "$PY" "${SERVER_CMD[@]}"
 fi
+
+worker_log() {
+    echo "$LOG_DIR/$(worker_name "$1").log"
+}
 
 # Stop what this run started, print the logs' tails and fail.
 fail_start() {
     echo "error: $*" >&2
-    local logs=("$SERVER_LOG")
+    local logs=() worker
+    for ((worker = 1; worker <= WORKERS; worker++)); do
+        logs+=("$(worker_log "$worker")")
+    done
     [ "$CELERY" = 0 ] || logs+=("$CELERY_LOG")
     for log in "${logs[@]}"; do
         if [ -f "$log" ]; then
@@ -297,14 +412,23 @@ fail_start() {
             tail -n 40 "$log" >&2
         fi
     done
-    procs_stop "$SERVER" "$SERVER_MARK" >&2 || true
+    for ((worker = 1; worker <= WORKERS; worker++)); do
+        procs_stop "$(worker_name "$worker")" "$SERVER_MARK" >&2 || true
+    done
     procs_stop celery "$CELERY_MARK" >&2 || true
     exit 1
 }
 
-echo "=== start.sh $(date -u +%Y-%m-%dT%H:%M:%SZ); $NOFILE_MESSAGE" >>"$SERVER_LOG"
-procs_start "$SERVER" "$SERVER_LOG" "$PY" "${SERVER_CMD[@]}"
-SERVER_PID=$(cat "$RUN_DIR/$SERVER.pid")
+WORKER_PIDS=()
+for ((worker = 1; worker <= WORKERS; worker++)); do
+    port=$((PORT + worker - 1))
+    [ "$worker" = 1 ] || server_command "$port"
+    log=$(worker_log "$worker")
+    echo "=== start.sh $(date -u +%Y-%m-%dT%H:%M:%SZ); $NOFILE_MESSAGE" >>"$log"
+    procs_start "$(worker_name "$worker")" "$log" "$PY" "${SERVER_CMD[@]}"
+    WORKER_PIDS+=("$(cat "$RUN_DIR/$(worker_name "$worker").pid")")
+done
+SERVER_PID=${WORKER_PIDS[0]}
 if [ "$CELERY" = 1 ]; then
     start_celery
 fi
@@ -329,19 +453,32 @@ except OSError as error:
     sys.exit(1)
 '
 
-echo "waiting for $PROBE_URL ..."
 deadline=$((SECONDS + 60))
-until health=$("$PY" -c "$PROBE_PY" "$PROBE_URL" 2>&1); do
-    procs_alive "$SERVER_PID" || fail_start "$SERVER exited before answering /healthz"
-    [ "$SECONDS" -lt "$deadline" ] ||
-        fail_start "/healthz did not answer 200 within 60 s; last answer: $health"
-    sleep 0.5
+for ((worker = 1; worker <= WORKERS; worker++)); do
+    url=$(probe_url $((PORT + worker - 1)))
+    echo "waiting for $url ..."
+    until health=$("$PY" -c "$PROBE_PY" "$url" 2>&1); do
+        procs_alive "${WORKER_PIDS[worker - 1]}" ||
+            fail_start "$(worker_name "$worker") exited before answering /healthz"
+        [ "$SECONDS" -lt "$deadline" ] ||
+            fail_start "$url did not answer 200 within 60 s; last answer: $health"
+        sleep 0.5
+    done
 done
 if [ "$CELERY" = 1 ] && ! procs_alive "$(cat "$RUN_DIR/celery.pid")"; then
     fail_start "the Celery worker exited"
 fi
 
-echo "$SERVER started (pid $SERVER_PID) on $BIND:$PORT, log: $SERVER_LOG"
+if [ "$WORKERS" = 1 ]; then
+    echo "$SERVER started (pid $SERVER_PID) on $BIND:$PORT, log: $SERVER_LOG"
+else
+    for ((worker = 1; worker <= WORKERS; worker++)); do
+        echo "$(worker_name "$worker") started (pid ${WORKER_PIDS[worker - 1]})" \
+            "on $BIND:$((PORT + worker - 1)), log: $(worker_log "$worker")"
+    done
+    echo "$WORKERS workers: put NGINX in front of ports $PORT to $((PORT + WORKERS - 1))" \
+        "(docs/lifecycle.md, Watchtower)"
+fi
 echo "health: $health"
 echo
 echo "Constellation is running. Admin: $ADMIN_URL"

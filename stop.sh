@@ -9,7 +9,8 @@ case ${1:-} in
 "") ;;
 -h | --help)
     echo "Usage: ./stop.sh"
-    echo "Stops the server (daphne or uvicorn) and the Celery worker that ./start.sh started (pid files in DATA_DIR/run):"
+    echo "Stops the server (daphne or uvicorn; every worker of start.sh --workers N) and the Celery"
+    echo "worker that ./start.sh started (pid files in DATA_DIR/run):"
     echo "TERM to each process group, KILL after 15 s."
     exit 0
     ;;
@@ -34,7 +35,16 @@ RUN_DIR=$DATA_DIR/run
 
 stopped=0
 failed=0
-for spec in "daphne|$(procs_server_marker daphne)" "uvicorn|$(procs_server_marker uvicorn)" "celery|-m celery -A config"; do
+# The servers: SERVER.pid, and SERVER-2.pid ... of start.sh --workers N.
+specs=()
+for server in daphne uvicorn; do
+    specs+=("$server|$(procs_server_marker "$server")")
+    for file in "$RUN_DIR/$server"-*.pid; do
+        [ -f "$file" ] && specs+=("$(basename "$file" .pid)|$(procs_server_marker "$server")")
+    done
+done
+specs+=("celery|-m celery -A config")
+for spec in "${specs[@]}"; do
     name=${spec%%|*}
     marker=${spec#*|}
     if procs_stop "$name" "$marker"; then

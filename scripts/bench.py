@@ -5,6 +5,8 @@
     .venv/bin/python scripts/bench.py --database-url postgres://postgres@127.0.0.1/bench
                                       (that database is dropped and created anew)
     .venv/bin/python scripts/bench.py --only closed16 --chargers 50 --seconds 20
+    .venv/bin/python scripts/bench.py --workers 2 --only closed16 \
+        --database-url postgres://postgres@127.0.0.1/bench --redis-url redis://127.0.0.1:6379/5
 
 It starts the servers itself (ours: migrated database in a temporary DATA_DIR, one process,
 everything persisted; the reference: scripts/reference_server.py, the `ocpp` library's
@@ -17,6 +19,12 @@ its CPU use is reported). Workloads:
 - paced: messages at a fixed total rate (default 1,000/s), latency percentiles.
 - idle: N chargers connected and booted, heartbeats; server memory per connection.
 - storm: N chargers drop at once and reconnect at once; time until all are booted again.
+
+With --workers N (PostgreSQL and Redis required, as start.sh --workers) N server processes
+serve the one database on ports of their own, and the chargers are spread over them in turn
+(charger k to worker k mod N), as NGINX's least_conn spreads them in front of a Watchtower.
+The closed-loop and paced workloads also report where the machine's CPU went while they ran
+(`cpu_by_process_pct`: every process on the machine, grouped by command name, from /proc).
 
 Numbers are printed as a table and written as JSON (--json). docs/performance.md has results.
 """
@@ -70,34 +78,77 @@ def iso(moment: datetime) -> str:
 # --- servers ----------------------------------------------------------------------------------
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of one process, seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_by_command(labels: dict[int, str]) -> dict[str, float]:
+    """CPU seconds of every process on the machine, summed by command name (/proc/PID/stat);
+    the pids in `labels` under their label instead, kernel workers as one "kworker"."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    totals: dict[str, float] = collections.defaultdict(float)
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            text = stat.read_text()
+            name = text[text.index("(") + 1 : text.rindex(")")]
+            name = labels.get(int(stat.parent.name), name.split("/")[0])
+            fields = text.rsplit(")", 1)[1].split()
+            totals[name] += (int(fields[11]) + int(fields[12])) / ticks
+    return totals
+
+
+def machine_cpu_ticks() -> tuple[int, int]:
+    """(busy, total) CPU ticks of the whole machine since boot (/proc/stat's first line):
+    it also counts processes this one cannot see in /proc (other pid namespaces)."""
+    fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    total = sum(fields[:8])  # user nice system idle iowait irq softirq steal
+    return total - idle, total
+
+
 @dataclass
 class Server:
     name: str
-    url: str  # ws://127.0.0.1:PORT/ocpp/
+    url: str  # ws://127.0.0.1:PORT/ocpp/ (of the first worker)
     process: subprocess.Popen
     data_dir: Path | None = None
     env: dict = field(default_factory=dict)
+    # With --workers N: the other workers' processes and every worker's URL, in order.
+    more: list[subprocess.Popen] = field(default_factory=list)
+    urls: list[str] = field(default_factory=list)
+
+    @property
+    def processes(self) -> list[subprocess.Popen]:
+        return [self.process, *self.more]
+
+    def url_for(self, index: int) -> str:
+        """The URL charger number `index` connects to: the workers in turn."""
+        return self.urls[index % len(self.urls)] if self.urls else self.url
 
     def rss_kib(self) -> int:
-        """Resident memory of the server process, KiB."""
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-        return 0
+        """Resident memory of the server processes, KiB."""
+        total = 0
+        for process in self.processes:
+            for line in Path(f"/proc/{process.pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        return total
 
     def cpu_seconds(self) -> float:
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        ticks = os.sysconf("SC_CLK_TCK")
-        return (int(fields[11]) + int(fields[12])) / ticks
+        return sum(process_cpu_seconds(process.pid) for process in self.processes)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
+        for process in self.processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in self.processes:
             try:
-                self.process.wait(15)
+                process.wait(15)
             except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+                process.kill()
+                process.wait()
         if self.data_dir is not None:
             shutil.rmtree(self.data_dir, ignore_errors=True)
 
@@ -132,9 +183,19 @@ def fresh_postgres_database(url: str) -> None:
 
 
 def start_ours(
-    *, server: str = "uvicorn", database_url: str = "", redis_url: str = "", quiet: bool = True
+    *,
+    server: str = "uvicorn",
+    database_url: str = "",
+    redis_url: str = "",
+    quiet: bool = True,
+    workers: int = 1,
 ) -> Server:
-    """Start this CSMS: one process, a fresh migrated database, limits for the test off."""
+    """Start this CSMS: `workers` processes on a fresh migrated database, limits for the test
+    off. More than one needs PostgreSQL and Redis (as start.sh --workers)."""
+    if workers > 1 and not (
+        database_url.startswith(("postgres://", "postgresql://")) and redis_url
+    ):
+        raise SystemExit("--workers N > 1 needs --database-url postgres://... and --redis-url")
     data_dir = Path(tempfile.mkdtemp(prefix="constellation-bench-"))
     env = {
         **os.environ,
@@ -158,30 +219,34 @@ def start_ours(
     subprocess.run(
         [PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True
     )
-    port = free_port()
-    # start.sh's command line (config/serve.py: the edge protocols and limits), with what a
-    # benchmark needs on top: no keep-alive pings (they are not the workload), no access log.
-    served = subprocess.run(
-        [PYTHON, "-m", "config.serve", server, "127.0.0.1", str(port)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    command = [PYTHON, *served.stdout.splitlines()]
-    if server == "uvicorn":
-        command += ["--ws-ping-interval", "0", "--no-access-log"]
-    else:  # daphne's last argument is the application
-        command[-1:-1] = ["-v", "0", "--ping-interval", "3600"]
-    output = subprocess.DEVNULL if quiet else None
-    process = subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=output, stderr=output, preexec_fn=raise_fd_limit
-    )
-    _wait_http(f"http://127.0.0.1:{port}/healthz", process)
-    return Server(
-        f"constellation ({server})", f"ws://127.0.0.1:{port}/ocpp/", process, data_dir, env
-    )
+    processes: list[subprocess.Popen] = []
+    urls: list[str] = []
+    for _worker in range(workers):
+        port = free_port()
+        # start.sh's command line (config/serve.py: the edge protocols and limits), with what
+        # a benchmark needs on top: no keep-alive pings (not the workload), no access log.
+        served = subprocess.run(
+            [PYTHON, "-m", "config.serve", server, "127.0.0.1", str(port)],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        command = [PYTHON, *served.stdout.splitlines()]
+        if server == "uvicorn":
+            command += ["--ws-ping-interval", "0", "--no-access-log"]
+        else:  # daphne's last argument is the application
+            command[-1:-1] = ["-v", "0", "--ping-interval", "3600"]
+        output = subprocess.DEVNULL if quiet else None
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=output, stderr=output, preexec_fn=raise_fd_limit
+        )
+        _wait_http(f"http://127.0.0.1:{port}/healthz", process)
+        processes.append(process)
+        urls.append(f"ws://127.0.0.1:{port}/ocpp/")
+    name = f"constellation ({server}{f', {workers} workers' if workers > 1 else ''})"
+    return Server(name, urls[0], processes[0], data_dir, env, more=processes[1:], urls=urls)
 
 
 def start_reference() -> Server:
@@ -363,6 +428,10 @@ class Usage:
         own = resource.getrusage(resource.RUSAGE_SELF)
         self.own = own.ru_utime + own.ru_stime
         self.srv = self.server.cpu_seconds()
+        self.labels = {process.pid: "csms workers" for process in self.server.processes}
+        self.labels[os.getpid()] = "load generator"
+        self.machine = cpu_by_command(self.labels)
+        self.ticks = machine_cpu_ticks()
         return self
 
     def __exit__(self, *_: object) -> None:
@@ -372,6 +441,25 @@ class Usage:
         self.loadgen_cpu = round((own.ru_utime + own.ru_stime - self.own) / wall * 100, 1)
         self.server_cpu_s = self.server.cpu_seconds() - self.srv
         self.server_cpu = round(self.server_cpu_s / wall * 100, 1)
+        # Where the machine's CPU went meanwhile (the servers, PostgreSQL, Redis, this load
+        # generator, anything else), percent of one core, the busiest first.
+        # Other processes of the same name (other users' python) are in their own group.
+        after = cpu_by_command(self.labels)
+        spent = {
+            name: (seconds - self.machine.get(name, 0.0)) / wall * 100
+            for name, seconds in after.items()
+        }
+        self.by_command = {
+            name: round(pct, 1)
+            for name, pct in sorted(spent.items(), key=lambda item: -item[1])
+            if pct >= 0.5
+        }
+        busy, total = machine_cpu_ticks()
+        cores = os.cpu_count() or 1
+        # The whole machine, percent of one core (cores x 100 is all of it).
+        self.machine_busy = round(
+            (busy - self.ticks[0]) / max(total - self.ticks[1], 1) * 100 * cores, 1
+        )
 
 
 # --- workloads --------------------------------------------------------------------------------
@@ -379,7 +467,7 @@ class Usage:
 
 async def closed_loop(server: Server, *, chargers: int, seconds: float, version: str) -> dict:
     prefix = f"cl{version[-1]}-{random.randrange(10**6)}-"
-    fleet = [Charger(server.url, f"{prefix}{n}", version) for n in range(chargers)]
+    fleet = [Charger(server.url_for(n), f"{prefix}{n}", version) for n in range(chargers)]
     failures = await connect_all(fleet)
     for charger in fleet:
         await charger.start_transaction()
@@ -405,12 +493,14 @@ async def closed_loop(server: Server, *, chargers: int, seconds: float, version:
         "connect_failures": failures,
         "loadgen_cpu_pct": usage.loadgen_cpu,
         "server_cpu_pct": usage.server_cpu,
+        "cpu_by_process_pct": usage.by_command,
+        "machine_busy_pct": usage.machine_busy,
     }
 
 
 async def paced(server: Server, *, chargers: int, rate: float, seconds: float) -> dict:
     prefix = f"pc-{random.randrange(10**6)}-"
-    fleet = [Charger(server.url, f"{prefix}{n}", "ocpp1.6") for n in range(chargers)]
+    fleet = [Charger(server.url_for(n), f"{prefix}{n}", "ocpp1.6") for n in range(chargers)]
     failures = await connect_all(fleet)
     for charger in fleet:
         await charger.start_transaction()
@@ -441,12 +531,14 @@ async def paced(server: Server, *, chargers: int, rate: float, seconds: float) -
         "connect_failures": failures,
         "loadgen_cpu_pct": usage.loadgen_cpu,
         "server_cpu_pct": usage.server_cpu,
+        "cpu_by_process_pct": usage.by_command,
+        "machine_busy_pct": usage.machine_busy,
     }
 
 
 async def idle(server: Server, *, chargers: int, hold: float) -> dict:
     prefix = f"id-{random.randrange(10**6)}-"
-    fleet = [Charger(server.url, f"{prefix}{n}", "ocpp1.6") for n in range(chargers)]
+    fleet = [Charger(server.url_for(n), f"{prefix}{n}", "ocpp1.6") for n in range(chargers)]
     await asyncio.sleep(1)
     before = server.rss_kib()
     started = time.perf_counter()
@@ -478,7 +570,7 @@ async def idle(server: Server, *, chargers: int, hold: float) -> dict:
 
 async def storm(server: Server, *, chargers: int) -> dict:
     prefix = f"st-{random.randrange(10**6)}-"
-    fleet = [Charger(server.url, f"{prefix}{n}", "ocpp1.6") for n in range(chargers)]
+    fleet = [Charger(server.url_for(n), f"{prefix}{n}", "ocpp1.6") for n in range(chargers)]
     first_failures = await connect_all(fleet)
     cpu_before_drop = server.cpu_seconds()
     # Everybody drops at once (a site losing power, a server restart behind a proxy) ...
@@ -521,7 +613,12 @@ async def run(args: argparse.Namespace) -> dict:
         key: str(value) if isinstance(value, Path) else value for key, value in vars(args).items()
     }
     results: dict = {"machine": machine(), "args": given, "ours": {}, "reference": {}}
-    ours = start_ours(server=args.server, database_url=args.database_url, redis_url=args.redis_url)
+    ours = start_ours(
+        server=args.server,
+        database_url=args.database_url,
+        redis_url=args.redis_url,
+        workers=args.workers,
+    )
     reference = start_reference() if not args.no_reference else None
     try:
         plan = [
@@ -611,6 +708,13 @@ def main() -> None:
         help="default: SQLite in a temp dir; a PostgreSQL database given here is recreated",
     )
     parser.add_argument("--redis-url", default="")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="server processes on the one database, chargers spread over them in turn "
+        "(more than 1: PostgreSQL and Redis)",
+    )
     parser.add_argument("--chargers", type=int, default=50, help="closed-loop chargers")
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--paced-chargers", type=int, default=200)
