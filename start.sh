@@ -226,6 +226,9 @@ echo "$NOFILE_MESSAGE"
 venv_ensure requirements.txt
 PY=$ROOT/$VENV_PYTHON
 export DJANGO_SETTINGS_MODULE=${DJANGO_SETTINGS_MODULE:-config.settings}
+# The port this node answers on, as its record and its LCD show it (an installed node behind
+# NGINX sets NODE_PORT to NGINX's).
+export NODE_PORT=${NODE_PORT:-$PORT}
 
 DATA_DIR=$(procs_data_dir) || die "could not read the settings (see the error above)"
 [ -n "$DATA_DIR" ] || die "the settings gave no DATA_DIR"

@@ -413,6 +413,9 @@ ADMIN_PASSWORD = env.str("ADMIN_PASSWORD", default="")
 NODE_ROLE = env.str("NODE_ROLE", default="terminal")
 # This node's name (default: the hostname).
 NODE_NAME = env.str("NODE_NAME", default="")
+# The port chargers and operators reach this node on (start.sh sets its --port; behind NGINX,
+# NGINX's). 0: not known, the node's record keeps what it had.
+NODE_PORT = env.int("NODE_PORT", default=0)
 # Where feature detection looks for /dev, /sys and programs (tests use fake trees).
 NODE_DEV_ROOT = env.str("NODE_DEV_ROOT", default="/")
 # Run the hardware services (card reader, LCD, toasts) in the server process.

@@ -22,6 +22,8 @@ class NodesConfig(AppConfig):
 
 
 def _refresh(**_kwargs: object) -> None:
+    from django.conf import settings
+
     from apps.nodes.services import node_refresh
 
-    node_refresh()
+    node_refresh(port=getattr(settings, "NODE_PORT", 0) or None)

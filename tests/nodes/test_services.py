@@ -59,3 +59,14 @@ def test_refresh_records_host_version_and_last_sight(settings) -> None:
     assert stored.port == 8443
     assert stored.last_seen is not None and before <= stored.last_seen <= after
     assert all(isinstance(address, str) and address for address in stored.addresses)
+
+
+def test_the_server_start_records_the_port_it_was_given(settings) -> None:
+    from apps.nodes.apps import _refresh
+
+    settings.NODE_PORT = 8443
+    _refresh()
+    assert this_node().port == 8443
+    settings.NODE_PORT = 0  # not known: the record keeps what it had
+    _refresh()
+    assert this_node().port == 8443
