@@ -1,9 +1,8 @@
 @echo off
-rem Start Constellation on Windows: .venv, requirements, migrate, collectstatic, admin user, a
-rem Celery worker and beat in the background when the node's Celery Queue feature is active
-rem (as start.sh), then daphne in the foreground (Ctrl+C stops it, and the Celery processes
-rem with it: they share this console). Without Celery the server runs the scheduled jobs and
-rem the tasks itself (CELERY_QUEUE=off; docs/nodes.md, Celery Queue).
+rem Start Constellation on Windows: .venv, requirements, migrate, collectstatic, admin user, then
+rem daphne in the foreground and, when the node's Celery Queue feature is active (as start.sh),
+rem a Celery worker and beat beside it; Ctrl+C stops them all. Without Celery the server runs
+rem the scheduled jobs and the tasks itself (CELERY_QUEUE=off; docs/nodes.md, Celery Queue).
 setlocal EnableExtensions DisableDelayedExpansion
 cd /d "%~dp0"
 if not defined DJANGO_SETTINGS_MODULE set "DJANGO_SETTINGS_MODULE=config.settings"
@@ -11,6 +10,7 @@ if not defined DJANGO_SETTINGS_MODULE set "DJANGO_SETTINGS_MODULE=config.setting
 set "PORT=8000"
 set "BIND=0.0.0.0"
 set "CELERY=auto"
+set "CELERY_FLAG="
 
 :parse
 if "%~1"=="" goto parsed
@@ -152,24 +152,18 @@ if /i "%QUEUE_SETTING%"=="on" (
 )
 goto serve
 
+rem The server, and the worker and beat beside it, run as children of config.supervise: Ctrl+C
+rem stops them all (a batch file could not: see config/supervise.py).
 :start_celery
 set "CELERY_QUEUE=on"
-set "LOG_DIR=%DATA_DIR%\logs"
-if not exist "%LOG_DIR%" mkdir "%LOG_DIR%"
-rem Celery's -B (beat inside the worker) does not run on Windows, and its prefork pool does not
-rem either: a worker with the solo pool and a beat of its own, both in this console.
-start "" /b "%VPY%" -m celery -A config worker --pool=solo --loglevel=INFO --logfile "%LOG_DIR%\celery-worker.log"
-start "" /b "%VPY%" -m celery -A config beat --scheduler django_celery_beat.schedulers:DatabaseScheduler --loglevel=INFO --logfile "%LOG_DIR%\celery-beat.log"
-echo Celery worker and beat started in the background, logs: %LOG_DIR%\celery-worker.log, celery-beat.log
+set "CELERY_FLAG=--celery"
+echo Celery worker ^(solo pool^) and beat start beside the server, logs in %DATA_DIR%\logs
 
 :serve
 echo.
 echo Admin: http://localhost:%PORT%/admin/  - serving on %BIND%:%PORT%, Ctrl+C stops.
-"%VPY%" -m config.daphne_server -b %BIND% -p %PORT% config.asgi:application
-set "STATUS=%errorlevel%"
-rem The server ended by itself (or Ctrl+C was answered N): Celery must not run on without it.
-if "%CELERY%"=="1" call "%~dp0stop.bat"
-exit /b %STATUS%
+"%VPY%" -m config.supervise %BIND% %PORT% %CELERY_FLAG%
+exit /b %errorlevel%
 
 :usage
 echo Usage: start.bat [--port N] [--bind ADDR] [--celery ^| --no-celery]
@@ -178,9 +172,9 @@ echo Creates .venv with Python 3.11 if missing (py -3.11, or python; set PYTHON 
 echo installs requirements.txt when it changed, applies migrations, collects static files,
 echo creates the admin user from ADMIN_USERNAME / ADMIN_PASSWORD. When the node's Celery Queue
 echo feature is active (manage.py node --active celery-queue; CELERY_QUEUE=on/off overrides it)
-echo it starts a Celery worker (solo pool) and Celery beat in the background of this console;
-echo without it the server runs the periodic jobs and the tasks itself. Then it serves
-echo config.asgi:application with daphne in the foreground: Ctrl+C stops it all, stop.bat too.
+echo it runs a Celery worker (solo pool) and Celery beat beside the server; without it the
+echo server runs the periodic jobs and the tasks itself. It serves config.asgi:application
+echo with daphne in the foreground: Ctrl+C stops it all (stop.bat too, from elsewhere).
 echo.
 echo   --port N      port to listen on, default 8000
 echo   --bind ADDR   address to listen on, default 0.0.0.0

@@ -1,5 +1,5 @@
-# Find, or stop, the processes of this project that start.bat started: the ASGI server, the
-# Celery worker and beat, run by this folder's .venv python. Used by start.bat, stop.bat and upgrade.bat.
+# Find, or stop, the processes of this project that start.bat started: config.supervise and its
+# children (the ASGI server, the Celery worker and beat), run by this folder's .venv python. Used by start.bat, stop.bat and upgrade.bat.
 #   powershell -NoProfile -ExecutionPolicy Bypass -File scripts\_procs.ps1 list|stop ROOT
 # list: one line "PID NAME" each; exit 0 when any runs, 1 when none.
 # stop: stop each with its process tree; exit 0 when any was stopped, 1 when none ran, 2 when one
@@ -14,6 +14,8 @@ $ErrorActionPreference = 'Stop'
 # launcher by its path (this folder's, not another checkout's) and stop it with its tree.
 $python = [System.IO.Path]::GetFullPath((Join-Path $Root '.venv\Scripts\python.exe'))
 $markers = [ordered]@{
+    # config.supervise runs the others as its children: stopping its tree stops them all.
+    'supervisor'    = '-m config.supervise'
     'daphne'        = 'config.daphne_server'
     'uvicorn'       = '-m uvicorn config.asgi'
     'celery worker' = '-m celery -A config worker'

@@ -27,6 +27,7 @@ from django.core.management.base import CommandError
 
 from apps.lifecycle.management.commands.lifecycle import cmd_value
 from config.serve import server_command
+from config.supervise import CELERY_BEAT, CELERY_WORKER
 from tests.lifecycle.conftest import Node
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -117,14 +118,17 @@ def test_the_internal_option_of_upgrade_bat_is_only_its_relaunch() -> None:
 
 # --- The manage.py lines ------------------------------------------------------------------------
 
-VAR = re.compile(r"%([A-Za-z_][A-Za-z0-9_]*)(?::[^%]*)?%")
+# `%%` is a percent sign (in a batch file), `%NAME%` / `%NAME:~0,8%` a variable.
+VAR = re.compile(r"%%|%([A-Za-z_][A-Za-z0-9_]*)(?::[^%]*)?%")
 SET = re.compile(
     r'^(?:if .*? )?set (?:"([A-Za-z_][A-Za-z0-9_]*)=(.*)"|([A-Za-z_][A-Za-z0-9_]*)=(.*))$'
 )
 
 
 def expand(text: str, env: dict[str, str]) -> str:
-    return VAR.sub(lambda match: env.get(match.group(1).upper(), "x"), text)
+    return VAR.sub(
+        lambda match: "%" if match.group(0) == "%%" else env.get(match.group(1).upper(), "x"), text
+    )
 
 
 def manage_calls(name: str) -> Iterator[tuple[int, list[str]]]:
@@ -203,6 +207,71 @@ def manage_calls_of(name: str) -> list[tuple[str, int, list[str]]]:
     return [(name, number, args) for number, args in manage_calls(name)]
 
 
+# --- The Python one-liners ---------------------------------------------------------------------
+
+
+def python_one_liners(name: str) -> list[str]:
+    """The `-c "..."` programs of a script, as cmd.exe passes them (variables expanded)."""
+    env: dict[str, str] = {}
+    programs = []
+    for raw in script_lines(name):
+        line = raw.strip()
+        match = SET.match(line)
+        if match and match.group(1):
+            env[match.group(1).upper()] = match.group(2)
+            continue
+        found = re.search(r' -c "(.*?)"(?: |$)', line)
+        if found and not line.lower().startswith(("rem ", "echo")):
+            programs.append(expand(found.group(1), env))
+    return programs
+
+
+def run_python(program: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", program],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("name", ["install.bat", "start.bat", "upgrade.bat"])
+def test_the_python_one_liners_do_what_the_script_expects(name: str, tmp_path: Path) -> None:
+    programs = python_one_liners(name)
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "PYTHONPATH": str(ROOT)}
+    env["DATA_DIR"] = str(tmp_path / "data")
+    (tmp_path / ".venv").mkdir()
+    (tmp_path / "requirements.txt").write_text("Django==5.2.19\n")
+    stamp_check = [p for p in programs if "sys.exit(0 if s.exists()" in p]
+    stamp_write = [p for p in programs if p.endswith("s.write_text(d)")]
+    settings_read = [p for p in programs if "from django.conf import settings" in p]
+    version_check = [p for p in programs if "sys.version_info[:2] == (3, 11)" in p]
+    assert len(stamp_check) == len(stamp_write) == 1, programs
+    assert (name == "upgrade.bat") == (not version_check)
+    assert settings_read or name == "install.bat"
+    for program in version_check:
+        assert run_python(program, tmp_path, env).returncode == 0  # this is Python 3.11
+    # The requirements stamp: not installed, installed, changed.
+    assert run_python(stamp_check[0], tmp_path, env).returncode == 1
+    assert run_python(stamp_write[0], tmp_path, env).returncode == 0
+    assert run_python(stamp_check[0], tmp_path, env).returncode == 0
+    (tmp_path / "requirements.txt").write_text("Django==5.2.20\n")
+    assert run_python(stamp_check[0], tmp_path, env).returncode == 1
+    # KEY=VALUE lines, read as `for /f "tokens=1* delims==" ... set "%%A=%%B"` reads them.
+    for program in settings_read:
+        done = run_python(program, tmp_path, env)
+        assert done.returncode == 0, done.stderr
+        values = dict(line.split("=", 1) for line in done.stdout.splitlines())
+        assert values["DATA_DIR"] == str((tmp_path / "data").resolve())
+        if "QUEUE_SETTING" in values:
+            assert values["QUEUE_SETTING"] in {"auto", "on", "off"}
+        if "STAMP" in values:
+            assert re.fullmatch(r"\d{8}T\d{6}Z", values["STAMP"])
+
+
 # --- Form: CRLF, labels, no bash ---------------------------------------------------------------
 
 
@@ -264,12 +333,18 @@ def test_the_script_has_no_bash_in_it(name: str) -> None:
 def test_the_process_helper_matches_what_start_bat_starts() -> None:
     helper = (ROOT / "scripts" / "_procs.ps1").read_text()
     start = script("start.bat")
-    assert "-m config.daphne_server" in start and "config.daphne_server" in helper
-    assert "-m celery -A config worker" in start and "-m celery -A config beat" in start
-    assert "'-m celery -A config worker'" in helper and "'-m celery -A config beat'" in helper
-    # Celery's -B does not run on Windows: a beat of its own instead.
-    assert not re.search(r"celery -A config worker[^\r\n]* -B\b", start)
-    assert "--pool=solo" in start
+    assert '"%VPY%" -m config.supervise %BIND% %PORT% %CELERY_FLAG%' in start
+    # What the supervisor runs (config/supervise.py, config/serve.py) is what stop.bat finds.
+    server = server_command("daphne", "0.0.0.0", 8000, max_frame_bytes=65536)
+    pairs = [
+        ("'-m config.supervise'", "-m config.supervise"),
+        ("'config.daphne_server'", " ".join(server)),
+        ("'-m celery -A config worker'", " ".join(CELERY_WORKER)),
+        ("'-m celery -A config beat'", " ".join(CELERY_BEAT)),
+    ]
+    for marker, command in pairs:
+        assert marker in helper
+        assert marker.strip("'") in command
 
 
 # --- plan --cmd ----------------------------------------------------------------------------------
