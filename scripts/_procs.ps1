@@ -1,5 +1,6 @@
 # Find, or stop, the processes of this project that start.bat started: config.supervise and its
-# children (the ASGI server, the Celery worker and beat), run by this folder's .venv python. Used by start.bat, stop.bat and upgrade.bat.
+# children (the ASGI server, the Celery worker and beat), run by this folder's .venv python.
+# Used by start.bat, stop.bat and upgrade.bat.
 #   powershell -NoProfile -ExecutionPolicy Bypass -File scripts\_procs.ps1 list|stop ROOT
 # list: one line "PID NAME" each; exit 0 when any runs, 1 when none.
 # stop: stop each with its process tree; exit 0 when any was stopped, 1 when none ran, 2 when one
