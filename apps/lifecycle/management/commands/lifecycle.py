@@ -14,6 +14,16 @@ from apps.lifecycle.repository import RepositoryError
 from apps.lifecycle.selectors import channel_current
 
 
+def cmd_value(value: str) -> str:
+    """Make `value` safe for upgrade.bat's `for /f ... do set "%%A=%%B"`.
+
+    cmd.exe reads the file in the console's code page and a double quote would end the quoted
+    `set`, so: one line, ASCII only, single quotes for double ones.
+    """
+    value = " ".join(value.replace("\u2192", "->").split()).replace('"', "'")
+    return value.encode("ascii", "replace").decode("ascii")
+
+
 class Command(BaseCommand):
     help = (
         "Show or set the update channel; plan, record, back up and restore for upgrade.sh; "
@@ -30,7 +40,13 @@ class Command(BaseCommand):
         plan.add_argument("--to", default="", help="a tag, branch or commit instead")
         plan.add_argument("--remote", default="origin")
         plan.add_argument("--branch", default="main")
-        plan.add_argument("--shell", action="store_true", help="print PLAN_*= lines for bash")
+        output = plan.add_mutually_exclusive_group()
+        output.add_argument("--shell", action="store_true", help="print PLAN_*= lines for bash")
+        output.add_argument(
+            "--cmd",
+            action="store_true",
+            help="print PLAN_*= lines for cmd.exe (upgrade.bat): unquoted, ASCII, no double quote",
+        )
 
         begin = sub.add_parser("begin", help="record an upgrade attempt; print its id")
         finish = sub.add_parser("finish", help="record how an attempt ended")
@@ -85,6 +101,9 @@ class Command(BaseCommand):
         if options["shell"]:
             for key, value in values.items():
                 self.stdout.write(f"PLAN_{key}={shlex.quote(value)}")
+        elif options["cmd"]:
+            for key, value in values.items():
+                self.stdout.write(f"PLAN_{key}={cmd_value(value)}")
         else:
             self.stdout.write(plan.reason)
 
