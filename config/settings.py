@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "apps.lifecycle",
     "apps.dashboard",
     "apps.chargers",
+    "apps.energy",
     "apps.rfid",
     "apps.transactions",
     "apps.commands",

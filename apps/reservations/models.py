@@ -44,6 +44,14 @@ class Reservation(models.Model):
     reservation_id = models.PositiveIntegerField(_("reservation id"), unique=True)
     id_tag = models.CharField(_("id tag"), max_length=36)
     parent_id_tag = models.CharField(_("parent id tag"), max_length=36, blank=True)
+    account = models.ForeignKey(
+        "energy.EnergyAccount",
+        verbose_name=_("energy account"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="reservations",
+    )
     expires_at = models.DateTimeField(_("expires at"))
     status = models.CharField(
         _("status"),

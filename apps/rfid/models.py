@@ -39,6 +39,15 @@ class IdTag(models.Model):
     )
     in_local_list = models.BooleanField(_("in local authorization list"), default=False)
     label = models.CharField(_("label"), max_length=100, blank=True)
+    account = models.ForeignKey(
+        "energy.EnergyAccount",
+        verbose_name=_("energy account"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="id_tags",
+        help_text=_("The account this card's sessions are charged to."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

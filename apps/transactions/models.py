@@ -38,6 +38,25 @@ class Transaction(models.Model):
         _("offline events"), default=False, help_text=_("Some events were sent after the fact.")
     )
     last_seq_no = models.IntegerField(null=True, blank=True)
+    # Billing (apps.energy): the account charged, the tariff version used, the cost (gross,
+    # in the tariff's currency) once known. All nullable: the message path inserts without them.
+    account = models.ForeignKey(
+        "energy.EnergyAccount",
+        verbose_name=_("energy account"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="transactions",
+    )
+    tariff = models.ForeignKey(
+        "energy.Tariff",
+        verbose_name=_("tariff"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="transactions",
+    )
+    cost = models.DecimalField(_("cost"), max_digits=12, decimal_places=4, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
