@@ -214,7 +214,7 @@ install_main() {
     shift
     local F_ROLE="" F_PORT="" F_WORKERS="" F_CHANNEL="" F_HTTP_PORT="" F_SERVER_NAME=""
     local F_USER="" F_DATA_DIR="" F_SERVICES="" ADMIN="" WITH_SERVICES=0
-    local F_FEATURES=()
+    local F_FEATURES=() ARGS="$*"
     while [ $# -gt 0 ]; do
         case $1 in
         --terminal | --control | --satellite | --watchtower)
@@ -337,7 +337,7 @@ install_main() {
     # --- refusals, before anything changes ---------------------------------------------------
     if [ "$SERVICES" = yes ] && [ "$(id -u)" != 0 ]; then
         _die "a $ROLE node's services (systemd units, NGINX) are installed by root:" \
-            "run sudo ./$MODE.sh $*, or add --no-services to prepare the node only"
+            "run sudo ./$MODE.sh $ARGS, or add --no-services to prepare the node only"
     fi
     if [ "$WITH_SERVICES" = 1 ]; then
         # The Watchtower's database and broker: its own script, when this version has it.
@@ -408,21 +408,8 @@ install_main() {
     echo "== .env"
     _env_set DATA_DIR "$DATA_DIR" "$data_explicit"
     _env_set NODE_ROLE "$ROLE" 1
-    if grep -qxF "env-file $ENV_FILE" <<<"$OLD_MANIFEST" || [ "$env_existed" = 0 ]; then
-        OWN+=("env-file $ENV_FILE")
-    else
-        while read -r _ item; do
-            OWN+=("env-key $item")
-        done < <(grep '^env-key ' <<<"$OLD_MANIFEST" || true)
-        for item in "${ENV_ADDED[@]}"; do
-            OWN+=("env-key $item")
-        done
-    fi
-    # .env may hold the operator's secrets: readable by the service user only.
-    _CHANGED=0
-    printf '%s\n' "$ENV_TEXT" | _put_file "$ENV_FILE" 600
-    local env_changed=$_CHANGED
-    [ "$(id -u)" != 0 ] || chown "$SERVICE_USER:" "$ENV_FILE"
+    local env_changed=0
+    _write_env
 
     # --- the database, static files, the node --------------------------------------------------
     echo "== database and static files"
@@ -438,6 +425,27 @@ install_main() {
         'import json, sys; print(" ".join(f["slug"] for f in json.load(sys.stdin)["features"] if f["active"]))') ||
         _die "could not read the node's features"
     echo "  role $ROLE; active features: ${ACTIVE:-none}"
+    local celery=0 nginx=0
+    if [ "$SERVICES" = yes ]; then
+        _in_list celery-queue "$ACTIVE" && celery=1
+        _in_list nginx-server "$ACTIVE" && nginx=1
+    fi
+    if [ "$nginx" = 1 ]; then
+        # Behind NGINX every charger comes from 127.0.0.1: the per-address limits and the
+        # logs need the address NGINX saw (X-Forwarded-For), believed from NGINX only.
+        _env_set OCPP_TRUSTED_PROXIES 127.0.0.1 0
+        _write_env
+    fi
+    if grep -qxF "env-file $ENV_FILE" <<<"$OLD_MANIFEST" || [ "$env_existed" = 0 ]; then
+        OWN+=("env-file $ENV_FILE")
+    else
+        while read -r _ item; do
+            OWN+=("env-key $item")
+        done < <(grep '^env-key ' <<<"$OLD_MANIFEST" || true)
+        for item in "${ENV_ADDED[@]}"; do
+            grep -qxF "env-key $item" <<<"$OLD_MANIFEST" || OWN+=("env-key $item")
+        done
+    fi
     if [ -n "$F_CHANNEL" ]; then
         echo "  update channel: $(_manage lifecycle channel --set "$F_CHANNEL" | tail -n 1)"
     fi
@@ -456,33 +464,31 @@ install_main() {
     # --- the lifecycle files upgrade.sh reads ----------------------------------------------------
     echo "== lifecycle files"
     _CHANGED=0
-    printf '%s\n' "${REQUIREMENTS[@]}" | _put_file "$LIFECYCLE_DIR/requirements" 644
-    echo "http://127.0.0.1:$PORT/healthz" | _put_file "$LIFECYCLE_DIR/health-url" 644
-    printf '%s\n' "ROLE=$ROLE" "PORT=$PORT" "WORKERS=$WORKERS" "HTTP_PORT=$HTTP_PORT" \
-        "SERVER_NAME=$SERVER_NAME" "SERVICE_USER=$SERVICE_USER" "SERVICES=$SERVICES" \
-        "FEATURES=$FEATURES" | _put_file "$CONF_FILE" 644
+    _put_file "$LIFECYCLE_DIR/requirements" 644 < <(printf '%s\n' "${REQUIREMENTS[@]}")
+    _put_file "$LIFECYCLE_DIR/health-url" 644 < <(echo "http://127.0.0.1:$PORT/healthz")
+    _put_file "$CONF_FILE" 644 < <(printf '%s\n' "ROLE=$ROLE" "PORT=$PORT" "WORKERS=$WORKERS" \
+        "HTTP_PORT=$HTTP_PORT" "SERVER_NAME=$SERVER_NAME" "SERVICE_USER=$SERVICE_USER" \
+        "SERVICES=$SERVICES" "FEATURES=$FEATURES")
     OWN+=("file $LIFECYCLE_DIR/requirements" "file $LIFECYCLE_DIR/health-url" "file $CONF_FILE")
     local CONFIG_CHANGED=$_CHANGED
 
     # --- services ------------------------------------------------------------------------------
     local SYSTEMD_DIR=${SYSTEMD_DIR:-/etc/systemd/system}
-    local NEW_UNITS=() NEW_FILES=() celery=0 nginx=0
+    local NEW_UNITS=() NEW_FILES=()
     if [ "$SERVICES" = yes ]; then
-        _in_list celery-queue "$ACTIVE" && celery=1
-        _in_list nginx-server "$ACTIVE" && nginx=1
         echo "== systemd units in $SYSTEMD_DIR"
         _CHANGED=0
         local bind=0.0.0.0 queue=off port
         [ "$nginx" = 0 ] || bind=127.0.0.1
         [ "$celery" = 0 ] || queue=on
-        _unit_web "$bind" "$queue" | _put_file "$SYSTEMD_DIR/$UNIT_PREFIX-web@.service" 644
+        _put_file "$SYSTEMD_DIR/$UNIT_PREFIX-web@.service" 644 < <(_unit_web "$bind" "$queue")
         NEW_FILES+=("$SYSTEMD_DIR/$UNIT_PREFIX-web@.service")
         for ((port = PORT; port < PORT + WORKERS; port++)); do
             NEW_UNITS+=("$UNIT_PREFIX-web@$port.service")
         done
         if [ "$celery" = 1 ]; then
-            _unit_celery celery "Celery worker" | _put_file "$SYSTEMD_DIR/$UNIT_PREFIX-celery.service" 644
-            _unit_celery beat "Celery beat" | _put_file "$SYSTEMD_DIR/$UNIT_PREFIX-beat.service" 644
+            _put_file "$SYSTEMD_DIR/$UNIT_PREFIX-celery.service" 644 < <(_unit_celery celery "Celery worker")
+            _put_file "$SYSTEMD_DIR/$UNIT_PREFIX-beat.service" 644 < <(_unit_celery beat "Celery beat")
             NEW_FILES+=("$SYSTEMD_DIR/$UNIT_PREFIX-celery.service" "$SYSTEMD_DIR/$UNIT_PREFIX-beat.service")
             NEW_UNITS+=("$UNIT_PREFIX-celery.service" "$UNIT_PREFIX-beat.service")
         fi
@@ -533,7 +539,7 @@ install_main() {
         OWN+=("unit $unit")
     done
     if [ ${#NEW_UNITS[@]} -gt 0 ]; then
-        printf '%s\n' "${NEW_UNITS[@]}" | _put_file "$LIFECYCLE_DIR/units" 644
+        _put_file "$LIFECYCLE_DIR/units" 644 < <(printf '%s\n' "${NEW_UNITS[@]}")
         OWN+=("file $LIFECYCLE_DIR/units")
     elif [ -f "$LIFECYCLE_DIR/units" ]; then
         rm -f "$LIFECYCLE_DIR/units"
@@ -569,6 +575,15 @@ install_main() {
         echo "Prepared. Start it with ./start.sh$([ "$PORT" = 8000 ] || echo " --port $PORT"); stop with ./stop.sh."
     fi
     echo "Manifest: $MANIFEST (./uninstall.sh removes what it lists)."
+}
+
+# Write ENV_TEXT to .env when it changed (install_main's locals); note it in env_changed.
+_write_env() {
+    _CHANGED=0
+    # .env may hold the operator's secrets: readable by the service user only.
+    _put_file "$ENV_FILE" 600 < <(printf '%s\n' "$ENV_TEXT")
+    env_changed=$((env_changed | _CHANGED))
+    [ "$(id -u)" != 0 ] || chown "$SERVICE_USER:" "$ENV_FILE"
 }
 
 # A node run with ./start.sh is restarted with the options it was started with (the new port).
