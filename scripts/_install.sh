@@ -523,6 +523,7 @@ install_main() {
         systemctl daemon-reload
     fi
     if [ ${#fresh_units[@]} -gt 0 ]; then
+        _stop_scripts
         echo "  enabling and starting ${fresh_units[*]}"
         systemctl enable --now "${fresh_units[@]}" || _die "systemctl could not start ${fresh_units[*]}"
     fi
@@ -584,6 +585,19 @@ _write_env() {
     _put_file "$ENV_FILE" 600 < <(printf '%s\n' "$ENV_TEXT")
     env_changed=$((env_changed | _CHANGED))
     [ "$(id -u)" != 0 ] || chown "$SERVICE_USER:" "$ENV_FILE"
+}
+
+# Before its units start: a node still run with ./start.sh (a Terminal before the install) would
+# hold the port; the services take over from it.
+_stop_scripts() {
+    local name
+    for name in uvicorn daphne celery; do
+        if [ -s "$DATA_DIR/run/$name.pid" ] && kill -0 "$(tr -dc '0-9' <"$DATA_DIR/run/$name.pid")" 2>/dev/null; then
+            echo "  the node runs with ./start.sh: stopping it (./stop.sh), its services take over"
+            _as_user ./stop.sh
+            return
+        fi
+    done
 }
 
 # A node run with ./start.sh is restarted with the options it was started with (the new port).

@@ -17,14 +17,17 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import requests
 
 from apps.nodes.features import CATALOGUE
 from apps.nodes.nginx import nginx_check
+from tests.conftest import free_port
 from tests.core.test_start_stop import copy_project
 
 pytestmark = [
@@ -152,6 +155,13 @@ def snapshot(*folders: Path) -> dict[str, str]:
             else:
                 found[str(path)] = "dir"
     return found
+
+
+def healthz(port: int) -> int:
+    answer = requests.get(
+        f"http://127.0.0.1:{port}/healthz", timeout=10, proxies={"http": "", "https": ""}
+    )
+    return answer.status_code
 
 
 def env_lines(site: Site) -> list[str]:
@@ -287,9 +297,11 @@ def test_a_control_node_gets_its_units_and_site_and_a_second_run_changes_nothing
     manifest = site.manifest()
     for unit in units:
         assert f"unit {unit}" in manifest
-    assert f"nginx-disabled {site.nginx}/sites-enabled/default " + str(
-        site.nginx / "sites-available" / "default"
-    ) in manifest
+    assert (
+        f"nginx-disabled {site.nginx}/sites-enabled/default "
+        + str(site.nginx / "sites-available" / "default")
+        in manifest
+    )
 
     before = snapshot(site.root, site.systemd, site.nginx, site.data_dir / "lifecycle")
     again = site.ok("install.sh", "--control", "--port", "8100", "--stable")
@@ -298,6 +310,60 @@ def test_a_control_node_gets_its_units_and_site_and_a_second_run_changes_nothing
     assert site.calls() == []  # no enable, no restart, no reload
     assert "units unchanged: " + " ".join(units) in again
     assert "wrote" not in again and "nginx site " + str(conf) + ": unchanged" in again
+
+
+def unit_command(site: Site, unit: str, instance: str = "") -> tuple[list[str], dict[str, str]]:
+    """The unit file's ExecStart (with %i) and its Environment= lines, as systemd runs them."""
+    text = (site.systemd / unit).read_text()
+    [exec_start] = re.findall(r"(?m)^ExecStart=(.*)$", text)
+    env = {**site.env}
+    for assignment in re.findall(r"(?m)^Environment=(.*)$", text):
+        name, _, value = assignment.partition("=")
+        env[name] = value
+    return exec_start.replace("%i", instance).split(), env
+
+
+def wait_until(check, what: str, process: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert process.poll() is None, f"{what}: the process exited ({process.returncode})"
+        assert time.monotonic() < deadline, f"{what}: not within {timeout} s"
+        time.sleep(0.2)
+
+
+def test_the_units_commands_serve_the_node(site: Site, tmp_path: Path) -> None:
+    site.ok("install.sh", "--control", "--port", "8100")
+    before = snapshot(site.root)
+    port = free_port()
+    command, env = unit_command(site, "constellation-web@.service", str(port))
+    log = tmp_path / "web.log"
+    with log.open("w") as out:
+        web = subprocess.Popen(command, cwd=site.root, env=env, stdout=out, stderr=out)
+    try:
+
+        def answers() -> bool:
+            try:
+                return healthz(port) == 200
+            except requests.ConnectionError:
+                return False
+
+        wait_until(answers, "the web unit's /healthz", web)
+    finally:
+        web.terminate()
+        # Ended by SIGTERM after its clean-up: systemd counts that as a clean stop.
+        assert web.wait(timeout=30) in (0, -15), log.read_text()
+    # The beat, from the database's schedules, with no pid file in the project folder.
+    command, env = unit_command(site, "constellation-beat.service")
+    log = tmp_path / "beat.log"
+    with log.open("w") as out:
+        beat = subprocess.Popen(command, cwd=site.root, env=env, stdout=out, stderr=out)
+    try:
+        wait_until(lambda: "beat: Starting" in log.read_text(), "celery beat", beat)
+        assert "DatabaseScheduler" in log.read_text()
+    finally:
+        beat.terminate()
+        beat.wait(timeout=30)
+    assert snapshot(site.root) == before
 
 
 def test_configure_changes_role_port_and_features_and_restarts_the_units(site: Site) -> None:
@@ -427,3 +493,22 @@ def test_configure_refuses_a_node_that_is_not_installed(site: Site) -> None:
     assert "this node is not installed" in refused.stderr and "run ./install.sh first" in (
         refused.stderr
     )
+
+
+def test_configure_restarts_a_node_run_with_start_sh_on_its_new_port(site: Site) -> None:
+    old_port, new_port = free_port(), free_port()
+    site.ok("install.sh", "--terminal", "--port", str(old_port))
+    try:
+        site.ok("start.sh", "--port", str(old_port), "--bind", "127.0.0.1", "--no-celery")
+        assert healthz(old_port) == 200
+
+        out = site.ok("configure.sh", "--port", str(new_port))
+
+        assert f"./start.sh --port {new_port} --bind 127.0.0.1 --no-celery" in out
+        assert healthz(new_port) == 200
+        with pytest.raises(requests.ConnectionError):
+            healthz(old_port)
+        assert site.calls() == []
+    finally:
+        site.run("stop.sh")
+    assert "nothing running" in site.ok("stop.sh")
