@@ -362,6 +362,20 @@ install_main() {
                 "Install Python 3.11 (python3.11, python3.11-venv) or set PYTHON=/path/to/python3.11"
     fi
 
+    # The admin's password: asked now, so that a missing one changes nothing; it goes to
+    # ensure_admin through its environment only (never an argument, a file or the output).
+    local password=""
+    if [ -n "$ADMIN" ]; then
+        [[ $ADMIN =~ ^[A-Za-z0-9@.+_-]{1,150}$ ]] || _die "--admin: not a user name: '$ADMIN'"
+        password=${ADMIN_PASSWORD:-}
+        if [ -z "$password" ]; then
+            [ -t 0 ] || _die "--admin $ADMIN: set ADMIN_PASSWORD (no terminal to ask the password on)"
+            read -r -s -p "Password for the admin user $ADMIN: " password
+            echo
+            [ -n "$password" ] || _die "--admin $ADMIN: an empty password"
+        fi
+    fi
+
     echo "== $MODE: $ROLE node in $ROOT (data: $DATA_DIR, user: $SERVICE_USER," \
         "services: $SERVICES)"
     [ "$WITH_SERVICES" = 0 ] || scripts/backing-services.sh install
@@ -450,13 +464,6 @@ install_main() {
         echo "  update channel: $(_manage lifecycle channel --set "$F_CHANNEL" | tail -n 1)"
     fi
     if [ -n "$ADMIN" ]; then
-        local password=${ADMIN_PASSWORD:-}
-        if [ -z "$password" ]; then
-            [ -t 0 ] || _die "--admin $ADMIN: set ADMIN_PASSWORD (no terminal to ask the password on)"
-            read -r -s -p "Password for the admin user $ADMIN: " password
-            echo
-            [ -n "$password" ] || _die "--admin $ADMIN: an empty password"
-        fi
         ADMIN_USERNAME=$ADMIN ADMIN_PASSWORD=$password _manage ensure_admin ||
             _die "could not create the admin user"
     fi

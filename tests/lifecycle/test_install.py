@@ -230,7 +230,24 @@ def test_its_help_lists_every_option_and_the_catalogues_role_defaults(site: Site
 
 
 def test_a_terminal_is_prepared_without_services(site: Site) -> None:
-    out = site.ok("install.sh", "--terminal", "--port", "8123")
+    secret = "correct-horse-battery-9"
+    done = site.run(
+        "install.sh", "--terminal", "--port", "8123", "--admin", "boss",
+        env={**site.env, "ADMIN_PASSWORD": secret},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout
+    # The admin user, made with the password that is never shown nor written down.
+    assert "created admin user 'boss'" in out
+    assert secret not in out + done.stderr
+    assert not any(secret in p.read_text(errors="replace") for p in site.root.glob(".env*"))
+    with sqlite3.connect(site.data_dir / "db.sqlite3") as db:
+        assert db.execute(
+            "SELECT is_superuser FROM auth_user WHERE username = 'boss'"
+        ).fetchone() == (1,)
+    # Without ADMIN_PASSWORD and no terminal to ask on: a clear refusal.
+    asked = site.run("install.sh", "--admin", "other")
+    assert asked.returncode == 1 and "--admin other: set ADMIN_PASSWORD" in asked.stderr
 
     assert "Start it with ./start.sh --port 8123" in out
     assert site.calls() == []  # no systemctl, no nginx
