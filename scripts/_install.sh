@@ -102,7 +102,8 @@ USAGE
   -h, --help      show this help
 
 Environment: PYTHON (the Python 3.11 to make .venv with), SYSTEMD_DIR (default
-/etc/systemd/system), NGINX_DIR (default /etc/nginx), ADMIN_PASSWORD.
+/etc/systemd/system), NGINX_DIR (default /etc/nginx), POLKIT_DIR (default
+/etc/polkit-1/rules.d), ADMIN_PASSWORD.
 USAGE
 }
 
@@ -540,6 +541,22 @@ install_main() {
     elif [ ${#kept_units[@]} -gt 0 ]; then
         echo "  units unchanged: ${kept_units[*]}"
     fi
+    # A service user other than root may stop and start its own units (upgrade.sh, run by the
+    # scheduled upgrade as that user): a polkit rule, where polkit is installed.
+    local POLKIT_DIR=${POLKIT_DIR:-/etc/polkit-1/rules.d} rule
+    rule=$POLKIT_DIR/50-$UNIT_PREFIX.rules
+    if [ "$SERVICES" = yes ] && [ "$SERVICE_USER" != root ]; then
+        if [ -d "$POLKIT_DIR" ]; then
+            _put_file "$rule" 644 < <(_polkit_rule)
+            OWN+=("file $rule")
+        else
+            echo "  warning: no $POLKIT_DIR (polkit): scheduled upgrades, run as $SERVICE_USER," \
+                "cannot restart the units; run ./upgrade.sh as root"
+        fi
+    elif grep -qxF "file $rule" <<<"$OLD_MANIFEST"; then
+        rm -f "$rule"
+        echo "  removed $rule"
+    fi
     for file in "${NEW_FILES[@]}"; do
         OWN+=("file $file")
     done
@@ -696,4 +713,19 @@ UNIT
 [Install]
 WantedBy=multi-user.target
 UNIT
+}
+
+# polkit: the service user may start, stop and restart the constellation-* units (upgrade.sh).
+_polkit_rule() {
+    cat <<RULE
+// Written by Constellation's install.sh (docs/lifecycle.md): $SERVICE_USER may start, stop
+// and restart this node's units, as upgrade.sh does when a scheduled upgrade runs.
+polkit.addRule(function (action, subject) {
+    if (action.id == "org.freedesktop.systemd1.manage-units" &&
+        subject.user == "$SERVICE_USER" &&
+        String(action.lookup("unit") || "").indexOf("$UNIT_PREFIX-") == 0) {
+        return polkit.Result.YES;
+    }
+});
+RULE
 }

@@ -123,6 +123,7 @@ def site(tmp_path: Path) -> Iterator[Site]:
         "STAND_IN_RECORD": str(record),
         "SYSTEMD_DIR": str(systemd),
         "NGINX_DIR": str(nginx),
+        "POLKIT_DIR": str(tmp_path / "polkit-rules"),
         "DATA_DIR": str(tmp_path / "data"),
         "INSTALL_PI": "0",
     }
@@ -529,3 +530,41 @@ def test_configure_restarts_a_node_run_with_start_sh_on_its_new_port(site: Site)
     finally:
         site.run("stop.sh")
     assert "nothing running" in site.ok("stop.sh")
+
+
+def test_the_polkit_rule_lets_only_the_service_user_manage_only_the_nodes_units(
+    site: Site,
+) -> None:
+    # The rule install.sh writes for a service user other than root (the whole install as
+    # another user cannot run here: this machine's interpreter is in root's home).
+    shown = subprocess.run(
+        ["bash", "-c", ". scripts/_install.sh && SERVICE_USER=pi _polkit_rule"],
+        cwd=site.root, capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert 'action.id == "org.freedesktop.systemd1.manage-units"' in shown
+    assert 'subject.user == "pi"' in shown
+    assert 'indexOf("constellation-") == 0' in shown
+    assert "polkit.Result.YES" in shown and shown.count("return") == 1
+    # And it does what it says, run by a JavaScript engine as polkit runs it.
+    node = shutil.which("node")
+    if node is None:
+        return
+    harness = """
+const rules = [];
+const polkit = { Result: { YES: "yes" }, addRule: (f) => rules.push(f) };
+eval(require("fs").readFileSync(0, "utf8"));
+const ask = (id, unit, user) =>
+    rules[0]({ id, lookup: (k) => (k === "unit" ? unit : undefined) }, { user }) || "no";
+console.log(JSON.stringify([
+    ask("org.freedesktop.systemd1.manage-units", "constellation-web@8000.service", "pi"),
+    ask("org.freedesktop.systemd1.manage-units", "constellation-celery.service", "pi"),
+    ask("org.freedesktop.systemd1.manage-units", "nginx.service", "pi"),
+    ask("org.freedesktop.systemd1.manage-units", "constellation-web@8000.service", "eve"),
+    ask("org.freedesktop.systemd1.manage-unit-files", "constellation-web@8000.service", "pi"),
+    ask("org.freedesktop.systemd1.manage-units", undefined, "pi"),
+]));
+"""
+    answers = subprocess.run(
+        [node, "-e", harness], input=shown, capture_output=True, text=True, check=True
+    ).stdout
+    assert json.loads(answers) == ["yes", "yes", "no", "no", "no", "no"]
