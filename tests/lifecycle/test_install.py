@@ -227,6 +227,10 @@ def test_its_help_lists_every_option_and_the_catalogues_role_defaults(site: Site
     assert wrong.returncode == 1 and "a port is a number from 1 to 65535" in wrong.stderr
     wrong = site.run("install.sh", "--feature", "lcd-screen=maybe")
     assert wrong.returncode == 1 and "--feature wants SLUG=on|off|auto" in wrong.stderr
+    # The Watchtower's PostgreSQL and Redis: a hook for scripts/backing-services.sh.
+    if not (site.root / "scripts" / "backing-services.sh").exists():
+        wrong = site.run("install.sh", "--with-services")
+        assert wrong.returncode == 1 and "--with-services: installing PostgreSQL" in wrong.stderr
     assert not (site.root / ".env").exists()
 
 
