@@ -372,6 +372,7 @@ def test_the_units_commands_serve_the_node(site: Site, tmp_path: Path) -> None:
                 return False
 
         wait_until(answers, "the web unit's /healthz", web)
+        assert web.poll() is None, "another process answered on the port: " + log.read_text()
     finally:
         web.terminate()
         # Ended by SIGTERM after its clean-up: systemd counts that as a clean stop.
