@@ -51,6 +51,12 @@ lifecycle_remember() {
         done <"$RUN_DIR/start.args"
     fi
     LIFECYCLE_HEALTH_URL=${UPGRADE_HEALTH_URL:-}
+    # A node run as services answers where install.sh says: a start.sh run before the install
+    # (a Terminal's, on another port) may have left its own health.url behind.
+    if [ -z "$LIFECYCLE_HEALTH_URL" ] && [ "$(lifecycle_mode)" = services ] &&
+        [ -s "$DATA_DIR/lifecycle/health-url" ]; then
+        LIFECYCLE_HEALTH_URL=$(head -n 1 "$DATA_DIR/lifecycle/health-url")
+    fi
     if [ -z "$LIFECYCLE_HEALTH_URL" ] && [ -s "$RUN_DIR/health.url" ]; then
         LIFECYCLE_HEALTH_URL=$(head -n 1 "$RUN_DIR/health.url")
     fi
