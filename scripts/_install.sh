@@ -340,11 +340,6 @@ install_main() {
         _die "a $ROLE node's services (systemd units, NGINX) are installed by root:" \
             "run sudo ./$MODE.sh $ARGS, or add --no-services to prepare the node only"
     fi
-    if [ "$WITH_SERVICES" = 1 ]; then
-        # The Watchtower's database and broker: its own script, when this version has it.
-        [ -x scripts/backing-services.sh ] ||
-            _die "--with-services: installing PostgreSQL and Redis is not available in this version"
-    fi
     # shellcheck source=scripts/_venv.sh
     . scripts/_venv.sh
     local python version
@@ -379,7 +374,6 @@ install_main() {
 
     echo "== $MODE: $ROLE node in $ROOT (data: $DATA_DIR, user: $SERVICE_USER," \
         "services: $SERVICES)"
-    [ "$WITH_SERVICES" = 0 ] || scripts/backing-services.sh install
 
     # Old manifest: what an earlier run installed.
     local OLD_MANIFEST=""
@@ -411,6 +405,19 @@ install_main() {
         _as_user bash -c 'cd "$1" && . scripts/_venv.sh && PYTHON=$3 venv_ensure "$2"' _ \
             "$ROOT" "$item" "${python:-}" || _die "could not install $item into $VENV_DIR"
     done
+
+    # --- the Watchtower's database and broker ---------------------------------------------------
+    # Several workers share one database and one channel layer: PostgreSQL and Redis (SQLite
+    # and the in-memory layer live in one process). Checked with the venv's Python, so here.
+    if [ "$WITH_SERVICES" = 1 ]; then
+        scripts/watchtower-services.sh --install --env-file "$ROOT/.env" ||
+            _die "--with-services: PostgreSQL and Redis could not be installed (see above)"
+    fi
+    if [ "$WORKERS" -gt 1 ] || [ "$WITH_SERVICES" = 1 ]; then
+        scripts/watchtower-services.sh --check ||
+            _die "--workers $WORKERS needs PostgreSQL (DATABASE_URL) and Redis (REDIS_URL)" \
+                "answering (see above); set them in .env or add --with-services to install them"
+    fi
 
     # --- .env --------------------------------------------------------------------------------
     local ENV_TEXT="" ENV_ADDED=() env_existed=0

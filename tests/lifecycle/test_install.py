@@ -8,6 +8,7 @@ that record their arguments. The unit files they write are checked with the real
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -27,8 +28,9 @@ import requests
 
 from apps.nodes.features import CATALOGUE
 from apps.nodes.nginx import nginx_check
-from tests.conftest import free_port
+from tests.conftest import free_port, need_service
 from tests.core.test_start_stop import copy_project
+from tests.faults.processes import fresh_postgres_database
 
 pytestmark = [
     pytest.mark.slow,
@@ -227,10 +229,11 @@ def test_its_help_lists_every_option_and_the_catalogues_role_defaults(site: Site
     assert wrong.returncode == 1 and "a port is a number from 1 to 65535" in wrong.stderr
     wrong = site.run("install.sh", "--feature", "lcd-screen=maybe")
     assert wrong.returncode == 1 and "--feature wants SLUG=on|off|auto" in wrong.stderr
-    # The Watchtower's PostgreSQL and Redis: a hook for scripts/backing-services.sh.
-    if not (site.root / "scripts" / "backing-services.sh").exists():
-        wrong = site.run("install.sh", "--with-services")
-        assert wrong.returncode == 1 and "--with-services: installing PostgreSQL" in wrong.stderr
+    # Several workers need PostgreSQL and Redis: on SQLite (no DATABASE_URL) it refuses.
+    wrong = site.run("install.sh", "--watchtower", "--workers", "2")
+    assert wrong.returncode == 1
+    assert "--workers 2 needs PostgreSQL (DATABASE_URL) and Redis (REDIS_URL)" in wrong.stderr
+    assert "PostgreSQL: not configured" in wrong.stdout
     assert not (site.root / ".env").exists()
 
 
@@ -434,19 +437,37 @@ def test_configure_changes_role_port_and_features_and_restarts_the_units(site: S
     assert list(site.systemd.iterdir()) == []
 
 
-def test_uninstall_leaves_nothing_that_install_created(site: Site) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_uninstall_leaves_nothing_that_install_created(
+    site: Site, workers: int, tmp_path: Path
+) -> None:
     # An operator's .env: its values are kept, install's lines go again with uninstall.
-    (site.root / ".env").write_text("# mine\nSECRET_KEY=keep-me\nLOG_LEVEL=DEBUG\n")
-    before = snapshot(site.root, site.systemd, site.nginx)
+    mine = "# mine\nSECRET_KEY=keep-me\nLOG_LEVEL=DEBUG\n"
+    with contextlib.ExitStack() as stack:
+        if workers > 1:
+            # Several workers share PostgreSQL and Redis (the suite's PostgreSQL run).
+            url, _admin = stack.enter_context(
+                fresh_postgres_database("constellation_install", tmp_path / "pg-data")
+            )
+            redis = os.environ.get("REDIS_URL", "")
+            need_service("Redis", bool(redis), "REDIS_URL is not set")
+            mine += f"DATABASE_URL={url}\nREDIS_URL={redis}\n"
+        (site.root / ".env").write_text(mine)
+        before = snapshot(site.root, site.systemd, site.nginx)
+        uninstalled_after_install(site, workers, mine, before)
 
-    out = site.ok("install.sh", "--watchtower", "--workers", "2", "--port", "8300")
 
-    assert "constellation-web@8300.service constellation-web@8301.service" in out
-    verify_units(site, "constellation-web@8301.service", "constellation-beat.service")
+def uninstalled_after_install(site: Site, workers: int, mine: str, before: object) -> None:
+    out = site.ok("install.sh", "--watchtower", "--workers", str(workers), "--port", "8300")
+
+    web = " ".join(f"constellation-web@{8300 + i}.service" for i in range(workers))
+    assert web in out
+    verify_units(site, f"constellation-web@{8299 + workers}.service", "constellation-beat.service")
     conf = (site.nginx / "sites-available" / "constellation.conf").read_text()
-    assert "least_conn;" in conf
-    assert "server 127.0.0.1:8300;" in conf and "server 127.0.0.1:8301;" in conf
-    assert (site.root / ".env").read_text().startswith("# mine\nSECRET_KEY=keep-me\n")
+    assert "server 127.0.0.1:8300;" in conf
+    if workers > 1:
+        assert "least_conn;" in conf and "server 127.0.0.1:8301;" in conf
+    assert (site.root / ".env").read_text().startswith(mine)
     assert {"env-key DATA_DIR", "env-key NODE_ROLE", "env-key OCPP_TRUSTED_PROXIES"} <= set(
         site.manifest()
     )
