@@ -436,31 +436,12 @@ if [ "$CELERY" = 1 ]; then
     start_celery
 fi
 
-# Print "STATUS BODY" of a GET; exit 0 only on 200.
-PROBE_PY='
-import ssl, sys, urllib.error, urllib.request
-# Never via a proxy. Over TLS the probe asks our own process on a loopback or bind address,
-# which the certificate need not name: it checks that the server answers, not who it is.
-opener = urllib.request.build_opener(
-    urllib.request.ProxyHandler({}),
-    urllib.request.HTTPSHandler(context=ssl._create_unverified_context()),
-)
-try:
-    with opener.open(sys.argv[1], timeout=5) as response:
-        print(response.status, response.read().decode())
-except urllib.error.HTTPError as error:
-    print(error.code, error.read().decode())
-    sys.exit(1)
-except OSError as error:
-    print(error)
-    sys.exit(1)
-'
-
+# Wait for each worker's /healthz (scripts/healthz.py prints its answer).
 deadline=$((SECONDS + 60))
 for ((worker = 1; worker <= WORKERS; worker++)); do
     url=$(probe_url $((PORT + worker - 1)))
     echo "waiting for $url ..."
-    until health=$("$PY" -c "$PROBE_PY" "$url" 2>&1); do
+    until health=$("$PY" scripts/healthz.py "$url" 2>&1); do
         procs_alive "${WORKER_PIDS[worker - 1]}" ||
             fail_start "$(worker_name "$worker") exited before answering /healthz"
         [ "$SECONDS" -lt "$deadline" ] ||

@@ -101,26 +101,9 @@ lifecycle_start() {
 
 # Wait up to 60 s for LIFECYCLE_HEALTH_URL to answer 200; print its answer.
 lifecycle_health() {
-    local probe deadline answer
-    # Never via a proxy; over TLS it asks our own process, which the certificate need not name.
-    probe='
-import ssl, sys, urllib.error, urllib.request
-opener = urllib.request.build_opener(
-    urllib.request.ProxyHandler({}),
-    urllib.request.HTTPSHandler(context=ssl._create_unverified_context()),
-)
-try:
-    with opener.open(sys.argv[1], timeout=5) as response:
-        print(response.status, response.read().decode())
-except urllib.error.HTTPError as error:
-    print(error.code, error.read().decode())
-    sys.exit(1)
-except OSError as error:
-    print(error)
-    sys.exit(1)
-'
+    local deadline answer
     deadline=$((SECONDS + ${UPGRADE_HEALTH_TIMEOUT:-60}))
-    until answer=$("$VENV_PYTHON" -c "$probe" "$LIFECYCLE_HEALTH_URL" 2>&1); do
+    until answer=$("$VENV_PYTHON" scripts/healthz.py "$LIFECYCLE_HEALTH_URL" 2>&1); do
         if [ "$SECONDS" -ge "$deadline" ]; then
             echo "$LIFECYCLE_HEALTH_URL did not answer 200: $answer"
             return 1
