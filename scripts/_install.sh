@@ -81,7 +81,9 @@ Update channel (default fixed; docs/lifecycle.md, "Update channels"):
 Server and services:
   --port N        the server's port (default 8000); with --workers N the workers listen on
                   N, N+1, ... (127.0.0.1 behind NGINX; 0.0.0.0 without it)
-  --workers N     ASGI server processes, one systemd unit each (default 1)
+  --workers N     ASGI server processes, one systemd unit each: a number, or auto (one per
+                  core); default auto on a Watchtower, else 1. More than one needs PostgreSQL
+                  and Redis (checked; --with-services installs them)
   --http-port N   the port NGINX listens on (default 80)
   --server-name NAME  NGINX's server_name (default: any)
   --admin USER    create this admin user if missing; the password is read from
@@ -273,9 +275,9 @@ install_main() {
     for item in "$F_PORT" "$F_HTTP_PORT"; do
         [ -z "$item" ] || _is_port "$item" || _die "a port is a number from 1 to 65535, not '$item'"
     done
-    if [ -n "$F_WORKERS" ] && ! { [[ $F_WORKERS =~ ^[0-9]+$ ]] && [ "$F_WORKERS" -ge 1 ] &&
-        [ "$F_WORKERS" -le 64 ]; }; then
-        _die "--workers wants a number from 1 to 64, not '$F_WORKERS'"
+    if [ -n "$F_WORKERS" ] && [ "$F_WORKERS" != auto ] && ! { [[ $F_WORKERS =~ ^[0-9]+$ ]] &&
+        [ "$F_WORKERS" -ge 1 ] && [ "$F_WORKERS" -le 64 ]; }; then
+        _die "--workers wants a number from 1 to 64 or auto, not '$F_WORKERS'"
     fi
     [[ $F_SERVER_NAME =~ ^[A-Za-z0-9._*-]*$ ]] || _die "not a server name: '$F_SERVER_NAME'"
     [[ $ROOT != *[[:space:]]* ]] || _die "the project folder's path may not hold spaces ($ROOT)"
@@ -313,8 +315,16 @@ install_main() {
     ROLE=${ROLE:-terminal}
     _in_list "$ROLE" "$ROLES" || _die "the role is one of: $ROLES (not '$ROLE')"
     PORT=${F_PORT:-${CONF_PORT:-8000}}
-    # Watchtower's own helper (PostgreSQL, Redis) decides its default number of workers.
-    WORKERS=${F_WORKERS:-${CONF_WORKERS:-1}}
+    # A Watchtower runs a worker per core by default (auto); the other roles one.
+    WORKERS=${F_WORKERS:-${CONF_WORKERS:-}}
+    if [ -z "$WORKERS" ]; then
+        WORKERS=1
+        [ "$ROLE" != watchtower ] || WORKERS=auto
+    fi
+    if [ "$WORKERS" = auto ]; then
+        WORKERS=$(nproc 2>/dev/null || echo 1)
+        [ "$WORKERS" -le 64 ] || WORKERS=64
+    fi
     HTTP_PORT=${F_HTTP_PORT:-${CONF_HTTP_PORT:-80}}
     SERVER_NAME=${F_SERVER_NAME:-${CONF_SERVER_NAME:-_}}
     SERVICES=${F_SERVICES:-${CONF_SERVICES:-yes}}

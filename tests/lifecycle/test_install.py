@@ -596,3 +596,17 @@ console.log(JSON.stringify([
         [node, "-e", harness], input=shown, capture_output=True, text=True, check=True
     ).stdout
     assert json.loads(answers) == ["yes", "yes", "no", "no", "no", "no"]
+
+
+def test_a_watchtower_runs_a_worker_per_core_by_default(site: Site) -> None:
+    # On SQLite (no DATABASE_URL) more than one worker is refused; the message says how many
+    # the default gave: one per core.
+    cores = os.cpu_count() or 1
+    result = site.run("install.sh", "--watchtower")
+    if cores > 1:
+        assert result.returncode == 1
+        assert f"--workers {min(cores, 64)} needs PostgreSQL" in result.stderr
+    else:
+        assert result.returncode == 0, result.stderr
+    refused = site.run("install.sh", "--workers", "many")
+    assert refused.returncode == 1 and "a number from 1 to 64 or auto" in refused.stderr
