@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from apps.core.timeutil import utcnow
 from apps.energy.models import AccountStatus, AccountUnit, EnergyAccount, EntryKind
@@ -46,7 +47,7 @@ def processor_get(*, slug: str) -> PaymentProcessor:
     """Return the enabled processor `slug` with its current credentials."""
     config = ProcessorConfig.objects.filter(processor=slug, enabled=True).first()
     if config is None or slug not in PROCESSORS:
-        raise PaymentError(f"payment processor {slug!r} is not enabled")
+        raise PaymentError(_("Payment processor %(slug)s is not enabled.") % {"slug": slug})
     return PROCESSORS[slug](config.credentials())
 
 
@@ -61,17 +62,19 @@ def _amount_check(amount: Decimal | str, account: EnergyAccount) -> Decimal:
     try:
         value = Decimal(str(amount))
     except (InvalidOperation, ValueError) as exc:
-        raise PaymentError(f"{amount!r} is not an amount") from exc
+        raise PaymentError(_("%(amount)s is not an amount.") % {"amount": amount}) from exc
     if not value.is_finite() or value < settings.PAYMENTS_TOPUP_MIN:
-        raise PaymentError(f"a top-up is at least {settings.PAYMENTS_TOPUP_MIN}")
+        raise PaymentError(
+            _("A top-up is at least %(min)s.") % {"min": settings.PAYMENTS_TOPUP_MIN}
+        )
     if value > settings.PAYMENTS_TOPUP_MAX:
-        raise PaymentError(f"a top-up is at most {settings.PAYMENTS_TOPUP_MAX}")
+        raise PaymentError(_("A top-up is at most %(max)s.") % {"max": settings.PAYMENTS_TOPUP_MAX})
     if value != value.quantize(Decimal("0.01")):
-        raise PaymentError("a top-up has at most two decimals")
+        raise PaymentError(_("A top-up has at most two decimals."))
     if account.unit != AccountUnit.MONEY:
-        raise PaymentError("this account holds kWh credit; it is not topped up with money")
+        raise PaymentError(_("This account holds kWh credit; it is not topped up with money."))
     if account.status == AccountStatus.CLOSED:
-        raise PaymentError("this account is closed")
+        raise PaymentError(_("This account is closed."))
     return value
 
 
@@ -253,7 +256,7 @@ def topup_refund(*, topup: TopUp, by: str) -> str:
     if topup.status == TopUpStatus.REFUNDED:
         return "replayed"
     if topup.status != TopUpStatus.PAID:
-        raise PaymentError("only a paid top-up can be refunded")
+        raise PaymentError(_("Only a paid top-up can be refunded."))
     client = processor_get(slug=topup.processor)
     client.refund(payment_ref=topup.payment_ref, amount=topup.amount, currency=topup.currency)
     with transaction.atomic():

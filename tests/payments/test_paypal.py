@@ -192,3 +192,22 @@ def test_test_mode_picks_the_sandbox_and_test_client(provider, paypal_config, ac
         base64.b64decode(basic.removeprefix("Basic ")).decode().startswith(f"{PAYPAL_LIVE_CLIENT}:")
     )
     assert PAYPAL_CLIENT != PAYPAL_LIVE_CLIENT
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"id": "WH-1", "event_type": "PAYMENT.CAPTURE.COMPLETED", "resource": "x"},
+        {"id": "WH-2", "event_type": "PAYMENT.CAPTURE.REFUNDED", "resource": {"links": "x"}},
+        {"id": "WH-3", "event_type": "PAYMENT.CAPTURE.COMPLETED", "resource": {"amount": [1]}},
+        {"id": "WH-4", "event_type": "SOMETHING.ELSE"},
+    ],
+)
+def test_an_oddly_shaped_signed_event_does_not_crash(
+    client, provider, paypal_config, account, event
+) -> None:
+    body, headers = provider.paypal_sign(event, webhook_id=PAYPAL_WEBHOOK_ID)
+    response = deliver(client, body, headers)
+    assert response.status_code == 200
+    assert response.json()["outcome"] in {"unknown", "ignored"}
+    assert balance(account) == 0

@@ -185,3 +185,34 @@ def test_a_disabled_processor_is_not_offered(provider, stripe_config, paypal_con
 
 def test_the_webhook_takes_post_only(client, stripe_config) -> None:
     assert client.get(URL).status_code == 405
+
+
+def test_a_signed_event_of_another_amount_credits_nothing(
+    client, provider, stripe_config, account
+) -> None:
+    topup = start(account, "25")
+    provider.sessions[topup.external_id]["amount_total"] = 100
+    body = provider.stripe_event("checkout.session.completed", topup.external_id)
+    response = deliver(client, body, stripe_signature(body, STRIPE_WEBHOOK_SECRET))
+    assert response.json() == {"outcome": "mismatch"}
+    topup.refresh_from_db()
+    assert topup.status == TopUpStatus.PENDING and "expected 25" in topup.status_reason
+    assert balance(account) == 0
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"id": "evt_1", "type": "checkout.session.completed", "data": {"object": []}},
+        {"id": "evt_2", "type": "checkout.session.completed", "data": "x"},
+        {"id": "evt_3", "type": "checkout.session.completed", "data": {"object": {"metadata": 7}}},
+        [1, 2],
+    ],
+)
+def test_an_oddly_shaped_signed_event_does_not_crash(
+    client, provider, stripe_config, account, payload
+) -> None:
+    body = json.dumps(payload).encode()
+    response = deliver(client, body, stripe_signature(body, STRIPE_WEBHOOK_SECRET))
+    assert response.status_code in {200, 400}
+    assert balance(account) == 0

@@ -127,7 +127,10 @@ class PayPalProcessor:
             },
             request_id=f"topup-{reference}",
         )
-        links = {link.get("rel"): link.get("href") for link in order.get("links", [])}
+        links = {
+            _dict(link).get("rel"): _dict(link).get("href")
+            for link in (order.get("links") if isinstance(order.get("links"), list) else [])
+        }
         url = links.get("payer-action") or links.get("approve")
         if not order.get("id") or not url:
             raise PaymentError("PayPal answered an order without an approval link")
@@ -192,11 +195,9 @@ def _json(response: requests.Response) -> dict[str, Any]:
 def _order_event(order: dict[str, Any]) -> Event:
     """Reduce a captured order (Orders v2 answer) to an event."""
     order_id = str(order.get("id") or "")
-    units = order.get("purchase_units") or [{}]
-    unit = units[0] if isinstance(units[0], dict) else {}
-    captures = (unit.get("payments") or {}).get("captures") or [{}]
-    capture = captures[0] if isinstance(captures[0], dict) else {}
-    amount = capture.get("amount") or {}
+    unit = _first(order.get("purchase_units"))
+    capture = _first(_dict(unit.get("payments")).get("captures"))
+    amount = _dict(capture.get("amount"))
     common = {
         "id": f"capture:{order_id}",
         "type": "order.capture",
@@ -216,9 +217,7 @@ def _order_event(order: dict[str, Any]) -> Event:
 def _webhook_event(event: dict[str, Any]) -> Event:
     """Reduce a verified PayPal webhook event to what a top-up needs."""
     event_type = str(event.get("event_type") or "")
-    resource = event.get("resource") or {}
-    if not isinstance(resource, dict):
-        resource = {}
+    resource = _dict(event.get("resource"))
     event_id = str(event.get("id") or "")
     if event_type == "CHECKOUT.ORDER.APPROVED":
         return Event(
@@ -228,8 +227,8 @@ def _webhook_event(event: dict[str, Any]) -> Event:
             external_id=str(resource.get("id") or ""),
         )
     if event_type.startswith("PAYMENT.CAPTURE."):
-        related = (resource.get("supplementary_data") or {}).get("related_ids") or {}
-        amount = resource.get("amount") or {}
+        related = _dict(_dict(resource.get("supplementary_data")).get("related_ids"))
+        amount = _dict(resource.get("amount"))
         common = {
             "id": event_id,
             "type": event_type,
@@ -248,10 +247,21 @@ def _webhook_event(event: dict[str, Any]) -> Event:
         kind = kinds.get(event_type, EventKind.IGNORED)
         if event_type == "PAYMENT.CAPTURE.REFUNDED":
             # The resource of a refund event is the refund; the capture is linked from it.
-            links = {link.get("rel"): link.get("href", "") for link in resource.get("links", [])}
-            common["payment_ref"] = links.get("up", "").rstrip("/").rsplit("/", 1)[-1]
+            links = resource.get("links") if isinstance(resource.get("links"), list) else []
+            up = next((_dict(x).get("href") for x in links if _dict(x).get("rel") == "up"), "")
+            common["payment_ref"] = str(up or "").rstrip("/").rsplit("/", 1)[-1]
         return Event(kind=kind, reason=event_type.lower(), **common)
     return Event(id=event_id, kind=EventKind.IGNORED, type=event_type)
+
+
+def _dict(value: object) -> dict[str, Any]:
+    """Return `value` if it is an object, else {} (a field of an unexpected shape)."""
+    return value if isinstance(value, dict) else {}
+
+
+def _first(value: object) -> dict[str, Any]:
+    """Return the first item of a list of objects, else {}."""
+    return _dict(value[0]) if isinstance(value, list) and value else {}
 
 
 def _decimal(value: object) -> Decimal | None:

@@ -87,8 +87,10 @@ class StripeProcessor:
         if not signature:
             raise WebhookError("no Stripe-Signature header")
         try:
-            stripe_lib.Webhook.construct_event(
-                body,
+            # The check Webhook.construct_event makes, without its object building (which
+            # fails on a signed payload that is not an event object).
+            stripe_lib.WebhookSignature.verify_header(
+                body.decode("utf-8"),
                 signature,
                 self.credentials.webhook_secret,
                 tolerance=settings.STRIPE_WEBHOOK_TOLERANCE,
@@ -128,7 +130,9 @@ def _event(event_id: str, event_type: str, obj: dict) -> Event:
     """Reduce a verified Stripe event to what a top-up needs."""
     if not event_type.startswith("checkout.session."):
         return Event(id=event_id, kind=EventKind.IGNORED, type=event_type)
-    metadata = obj.get("metadata") or {}
+    metadata = obj.get("metadata")
+    if not isinstance(metadata, dict):
+        metadata = {}
     common = {
         "id": event_id,
         "type": event_type,
