@@ -216,3 +216,23 @@ def test_an_oddly_shaped_signed_event_does_not_crash(
     response = deliver(client, body, stripe_signature(body, STRIPE_WEBHOOK_SECRET))
     assert response.status_code in {200, 400}
     assert balance(account) == 0
+
+
+def test_a_disabled_processor_answers_503_and_credits_nothing(
+    client, provider, stripe_config, account
+) -> None:
+    topup = start(account)
+    stripe_config.enabled = False
+    stripe_config.save()
+    body = provider.stripe_event("checkout.session.completed", topup.external_id)
+    response = deliver(client, body, stripe_signature(body, STRIPE_WEBHOOK_SECRET))
+    assert response.status_code == 503 and balance(account) == 0
+
+
+def test_a_kwh_account_is_not_topped_up_with_money(provider, stripe_config, db) -> None:
+    from apps.energy.models import EnergyAccount
+
+    kwh = EnergyAccount.objects.create(name="Fleet", unit="kwh")
+    with pytest.raises(PaymentError, match="kWh"):
+        start(kwh)
+    assert provider.calls == []
