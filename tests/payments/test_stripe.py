@@ -236,3 +236,38 @@ def test_a_kwh_account_is_not_topped_up_with_money(provider, stripe_config, db) 
     with pytest.raises(PaymentError, match="kWh"):
         start(kwh)
     assert provider.calls == []
+
+
+def test_a_topup_whose_session_id_was_not_saved_is_found_by_its_metadata(
+    client, provider, stripe_config, account
+) -> None:
+    topup = start(account)
+    session_id = topup.external_id
+    TopUp.objects.filter(pk=topup.pk).update(external_id="")
+    body = provider.stripe_event("checkout.session.completed", session_id)
+    response = deliver(client, body, stripe_signature(body, STRIPE_WEBHOOK_SECRET))
+    assert response.json() == {"outcome": "credited"}
+    topup.refresh_from_db()
+    assert topup.external_id == session_id and balance(account) == Decimal("25")
+
+
+def test_a_session_that_is_not_the_topups_credits_nothing(
+    client, provider, stripe_config, account
+) -> None:
+    topup = start(account)
+    topup_start(
+        account=account,
+        amount="25",
+        processor="stripe",
+        success_url="https://csms.example/ok",
+        cancel_url="https://csms.example/no",
+    )
+    second = TopUp.objects.exclude(pk=topup.pk).get()
+    # A genuine session naming the first top-up but not its session: not the first top-up's.
+    provider.sessions[second.external_id]["metadata"] = {"topup": str(topup.pk)}
+    provider.sessions[second.external_id]["client_reference_id"] = str(topup.pk)
+    TopUp.objects.filter(pk=second.pk).update(external_id="cs_lost")
+    body = provider.stripe_event("checkout.session.completed", second.external_id)
+    response = deliver(client, body, stripe_signature(body, STRIPE_WEBHOOK_SECRET))
+    assert response.json() == {"outcome": "unknown"}
+    assert balance(account) == 0

@@ -71,10 +71,7 @@ class StripeProcessor:
             ],
         }
         try:
-            session = self._client().v1.checkout.sessions.create(
-                params,  # type: ignore[arg-type]
-                {"idempotency_key": f"topup-{reference}"},
-            )
+            session = self._client().v1.checkout.sessions.create(params)  # type: ignore[arg-type]
         except stripe_lib.StripeError as exc:
             raise PaymentError(f"Stripe refused the checkout: {exc.user_message or exc}") from exc
         if not session.url:
