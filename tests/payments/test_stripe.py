@@ -271,3 +271,11 @@ def test_a_session_that_is_not_the_topups_credits_nothing(
     response = deliver(client, body, stripe_signature(body, STRIPE_WEBHOOK_SECRET))
     assert response.json() == {"outcome": "unknown"}
     assert balance(account) == 0
+
+
+def test_a_key_of_the_other_mode_is_refused(provider, stripe_config, account) -> None:
+    stripe_config.set_secret("test_secret_key", STRIPE_LIVE_KEY)
+    stripe_config.save()
+    with pytest.raises(PaymentError, match="test mode is a live key"):
+        start(account)
+    assert provider.calls == []
