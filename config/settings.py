@@ -108,6 +108,7 @@ INSTALLED_APPS = [
     "apps.security",
     "apps.devicemodel",
     "apps.simulator",
+    "apps.portal",
     "apps.ocpp",
 ]
 
@@ -456,3 +457,12 @@ TOAST_PER_MINUTE = env.int("TOAST_PER_MINUTE", default=5)
 # unstable (every 15 minutes, head of main). Times are in TIME_ZONE. Afterwards the node's row
 # holds it (`manage.py lifecycle channel --set`, configure.sh, the admin).
 UPDATE_CHANNEL = env.str("UPDATE_CHANNEL", default="fixed")
+
+# --- Receipts (docs/billing.md, section "portal") --------------------------------------------
+# Who issues the receipts of paid sessions and top-ups: name, postal address (lines separated
+# by "\n") and VAT number, printed at the top of every receipt.
+BILLING_ISSUER_NAME = env.str("BILLING_ISSUER_NAME", default="Constellation")
+BILLING_ISSUER_ADDRESS = env.str("BILLING_ISSUER_ADDRESS", default="").replace("\\n", "\n")
+BILLING_ISSUER_VAT_NUMBER = env.str("BILLING_ISSUER_VAT_NUMBER", default="")
+# Receipt numbers are this prefix, the year and the ledger entry's id (R2026-000042).
+BILLING_RECEIPT_PREFIX = env.str("BILLING_RECEIPT_PREFIX", default="R")

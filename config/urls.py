@@ -15,4 +15,6 @@ urlpatterns = [
     path("files/", include("apps.maintenance.urls")),
     path("healthz", healthz, name="healthz"),
     path("changelog/", changelog, name="changelog"),
+    # Self-service for account owners (docs/billing.md, section "portal").
+    path("account/", include("apps.portal.urls")),
 ]
