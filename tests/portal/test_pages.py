@@ -6,11 +6,14 @@ import io
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from pypdf import PdfReader
 
 from apps.energy.models import EnergyAccount, EntryKind
 from apps.energy.services import ledger_post
+from apps.transactions.models import Transaction
 from tests.personas import grant
 from tests.portal.conftest import PASSWORD
 
@@ -143,3 +146,38 @@ def test_the_admin_download_needs_the_view_permission(client, alice) -> None:
     assert client.get(url).status_code == 403
     grant(user, "portal.view_receipt")
     assert client.get(url).status_code == 200
+
+
+def test_the_portal_login_locks_a_guessing_address_out(client, alice, settings) -> None:
+    settings.AXES_FAILURE_LIMIT = 3
+    url = reverse("portal:login")
+    for _attempt in range(3):
+        client.post(url, {"username": "alice", "password": "guess"}, REMOTE_ADDR="10.0.0.9")
+    # Locked out now: even the right password is refused from that address.
+    response = client.post(url, {"username": "alice", "password": PASSWORD}, REMOTE_ADDR="10.0.0.9")
+    assert response.status_code == 429
+    assert client.get(reverse("portal:accounts")).status_code == 302
+
+
+def test_the_account_page_costs_the_same_queries_for_more_rows(as_alice, alice) -> None:
+    url = reverse("portal:account", args=[alice.account.pk])
+    with CaptureQueriesContext(connection) as few:
+        as_alice.get(url)
+    for n in range(5):
+        session = Transaction.objects.create(
+            station=alice.session.station,
+            connector=alice.session.connector,
+            transaction_id=f"more-{n}",
+            started_at=alice.session.started_at,
+            account=alice.account,
+            tariff=alice.tariff,
+            cost=1,
+        )
+        ledger_post(
+            account=alice.account, kind=EntryKind.CHARGE, amount=-1, reference=f"tx:{session.pk}"
+        )
+    with CaptureQueriesContext(connection) as many:
+        body = as_alice.get(url).content.decode()
+    # A receipt link on each of the 6 charged sessions and on the 7 entries (6 charges, 1 top-up).
+    assert body.count(">PDF<") == 6 + 7
+    assert len(many) == len(few)
