@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import environ
@@ -97,6 +98,7 @@ INSTALLED_APPS = [
     "apps.nodes",
     "apps.hardware",
     "apps.lifecycle",
+    "apps.payments",
     "apps.dashboard",
     "apps.chargers",
     "apps.energy",
@@ -457,6 +459,22 @@ TOAST_PER_MINUTE = env.int("TOAST_PER_MINUTE", default=5)
 # unstable (every 15 minutes, head of main). Times are in TIME_ZONE. Afterwards the node's row
 # holds it (`manage.py lifecycle channel --set`, configure.sh, the admin).
 UPDATE_CHANNEL = env.str("UPDATE_CHANNEL", default="fixed")
+
+# --- Payments (docs/billing.md, payments) ----------------------------------------------------
+# Where the processors' APIs are (tests point them at a local server). Stripe uses one host for
+# live and test keys; PayPal's test mode uses its sandbox.
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="https://api.stripe.com")
+PAYPAL_API_BASE = env.str("PAYPAL_API_BASE", default="https://api-m.paypal.com")
+PAYPAL_SANDBOX_API_BASE = env.str(
+    "PAYPAL_SANDBOX_API_BASE", default="https://api-m.sandbox.paypal.com"
+)
+# Seconds a Stripe webhook's signature stays acceptable (Stripe's default: 300).
+STRIPE_WEBHOOK_TOLERANCE = env.int("STRIPE_WEBHOOK_TOLERANCE", default=300)
+# Seconds we wait for a processor's answer.
+PAYMENTS_TIMEOUT = env.float("PAYMENTS_TIMEOUT", default=20.0)
+# The smallest and largest top-up, in the account's currency.
+PAYMENTS_TOPUP_MIN = Decimal(env.str("PAYMENTS_TOPUP_MIN", default="1"))
+PAYMENTS_TOPUP_MAX = Decimal(env.str("PAYMENTS_TOPUP_MAX", default="500"))
 
 # --- Receipts (docs/billing.md, section "portal") --------------------------------------------
 # Who issues the receipts of paid sessions and top-ups: name, postal address (lines separated

@@ -13,6 +13,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("config.api")),
     path("files/", include("apps.maintenance.urls")),
+    path("payments/", include("apps.payments.urls")),
     path("healthz", healthz, name="healthz"),
     path("changelog/", changelog, name="changelog"),
     # Self-service for account owners (docs/billing.md, section "portal").
