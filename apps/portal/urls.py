@@ -10,6 +10,7 @@ app_name = "portal"
 urlpatterns = [
     path("", views.account_list, name="accounts"),
     path("<int:pk>/", views.account_detail, name="account"),
+    path("<int:pk>/topup/", views.account_topup, name="topup"),
     path("receipts/<int:pk>/", views.receipt_download, name="receipt"),
     # Account owners are not staff: the admin's login refuses them, so they have their own
     # (the same authentication backends, django-axes throttling included).

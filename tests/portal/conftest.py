@@ -92,3 +92,12 @@ def alice(db) -> Billed:
 @pytest.fixture
 def bob(db) -> Billed:
     return make_billed("bob", tag="BOB-0002", tx_id="tx-bob-1", reservation_id=202)
+
+
+# The payments tests' local Stripe / PayPal server and processor settings, for the top-up form.
+from tests.payments.conftest import (  # noqa: E402, F401
+    paypal_config,
+    provider,
+    provider_server,
+    stripe_config,
+)
