@@ -8,6 +8,7 @@ and the tariff version it was priced with.
 from __future__ import annotations
 
 import io
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -24,6 +25,15 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 
 from apps.energy.models import AccountUnit, EntryKind, LedgerEntry
 from apps.transactions.models import Transaction
+
+try:
+    # The cost's parts (energy, time, idle, fee, VAT) as the tariff work prices them. Receipts
+    # do without when it is not there: the total and the tariff's prices are printed anyway.
+    from apps.transactions.billing import transaction_cost
+except ImportError:  # pragma: no cover - present once the tariff work is merged
+    transaction_cost = None
+
+logger = logging.getLogger("apps.portal")
 
 # Digits after the point a currency is rounded to on a receipt (its minor unit); others: 2.
 MINOR_UNITS = {"JPY": 0, "KRW": 0, "BHD": 3, "KWD": 3}
@@ -97,7 +107,7 @@ def _transaction_of(entry: LedgerEntry) -> Transaction | None:
     if prefix != "tx" or not pk.isdigit():
         return None
     return (
-        Transaction.objects.select_related("station", "connector", "tariff")
+        Transaction.objects.select_related("station", "connector", "tariff", "account")
         .filter(pk=int(pk), account_id=entry.account_id)
         .first()
     )
@@ -136,8 +146,14 @@ def _session_lines(entry: LedgerEntry, tx: Transaction | None) -> tuple[list, li
             if tariff.bands:
                 prices.append(Line(_("Time-of-day bands"), _("yes (see the tariff)")))
     paid = -entry.amount
-    totals.append(Line(_("Total"), _entry_amount(entry)))
     tariff = tx.tariff if tx is not None else None
+    parts = _cost_parts(tx) if tariff is not None else None
+    if parts is not None:
+        details += parts[0]
+        totals += parts[1]
+    totals.insert(0, Line(_("Total"), _entry_amount(entry)))
+    if parts is not None:
+        return details, prices, totals
     if tariff is not None and tariff.vat_percent and entry.account.unit == AccountUnit.MONEY:
         # The cost is gross (VAT included): the VAT part is worked out of the total once.
         rate = tariff.vat_percent
@@ -146,6 +162,41 @@ def _session_lines(entry: LedgerEntry, tx: Transaction | None) -> tuple[list, li
         label = _("of which VAT %(rate)s%%") % {"rate": _number(rate, places)}
         totals.append(Line(label, _money(vat, currency)))
     return details, prices, totals
+
+
+def _cost_parts(tx: Transaction) -> tuple[list[Line], list[Line]] | None:
+    """Return the session's cost in parts (lines, then net and VAT), or None if unknown."""
+    if transaction_cost is None or tx.tariff is None or tx.account is None:
+        return None
+    try:
+        cost = transaction_cost(transaction=tx, tariff=tx.tariff)
+    except (ArithmeticError, ValueError):
+        # A receipt is still owed when a breakdown cannot be worked out: total only.
+        logger.warning("receipt: no cost breakdown for tx %s", tx.pk, exc_info=True)
+        return None
+    currency = cost.currency
+    lines = [
+        Line(label, _money(value, currency))
+        for label, value in (
+            (_("Energy cost"), cost.energy),
+            (_("Time cost"), cost.time),
+            (_("Idle fee"), cost.idle),
+            (_("Session fee"), cost.session_fee),
+        )
+        if value
+    ]
+    totals = []
+    if cost.vat_shown and tx.account.unit == AccountUnit.MONEY:
+        rate = tx.tariff.vat_percent
+        places = 0 if rate == rate.to_integral_value() else 2
+        totals = [
+            Line(_("Net"), _money(cost.net_shown, currency)),
+            Line(
+                _("VAT %(rate)s%%") % {"rate": _number(rate, places)},
+                _money(cost.vat_shown, currency),
+            ),
+        ]
+    return lines, totals
 
 
 def receipt_data(*, entry: LedgerEntry) -> ReceiptData:
@@ -187,7 +238,7 @@ def receipt_data(*, entry: LedgerEntry) -> ReceiptData:
     )
 
 
-def _table(lines: list[Line], *, bold_last: bool = False) -> Table:
+def _table(lines: list[Line], *, emphasise_first: bool = False) -> Table:
     table = Table(
         [[line.label, line.value] for line in lines], colWidths=[60 * mm, 100 * mm], hAlign="LEFT"
     )
@@ -197,7 +248,7 @@ def _table(lines: list[Line], *, bold_last: bool = False) -> Table:
         ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
         ("TOPPADDING", (0, 0), (-1, -1), 3),
     ]
-    if bold_last:
+    if emphasise_first:
         style += [
             ("FONT", (0, 0), (-1, 0), "Helvetica-Bold", 11),
             ("LINEABOVE", (0, 0), (-1, 0), 0.5, colors.black),
@@ -243,6 +294,6 @@ def receipt_pdf(*, entry: LedgerEntry, language: str | None = None) -> bytes:
         if data.prices:
             story += [Paragraph(_("Prices applied"), styles["Heading3"]), _table(data.prices)]
             story.append(Spacer(1, 5 * mm))
-        story.append(_table(data.totals, bold_last=True))
+        story.append(_table(data.totals, emphasise_first=True))
         document.build(story)
     return buffer.getvalue()
