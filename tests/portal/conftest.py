@@ -64,7 +64,7 @@ def make_billed(username: str, *, tag: str, tx_id: str, reservation_id: int) -> 
         stopped_at=STARTED + timedelta(minutes=90),
         account=account,
         tariff=tariff,
-        cost=Decimal("12.2053"),
+        cost=Decimal("13.4900"),
     )
     topup, _ = ledger_post(
         account=account, kind=EntryKind.TOPUP, amount=Decimal("50"), reference=f"stripe:{tx_id}"

@@ -28,7 +28,7 @@ def test_the_list_shows_only_the_users_accounts_with_their_balance(as_alice, ali
     page = as_alice.get(reverse("portal:accounts"))
     assert page.status_code == 200
     body = page.content.decode()
-    assert "Alice EV" in body and "37.79 EUR" in body  # 50 topped up, 12.2053 charged
+    assert "Alice EV" in body and "36.51 EUR" in body  # 50 topped up, 13.49 charged
     assert "Bob EV" not in body
 
 
@@ -39,8 +39,8 @@ def test_the_account_page_shows_sessions_ledger_cards_reservations(as_alice, ali
     for expected in (
         "Piazza Duomo",
         "12.345",  # kWh
-        "12.21 EUR",  # the session's cost
-        "-12.21 EUR",  # its ledger debit
+        "13.49 EUR",  # the session's cost
+        "-13.49 EUR",  # its ledger debit
         "50.00 EUR",  # the top-up
         "ALICE-0001",
         "alice&#x27;s card",
@@ -83,7 +83,7 @@ def test_the_owner_downloads_their_receipt(as_alice, alice) -> None:
     assert response["Content-Type"] == "application/pdf"
     assert f"R2026-{alice.charge.pk:06d}" in response["Content-Disposition"]
     text = PdfReader(io.BytesIO(response.content)).pages[0].extract_text()
-    assert "12.21 EUR" in text
+    assert "13.49 EUR" in text
 
 
 @pytest.mark.parametrize("name", ["portal:accounts", "portal:account", "portal:receipt"])
@@ -120,7 +120,7 @@ def test_the_pages_speak_italian(as_alice, alice) -> None:
     body = as_alice.get(
         reverse("portal:account", args=[alice.account.pk]), HTTP_ACCEPT_LANGUAGE="it"
     ).content.decode()
-    for expected in ("Saldo", "Sessioni di ricarica", "Estratto conto", "Tessere", "12,21 EUR"):
+    for expected in ("Saldo", "Sessioni di ricarica", "Estratto conto", "Tessere", "13,49 EUR"):
         assert expected in body, expected
     assert "Charging sessions" not in body
     response = as_alice.get(

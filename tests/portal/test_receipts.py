@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from decimal import Decimal
+from importlib.util import find_spec
 
 import pytest
 from pypdf import PdfReader
@@ -11,6 +12,10 @@ from pypdf import PdfReader
 from apps.energy.models import EntryKind
 from apps.energy.services import ledger_post
 from apps.portal.receipts import ReceiptError, receipt_number, receipt_pdf
+
+# The tariff work's cost breakdown (apps/transactions/billing.py): with it a receipt shows the
+# cost in parts, without it the total and the VAT worked out of it.
+HAVE_BREAKDOWN = find_spec("apps.transactions.billing") is not None
 
 ISSUER = {
     "BILLING_ISSUER_NAME": "Energia & Co. S.r.l.",
@@ -48,12 +53,18 @@ def test_a_session_receipt_shows_the_session_tariff_and_totals(alice) -> None:
         "0.4500 EUR/kWh",
         "0.0500 EUR/min",
         "1.0000 EUR",
-        # 12.2053 rounded once to cents; VAT 22% worked out of the gross total.
-        "12.21 EUR",
-        "of which VAT 22%",
-        "2.20 EUR",
+        # VAT 22% worked out of the gross total, rounded once to cents.
+        "13.49 EUR",
+        "2.43 EUR",
     ):
         assert expected in text, expected
+    if HAVE_BREAKDOWN:
+        # 12.345 kWh x 0.45 = 5.55525; 90 min x 0.05; net 11.05525 -> 11.06, VAT 13.49 - 11.06.
+        for expected in ("Energy cost", "5.56 EUR", "Time cost", "4.50 EUR", "Net", "11.06 EUR"):
+            assert expected in text, expected
+        assert "VAT 22%" in text
+    else:
+        assert "of which VAT 22%" in text
     # A price that is zero in the tariff is not printed.
     assert "Idle fee" not in text
 
@@ -68,9 +79,9 @@ def test_a_topup_receipt_shows_the_amount_credited(alice) -> None:
 
 def test_it_writes_the_receipt_in_italian(alice) -> None:
     text = text_of(receipt_pdf(entry=alice.charge, language="it"))
-    for expected in ("Ricevuta", "Partita IVA: IT01234567890", "12,345 kWh", "12,21 EUR"):
+    for expected in ("Ricevuta", "Partita IVA: IT01234567890", "12,345 kWh", "13,49 EUR"):
         assert expected in text, expected
-    assert "di cui IVA 22%" in text and "2,20 EUR" in text
+    assert ("IVA 22%" if HAVE_BREAKDOWN else "di cui IVA 22%") in text and "2,43 EUR" in text
     assert "Receipt for" not in text
 
 
@@ -86,7 +97,7 @@ def test_a_receipt_without_tariff_or_meter_readings_still_renders(alice) -> None
     session.meter_stop_wh = None
     session.save(update_fields=["tariff", "meter_stop_wh"])
     text = text_of(receipt_pdf(entry=alice.charge, language="en"))
-    assert "12.21 EUR" in text
+    assert "13.49 EUR" in text
     assert "kWh" not in text and "VAT 22" not in text
 
 
