@@ -24,6 +24,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from apps.energy.models import AccountUnit, EntryKind, LedgerEntry
+from apps.payments.models import Processor
 from apps.transactions.models import Transaction
 
 try:
@@ -224,6 +225,10 @@ def receipt_data(*, entry: LedgerEntry) -> ReceiptData:
     else:
         title = _("Receipt for a top-up")
         details = [Line(_("Reference"), entry.reference or "-")]
+        # The payments service credits a top-up under "<processor>:<its payment id>".
+        processor = dict(Processor.choices).get(entry.reference.partition(":")[0])
+        if processor:
+            details.insert(0, Line(_("Paid with"), processor))
         prices = []
         totals = [Line(_("Amount credited"), _entry_amount(entry))]
     return ReceiptData(

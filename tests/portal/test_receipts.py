@@ -74,6 +74,7 @@ def test_a_topup_receipt_shows_the_amount_credited(alice) -> None:
     assert "Receipt for a top-up" in text
     assert f"R2026-{alice.topup.pk:06d}" in text
     assert "stripe:tx-alice-1" in text
+    assert "Paid with\nStripe" in text
     assert "Amount credited" in text and "50.00 EUR" in text
 
 
