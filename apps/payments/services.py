@@ -139,8 +139,15 @@ def _topup_for(processor: str, event: Event) -> TopUp | None:
         topup = rows.filter(processor=processor, payment_ref=event.payment_ref).first()
         if topup is not None:
             return topup
-    if event.reference.isdigit():
-        return rows.filter(processor=processor, pk=int(event.reference)).first()
+    if event.reference.isdigit() and event.external_id:
+        # Ours by the id we sent, but its external id was never saved (the process stopped
+        # between the processor's answer and our write): adopt it. A top-up that already has
+        # another external id is not this one.
+        topup = rows.filter(processor=processor, pk=int(event.reference), external_id="").first()
+        if topup is not None:
+            topup.external_id = event.external_id
+            topup.save(update_fields=["external_id"])
+        return topup
     return None
 
 

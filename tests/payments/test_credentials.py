@@ -140,3 +140,47 @@ def test_secrets_never_reach_the_logs(
     text = caplog.text
     for secret in (STRIPE_TEST_KEY, STRIPE_WEBHOOK_SECRET, PAYPAL_SECRET):
         assert secret not in text
+
+
+def test_the_refund_action_needs_its_permission(
+    client, make_user, provider, stripe_config, account
+) -> None:
+    from apps.payments.models import TopUpStatus
+    from apps.payments.processors.base import Event, EventKind
+    from apps.payments.services import topup_apply
+
+    topup_start(
+        account=account,
+        amount="10",
+        processor="stripe",
+        success_url="https://csms.example/ok",
+        cancel_url="https://csms.example/no",
+    )
+    topup = TopUp.objects.get()
+    body = provider.stripe_event("checkout.session.completed", topup.external_id)
+    intent = provider.sessions[topup.external_id]["payment_intent"]
+    assert body and intent
+    topup_apply(
+        processor="stripe",
+        event=Event(
+            id="evt", kind=EventKind.PAID, external_id=topup.external_id, payment_ref=intent
+        ),
+    )
+    viewer = make_user("payments.view_topup")
+    viewer.is_staff = True
+    viewer.save()
+    client.force_login(viewer)
+    action = {"action": "refund", "_selected_action": [topup.pk]}
+    client.post("/admin/payments/topup/", action)
+    topup.refresh_from_db()
+    assert topup.status == TopUpStatus.PAID and provider.refunds == []
+
+    refunder = make_user("payments.view_topup", "payments.refund_topup")
+    refunder.is_staff = True
+    refunder.save()
+    client.force_login(refunder)
+    assert client.post("/admin/payments/topup/", action).status_code == 302
+    topup.refresh_from_db()
+    assert topup.status == TopUpStatus.REFUNDED and len(provider.refunds) == 1
+    account.refresh_from_db()
+    assert account.balance == 0

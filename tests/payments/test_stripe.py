@@ -216,3 +216,66 @@ def test_an_oddly_shaped_signed_event_does_not_crash(
     response = deliver(client, body, stripe_signature(body, STRIPE_WEBHOOK_SECRET))
     assert response.status_code in {200, 400}
     assert balance(account) == 0
+
+
+def test_a_disabled_processor_answers_503_and_credits_nothing(
+    client, provider, stripe_config, account
+) -> None:
+    topup = start(account)
+    stripe_config.enabled = False
+    stripe_config.save()
+    body = provider.stripe_event("checkout.session.completed", topup.external_id)
+    response = deliver(client, body, stripe_signature(body, STRIPE_WEBHOOK_SECRET))
+    assert response.status_code == 503 and balance(account) == 0
+
+
+def test_a_kwh_account_is_not_topped_up_with_money(provider, stripe_config, db) -> None:
+    from apps.energy.models import EnergyAccount
+
+    kwh = EnergyAccount.objects.create(name="Fleet", unit="kwh")
+    with pytest.raises(PaymentError, match="kWh"):
+        start(kwh)
+    assert provider.calls == []
+
+
+def test_a_topup_whose_session_id_was_not_saved_is_found_by_its_metadata(
+    client, provider, stripe_config, account
+) -> None:
+    topup = start(account)
+    session_id = topup.external_id
+    TopUp.objects.filter(pk=topup.pk).update(external_id="")
+    body = provider.stripe_event("checkout.session.completed", session_id)
+    response = deliver(client, body, stripe_signature(body, STRIPE_WEBHOOK_SECRET))
+    assert response.json() == {"outcome": "credited"}
+    topup.refresh_from_db()
+    assert topup.external_id == session_id and balance(account) == Decimal("25")
+
+
+def test_a_session_that_is_not_the_topups_credits_nothing(
+    client, provider, stripe_config, account
+) -> None:
+    topup = start(account)
+    topup_start(
+        account=account,
+        amount="25",
+        processor="stripe",
+        success_url="https://csms.example/ok",
+        cancel_url="https://csms.example/no",
+    )
+    second = TopUp.objects.exclude(pk=topup.pk).get()
+    # A genuine session naming the first top-up but not its session: not the first top-up's.
+    provider.sessions[second.external_id]["metadata"] = {"topup": str(topup.pk)}
+    provider.sessions[second.external_id]["client_reference_id"] = str(topup.pk)
+    TopUp.objects.filter(pk=second.pk).update(external_id="cs_lost")
+    body = provider.stripe_event("checkout.session.completed", second.external_id)
+    response = deliver(client, body, stripe_signature(body, STRIPE_WEBHOOK_SECRET))
+    assert response.json() == {"outcome": "unknown"}
+    assert balance(account) == 0
+
+
+def test_a_key_of_the_other_mode_is_refused(provider, stripe_config, account) -> None:
+    stripe_config.set_secret("test_secret_key", STRIPE_LIVE_KEY)
+    stripe_config.save()
+    with pytest.raises(PaymentError, match="test mode is a live key"):
+        start(account)
+    assert provider.calls == []

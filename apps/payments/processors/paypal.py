@@ -125,7 +125,6 @@ class PayPalProcessor:
                     }
                 },
             },
-            request_id=f"topup-{reference}",
         )
         links = {
             _dict(link).get("rel"): _dict(link).get("href")

@@ -35,6 +35,13 @@ class StripeProcessor:
 
     def _client(self) -> stripe_lib.StripeClient:
         credentials_required(self.credentials, "secret_key")
+        # Stripe's keys say their mode (sk_test_…, sk_live_…, rk_…): a key of the other mode
+        # is a mistake in the admin that would move real money in test mode, or none live.
+        key = self.credentials.secret_key
+        wrong = "_live_" if self.credentials.test_mode else "_test_"
+        if wrong in key[:8]:
+            mode = "test" if self.credentials.test_mode else "live"
+            raise PaymentError(f"the Stripe key saved for {mode} mode is a {wrong.strip('_')} key")
         return stripe_lib.StripeClient(
             self.credentials.secret_key,
             base_addresses={"api": settings.STRIPE_API_BASE},
@@ -71,10 +78,7 @@ class StripeProcessor:
             ],
         }
         try:
-            session = self._client().v1.checkout.sessions.create(
-                params,  # type: ignore[arg-type]
-                {"idempotency_key": f"topup-{reference}"},
-            )
+            session = self._client().v1.checkout.sessions.create(params)  # type: ignore[arg-type]
         except stripe_lib.StripeError as exc:
             raise PaymentError(f"Stripe refused the checkout: {exc.user_message or exc}") from exc
         if not session.url:
