@@ -169,6 +169,9 @@ def _cost_parts(tx: Transaction) -> tuple[list[Line], list[Line]] | None:
     """Return the session's cost in parts (lines, then net and VAT), or None if unknown."""
     if transaction_cost is None or tx.tariff is None or tx.account is None:
         return None
+    if tx.account.unit == AccountUnit.KWH:
+        # A kWh account pays in energy: money parts would not add up to what it was charged.
+        return None
     try:
         cost = transaction_cost(transaction=tx, tariff=tx.tariff)
     except (ArithmeticError, ValueError):
