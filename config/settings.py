@@ -110,6 +110,7 @@ INSTALLED_APPS = [
     "apps.security",
     "apps.devicemodel",
     "apps.simulator",
+    "apps.portal",
     "apps.ocpp",
 ]
 
@@ -474,3 +475,12 @@ PAYMENTS_TIMEOUT = env.float("PAYMENTS_TIMEOUT", default=20.0)
 # The smallest and largest top-up, in the account's currency.
 PAYMENTS_TOPUP_MIN = Decimal(env.str("PAYMENTS_TOPUP_MIN", default="1"))
 PAYMENTS_TOPUP_MAX = Decimal(env.str("PAYMENTS_TOPUP_MAX", default="500"))
+
+# --- Receipts (docs/billing.md, section "portal") --------------------------------------------
+# Who issues the receipts of paid sessions and top-ups: name, postal address (lines separated
+# by "\n") and VAT number, printed at the top of every receipt.
+BILLING_ISSUER_NAME = env.str("BILLING_ISSUER_NAME", default="Constellation")
+BILLING_ISSUER_ADDRESS = env.str("BILLING_ISSUER_ADDRESS", default="").replace("\\n", "\n")
+BILLING_ISSUER_VAT_NUMBER = env.str("BILLING_ISSUER_VAT_NUMBER", default="")
+# Receipt numbers are this prefix, the year and the ledger entry's id (R2026-000042).
+BILLING_RECEIPT_PREFIX = env.str("BILLING_RECEIPT_PREFIX", default="R")

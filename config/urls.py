@@ -16,4 +16,6 @@ urlpatterns = [
     path("payments/", include("apps.payments.urls")),
     path("healthz", healthz, name="healthz"),
     path("changelog/", changelog, name="changelog"),
+    # Self-service for account owners (docs/billing.md, section "portal").
+    path("account/", include("apps.portal.urls")),
 ]
