@@ -456,3 +456,8 @@ TOAST_PER_MINUTE = env.int("TOAST_PER_MINUTE", default=5)
 # unstable (every 15 minutes, head of main). Times are in TIME_ZONE. Afterwards the node's row
 # holds it (`manage.py lifecycle channel --set`, configure.sh, the admin).
 UPDATE_CHANNEL = env.str("UPDATE_CHANNEL", default="fixed")
+
+# --- Energy accounts (docs/billing.md) --------------------------------------------------------
+# What a card's account must have available (balance + credit limit, in its unit) to start a
+# session; at or under zero is refused anyway (OCPP 2.x NoCredit, 1.6 Blocked).
+ENERGY_MIN_TO_START = env.float("ENERGY_MIN_TO_START", default=0.0)
