@@ -109,8 +109,13 @@ def group_id_token(parent_id_tag: str) -> dict[str, str]:
     return id_token(parent_id_tag, GROUP_ID_TOKEN_TYPE)
 
 
-def _local_list_status(tag: IdTag, now: datetime) -> str:
-    """Return the status the station should hold for `tag` (what Authorize says)."""
+def _local_list_status(tag: IdTag, now: datetime, *, v2: bool) -> str:
+    """Return the status the station should hold for `tag` (what Authorize says now).
+
+    A card's energy account counts as in Authorize: blocked or closed → Blocked, exhausted →
+    NoCredit (1.6: Blocked). The list is a snapshot: a card whose account runs out later
+    keeps Accepted there until the list is sent again.
+    """
     status = tag.status
     if status == AuthorizationStatus.ACCEPTED:
         if tag.expiry_date is not None and tag.expiry_date <= now:
@@ -120,7 +125,9 @@ def _local_list_status(tag: IdTag, now: datetime) -> str:
             AuthorizationStatus.EXPIRED,
         ):
             status = tag.parent.status
-    return str(status)
+        elif tag.account is not None:
+            status, _reason = account_authorization(account=tag.account)
+    return str(status) if v2 else v16_status(str(status))
 
 
 def _entry(
@@ -156,7 +163,7 @@ def _local_list_wanted(*, v2: bool) -> dict[str, dict[str, Any]]:
     """Return {id tag: list entry} of every tag marked for the local list."""
     now = utcnow()
     wanted = {}
-    for tag in IdTag.objects.filter(in_local_list=True).select_related("parent"):
+    for tag in IdTag.objects.filter(in_local_list=True).select_related("parent", "account"):
         if not v2 and len(tag.id_tag) > LOCAL_LIST_ID_TAG_MAX:
             logger.warning("id tag %s is too long for an OCPP 1.6 local list: left out", tag)
             continue
@@ -167,7 +174,7 @@ def _local_list_wanted(*, v2: bool) -> dict[str, dict[str, Any]]:
             v2=v2,
             id_tag=tag.id_tag,
             token_type=tag.token_type,
-            status=_local_list_status(tag, now),
+            status=_local_list_status(tag, now, v2=v2),
             expiry_date=tag.expiry_date,
             parent_id_tag=parent,
         )

@@ -142,9 +142,12 @@ def test_blocking_keeps_the_reason_and_needs_one(account, client_with) -> None:
     )
     assert done.status_code == 200
     assert (done.json()["status"], done.json()["status_reason"]) == ("blocked", "unpaid")
-    assert client_with("energy.view_energyaccount").post(
-        url(account, "status/"), {"status": "active"}, format="json"
-    ).status_code == 403
+    assert (
+        client_with("energy.view_energyaccount")
+        .post(url(account, "status/"), {"status": "active"}, format="json")
+        .status_code
+        == 403
+    )
     account.refresh_from_db()
     assert account.status == AccountStatus.BLOCKED
 

@@ -101,3 +101,44 @@ def test_v16_status_changes_nothing_else() -> None:
         "Expired",
         "Invalid",
     ]
+
+
+def test_the_local_list_tells_what_the_account_says() -> None:
+    from apps.rfid.services import _local_list_wanted  # what SendLocalList sends
+
+    rich, empty = account_with("10"), EnergyAccount.objects.create(name="Empty")
+    stolen = EnergyAccount.objects.create(name="Stolen", status=AccountStatus.BLOCKED)
+    for id_tag, account in [("RICH", rich), ("EMPTY", empty), ("STOLEN", stolen), ("NONE", None)]:
+        IdTag.objects.create(id_tag=id_tag, account=account, in_local_list=True)
+
+    def statuses(*, v2: bool) -> dict[str, str]:
+        key = "idTokenInfo" if v2 else "idTagInfo"
+        return {tag: e[key]["status"] for tag, e in _local_list_wanted(v2=v2).items()}
+
+    assert statuses(v2=True) == {
+        "EMPTY": "NoCredit",
+        "NONE": "Accepted",
+        "RICH": "Accepted",
+        "STOLEN": "Blocked",
+    }
+    assert statuses(v2=False)["EMPTY"] == "Blocked"
+
+
+def test_a_reservation_for_a_card_of_an_account_is_the_accounts() -> None:
+    from datetime import timedelta
+
+    from apps.chargers.models import ChargingStation
+    from apps.core.timeutil import utcnow
+    from apps.reservations.services import reservation_create
+
+    account = account_with("10")
+    card(account)
+    station = ChargingStation.objects.create(charger_id="RES-1")  # offline: rejected at once
+    reservation = reservation_create(
+        station=station, id_tag="CARD", expires_at=utcnow() + timedelta(hours=1), connector_id=1
+    )
+    assert reservation.account_id == account.pk
+    other = reservation_create(
+        station=station, id_tag="UNKNOWN", expires_at=utcnow() + timedelta(hours=1), connector_id=2
+    )
+    assert other.account_id is None

@@ -8,7 +8,8 @@ from decimal import Decimal
 import pytest
 from asgiref.sync import sync_to_async
 from ocpp.v16 import call as call16
-from ocpp.v201 import call as call201
+from ocpp.v21 import call as call21
+from ocpp.v201 import call as call2
 
 from apps.energy.models import AccountStatus, EnergyAccount, EntryKind
 from apps.energy.services import ledger_post
@@ -93,10 +94,16 @@ class TestOcpp16:
         assert tx.account_id == account.pk
 
 
-class TestOcpp201:
+@pytest.mark.parametrize("version", ["ocpp2.0.1", "ocpp2.1"])
+class TestOcpp2:
+    @pytest.fixture(autouse=True)
+    def _version(self, version: str) -> None:
+        self.version = version
+
     async def start(self, asgi_server, id_tag: str) -> tuple[object, object]:
         token = {"id_token": id_tag, "type": "ISO14443"}
-        async with connect_charger(asgi_server.ws_url, "ACC-2", "ocpp2.0.1") as cp:
+        call201 = call21 if self.version == "ocpp2.1" else call2
+        async with connect_charger(asgi_server.ws_url, "ACC-2", self.version) as cp:
             await cp.call(
                 call201.BootNotification(
                     charging_station={"model": "Wallbox", "vendor_name": "Acme"},
