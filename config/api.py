@@ -14,6 +14,7 @@ from apps.chargers.api import ConnectorViewSet
 from apps.commands.api import CommandViewSet
 from apps.core.tokens import TokenObtainView, TokenRevokeView
 from apps.devicemodel.api import ChargerConfigurationViewSet
+from apps.energy.api import EnergyAccountViewSet, LedgerEntryViewSet
 from apps.reservations.api import ReservationViewSet
 from apps.rfid.api import IdTagViewSet
 from apps.security.api import (
@@ -35,6 +36,8 @@ router.register("connectors", ConnectorViewSet, basename="connector")
 router.register("transactions", TransactionViewSet, basename="transaction")
 router.register("id-tags", IdTagViewSet, basename="id-tag")
 router.register("commands", CommandViewSet, basename="command")
+router.register("energy-accounts", EnergyAccountViewSet, basename="energy-account")
+router.register("ledger-entries", LedgerEntryViewSet, basename="ledger-entry")
 router.register("reservations", ReservationViewSet, basename="reservation")
 router.register("security-events", SecurityEventViewSet, basename="security-event")
 router.register("certificates", IssuedCertificateViewSet, basename="issued-certificate")

@@ -484,3 +484,8 @@ BILLING_ISSUER_ADDRESS = env.str("BILLING_ISSUER_ADDRESS", default="").replace("
 BILLING_ISSUER_VAT_NUMBER = env.str("BILLING_ISSUER_VAT_NUMBER", default="")
 # Receipt numbers are this prefix, the year and the ledger entry's id (R2026-000042).
 BILLING_RECEIPT_PREFIX = env.str("BILLING_RECEIPT_PREFIX", default="R")
+
+# --- Energy accounts (docs/billing.md) --------------------------------------------------------
+# What a card's account must have available (balance + credit limit, in its unit) to start a
+# session; at or under zero is refused anyway (OCPP 2.x NoCredit, 1.6 Blocked).
+ENERGY_MIN_TO_START = env.float("ENERGY_MIN_TO_START", default=0.0)

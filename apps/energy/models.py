@@ -67,6 +67,7 @@ class EnergyAccount(models.Model):
     class Meta:
         verbose_name = _("energy account")
         verbose_name_plural = _("energy accounts")
+        permissions = [("adjust_balance", _("Can adjust an account's balance by hand"))]
 
     def __str__(self) -> str:
         return self.name

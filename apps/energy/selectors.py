@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.db.models import Sum
 
-from apps.energy.models import EnergyAccount, LedgerEntry
+from apps.energy.models import AccountStatus, EnergyAccount, LedgerEntry
+
+# The account's say on a card (the OCPP 2.x AuthorizationStatusEnumType spelling; OCPP 1.6 has
+# no NoCredit and answers Blocked).
+ACCOUNT_ACCEPTED = "Accepted"
+ACCOUNT_BLOCKED = "Blocked"
+ACCOUNT_NO_CREDIT = "NoCredit"
 
 
 def account_ledger_balance(*, account: EnergyAccount) -> Decimal:
@@ -18,3 +25,25 @@ def account_ledger_balance(*, account: EnergyAccount) -> Decimal:
 def account_available(*, account: EnergyAccount) -> Decimal:
     """Return what the account may still spend: its balance plus its credit limit."""
     return account.balance + account.credit_limit
+
+
+def account_authorization(*, account: EnergyAccount) -> tuple[str, str]:
+    """Return (status, reason) of the account's say on starting a session with one of its cards.
+
+    Blocked or closed: Blocked, with the account's status reason. Exhausted (what it may still
+    spend, balance + credit limit, is zero or less, or under ENERGY_MIN_TO_START): NoCredit.
+    Otherwise Accepted with no reason.
+    """
+    if account.status != AccountStatus.ACTIVE:
+        why = f": {account.status_reason}" if account.status_reason else ""
+        return ACCOUNT_BLOCKED, f"account {account.pk} {account.status}{why}"[:200]
+    available = account_available(account=account)
+    minimum = Decimal(str(settings.ENERGY_MIN_TO_START))
+    if available <= 0 or available < minimum:
+        unit = account.currency if account.unit == "money" else "kWh"
+        reason = (
+            f"account {account.pk} has no credit: {available.normalize():f} {unit} available,"
+            f" more than {minimum.normalize():f} needed to start"
+        )
+        return ACCOUNT_NO_CREDIT, reason[:200]
+    return ACCOUNT_ACCEPTED, ""

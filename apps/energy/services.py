@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 
-from apps.energy.models import EnergyAccount, EntryKind, LedgerEntry
+from apps.energy.models import AccountStatus, EnergyAccount, EntryKind, LedgerEntry
+
+logger = logging.getLogger(__name__)
 
 
 class LedgerError(ValueError):
@@ -60,3 +63,49 @@ def ledger_post(
         locked.save(update_fields=["balance"])
     account.balance = balance
     return entry, True
+
+
+class AccountError(ValueError):
+    """An account change that may not be made (bad amount, missing reason …)."""
+
+
+# An adjustment's amount has at most the ledger's 4 decimal places and fits its 14 digits.
+_AMOUNT_LIMIT = Decimal("1e10")
+
+
+def account_adjust(*, account: EnergyAccount, amount: Decimal, reason: str, by: str) -> LedgerEntry:
+    """Credit (positive) or debit (negative) `account` by hand; the ledger keeps reason and who.
+
+    Raise AccountError for a zero, too precise or too large amount or an empty reason.
+    """
+    reason = reason.strip()
+    if not reason:
+        raise AccountError("a manual adjustment needs a reason")
+    if not amount.is_finite() or amount == 0:
+        raise AccountError("the amount must be a number other than zero")
+    if amount.as_tuple().exponent < -4 or abs(amount) >= _AMOUNT_LIMIT:  # type: ignore[operator]
+        raise AccountError("the amount has at most 4 decimal places and 10 digits before them")
+    entry, _ = ledger_post(
+        account=account, kind=EntryKind.ADJUSTMENT, amount=amount, reason=reason[:200], by=by
+    )
+    logger.info("account %s adjusted by %s: %s (%s)", account.pk, by, amount, reason)
+    return entry
+
+
+def account_status_set(*, account: EnergyAccount, status: str, reason: str, by: str) -> bool:
+    """Block, close or reactivate `account`; return whether its status changed.
+
+    Blocking or closing needs a reason (the operator and the refused card's session see it).
+    The cards of a blocked or closed account are refused from the next Authorize or start.
+    """
+    if status not in AccountStatus.values:
+        raise AccountError(f"unknown account status {status!r}")
+    reason = reason.strip()
+    if status != AccountStatus.ACTIVE and not reason:
+        raise AccountError("blocking or closing an account needs a reason")
+    changed = account.status != status or account.status_reason != reason
+    if changed:
+        account.status, account.status_reason = status, reason[:200]
+        account.save(update_fields=["status", "status_reason"])
+        logger.info("account %s set %s by %s: %s", account.pk, status, by, reason)
+    return changed

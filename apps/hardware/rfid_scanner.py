@@ -153,8 +153,8 @@ def card_authorize(*, uid: str, station: ChargingStation | None, busy: bool) -> 
         free_charging=bool(station and station.free_charging),
         has_active_transaction=busy,
     )
-    # Energy accounts (not built yet) decide here too: an account without credit turns an
-    # Accepted card into Blocked before a session starts.
+    # A card's energy account decides inside id_tag_authorize: a blocked or closed account
+    # makes the card Blocked, an exhausted one NoCredit (docs/billing.md).
     return str(info.status)
 
 

@@ -159,6 +159,8 @@ def reservation_create(
             parent_id_tag=parent_id_tag,
             expires_at=expires_at,
             requested_by=_user(requested_by),
+            # The card's energy account: whose reservation it is (docs/billing.md).
+            account_id=tag.account_id if tag is not None else None,
         )
         payload = _reserve_now_payload(
             station=station,

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
+from apps.energy.admin import ACCOUNT_INLINES, AccountPartInline
 from apps.rfid.models import IdTag
 
 
@@ -15,8 +17,23 @@ class IdTagAdmin(admin.ModelAdmin):
         "expiry_date",
         "parent",
         "in_local_list",
+        "account",
     ]
     list_filter = ["status", "token_type", "in_local_list"]
     search_fields = ["id_tag", "label"]
-    autocomplete_fields = ["parent"]
-    list_select_related = ["parent"]
+    autocomplete_fields = ["parent", "account"]
+    list_select_related = ["parent", "account"]
+
+
+class CardInline(AccountPartInline):
+    """The account's cards: shown here, changed on the id tag's own page."""
+
+    model = IdTag
+    fields = ["id_tag", "label", "status", "expiry_date"]
+    readonly_fields = fields
+    show_change_link = True
+    verbose_name = _("card")
+    verbose_name_plural = _("cards")
+
+
+ACCOUNT_INLINES.append(CardInline)

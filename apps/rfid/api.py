@@ -5,6 +5,7 @@ from __future__ import annotations
 from rest_framework import serializers, viewsets
 
 from apps.core.api import ApiModelSerializer, ApiViewMixin, QueryFilter
+from apps.energy.models import EnergyAccount
 from apps.rfid.models import IdTag
 
 # Id tags are addressed by their text; allow anything but "/" (dots included).
@@ -21,6 +22,12 @@ class IdTagSerializer(ApiModelSerializer):
         required=False,
         help_text="Id tag of the parent (group) tag, or null.",
     )
+    account = serializers.PrimaryKeyRelatedField(
+        queryset=EnergyAccount.objects.all(),
+        allow_null=True,
+        required=False,
+        help_text="Id of the energy account this card's sessions are charged to, or null.",
+    )
 
     class Meta:
         model = IdTag
@@ -32,6 +39,7 @@ class IdTagSerializer(ApiModelSerializer):
             "expiry_date",
             "parent",
             "in_local_list",
+            "account",
             "created_at",
         ]
         read_only_fields = ["created_at"]
@@ -62,4 +70,5 @@ class IdTagViewSet(ApiViewMixin, viewsets.ModelViewSet):
         "status": QueryFilter("status", description="Accepted, Blocked, Expired, Invalid, ..."),
         "in_local_list": QueryFilter("in_local_list", bool, "In the local authorization list"),
         "parent": QueryFilter("parent__id_tag", description="Id tag of the parent tag"),
+        "account": QueryFilter("account_id", int, "Id of the card's energy account"),
     }

@@ -13,6 +13,8 @@ from apps.chargers.models import ChargingStation, OcppVersion
 from apps.commands.models import ChargerCommand, CommandStatus
 from apps.commands.services import CommandError, send_command
 from apps.core.timeutil import format_ocpp_datetime, parse_ocpp_datetime, utcnow
+from apps.energy.models import EnergyAccount
+from apps.energy.selectors import ACCOUNT_NO_CREDIT, account_authorization
 from apps.rfid.models import AuthorizationStatus, IdTag, LocalListEntry
 
 logger = logging.getLogger(__name__)
@@ -24,6 +26,15 @@ class IdTagInfo:
     expiry_date: datetime | None = None
     parent_id_tag: str = ""
     tag: IdTag | None = None
+    # Why the card's energy account refused it (kept on the session for the operator).
+    reason: str = ""
+    # The energy account the session is charged to: set only when the account accepted.
+    account_id: int | None = None
+
+
+def v16_status(status: str) -> str:
+    """Return `status` as OCPP 1.6 says it: 1.6 has no NoCredit, an exhausted account is Blocked."""
+    return AuthorizationStatus.BLOCKED if status == ACCOUNT_NO_CREDIT else status
 
 
 def id_tag_authorize(
@@ -33,7 +44,9 @@ def id_tag_authorize(
 
     Unknown tags are Invalid unless the station offers free charging; a stored tag past its
     expiry date is Expired; a tag already charging elsewhere is ConcurrentTx when the caller
-    says so (StartTransaction checks that, Authorize does not).
+    says so (StartTransaction checks that, Authorize does not). A tag that would be Accepted
+    and has an energy account asks the account too: blocked or closed → Blocked, exhausted →
+    NoCredit (OCPP 2.x; `v16_status` makes it Blocked for 1.6), with the reason.
     """
     tag = IdTag.objects.select_related("parent").filter(id_tag=id_tag).first()
     if tag is None:
@@ -52,7 +65,21 @@ def id_tag_authorize(
             status = tag.parent.status
         elif has_active_transaction:
             status = AuthorizationStatus.CONCURRENT_TX
-    return IdTagInfo(status=status, expiry_date=tag.expiry_date, parent_id_tag=parent, tag=tag)
+    if status != AuthorizationStatus.ACCEPTED or tag.account_id is None:
+        # Cards without an account: one attribute check, no query (the message path's cost).
+        return IdTagInfo(status=status, expiry_date=tag.expiry_date, parent_id_tag=parent, tag=tag)
+    account = EnergyAccount.objects.filter(pk=tag.account_id).first()
+    if account is None:  # removed meanwhile (SET_NULL not seen yet): the card alone decides
+        return IdTagInfo(status=status, expiry_date=tag.expiry_date, parent_id_tag=parent, tag=tag)
+    status, reason = account_authorization(account=account)
+    return IdTagInfo(
+        status=status,
+        expiry_date=tag.expiry_date,
+        parent_id_tag=parent,
+        tag=tag,
+        reason=reason,
+        account_id=account.pk if status == AuthorizationStatus.ACCEPTED else None,
+    )
 
 
 # --- Local authorization list (SendLocalList, OCPP 1.6 and 2.x) ----------------------------
@@ -82,8 +109,13 @@ def group_id_token(parent_id_tag: str) -> dict[str, str]:
     return id_token(parent_id_tag, GROUP_ID_TOKEN_TYPE)
 
 
-def _local_list_status(tag: IdTag, now: datetime) -> str:
-    """Return the status the station should hold for `tag` (what Authorize says)."""
+def _local_list_status(tag: IdTag, now: datetime, *, v2: bool) -> str:
+    """Return the status the station should hold for `tag` (what Authorize says now).
+
+    A card's energy account counts as in Authorize: blocked or closed → Blocked, exhausted →
+    NoCredit (1.6: Blocked). The list is a snapshot: a card whose account runs out later
+    keeps Accepted there until the list is sent again.
+    """
     status = tag.status
     if status == AuthorizationStatus.ACCEPTED:
         if tag.expiry_date is not None and tag.expiry_date <= now:
@@ -93,7 +125,9 @@ def _local_list_status(tag: IdTag, now: datetime) -> str:
             AuthorizationStatus.EXPIRED,
         ):
             status = tag.parent.status
-    return str(status)
+        elif tag.account is not None:
+            status, _reason = account_authorization(account=tag.account)
+    return str(status) if v2 else v16_status(str(status))
 
 
 def _entry(
@@ -129,7 +163,7 @@ def _local_list_wanted(*, v2: bool) -> dict[str, dict[str, Any]]:
     """Return {id tag: list entry} of every tag marked for the local list."""
     now = utcnow()
     wanted = {}
-    for tag in IdTag.objects.filter(in_local_list=True).select_related("parent"):
+    for tag in IdTag.objects.filter(in_local_list=True).select_related("parent", "account"):
         if not v2 and len(tag.id_tag) > LOCAL_LIST_ID_TAG_MAX:
             logger.warning("id tag %s is too long for an OCPP 1.6 local list: left out", tag)
             continue
@@ -140,7 +174,7 @@ def _local_list_wanted(*, v2: bool) -> dict[str, dict[str, Any]]:
             v2=v2,
             id_tag=tag.id_tag,
             token_type=tag.token_type,
-            status=_local_list_status(tag, now),
+            status=_local_list_status(tag, now, v2=v2),
             expiry_date=tag.expiry_date,
             parent_id_tag=parent,
         )

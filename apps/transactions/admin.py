@@ -56,7 +56,7 @@ class TransactionAdmin(admin.ModelAdmin):
     list_select_related = ["station", "connector"]
     search_fields = ["transaction_id", "id_tag", "station__charger_id"]
     date_hierarchy = "started_at"
-    raw_id_fields = ["station", "connector", "id_tag_ref"]
+    raw_id_fields = ["station", "connector", "id_tag_ref", "account"]
     actions = ["export_csv"]
     fieldsets = [
         (
@@ -69,7 +69,8 @@ class TransactionAdmin(admin.ModelAdmin):
                     ("duration_display", "energy_display"),
                     ("meter_start_wh", "meter_stop_wh"),
                     ("stop_reason", "stop_id_tag"),
-                    "authorization_status",
+                    ("authorization_status", "authorization_reason"),
+                    "account",
                 ]
             },
         ),

@@ -31,6 +31,8 @@ class TransactionSerializer(ApiModelSerializer):
             "connector_id",
             "id_tag",
             "authorization_status",
+            "authorization_reason",
+            "account",
             "reservation_id",
             "meter_start_wh",
             "meter_stop_wh",

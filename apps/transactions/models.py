@@ -24,6 +24,8 @@ class Transaction(models.Model):
         IdTag, on_delete=models.SET_NULL, null=True, blank=True, related_name="transactions"
     )
     authorization_status = models.CharField(max_length=16, blank=True)
+    # Why the id tag was refused when its energy account refused it (blocked, no credit).
+    authorization_reason = models.CharField(_("authorization reason"), max_length=200, blank=True)
     reservation_id = models.IntegerField(null=True, blank=True)
     meter_start_wh = models.BigIntegerField(_("meter start (Wh)"), null=True, blank=True)
     meter_stop_wh = models.BigIntegerField(_("meter stop (Wh)"), null=True, blank=True)

@@ -21,7 +21,7 @@ from apps.core.events import (
     TransactionStopped,
 )
 from apps.core.live import publish, watched
-from apps.rfid.services import IdTagInfo, id_tag_authorize
+from apps.rfid.services import IdTagInfo, id_tag_authorize, v16_status
 from apps.transactions import statements
 from apps.transactions.models import Transaction
 from apps.transactions.readings import summarize_samples
@@ -51,8 +51,10 @@ def transaction_start(
     """Open a session (OCPP 1.6 StartTransaction) and authorize its id tag.
 
     The session is stored whatever the authorization says: the station has started
-    already and will stop by itself when the tag is not Accepted. A replay (same connector,
-    tag, start time and meter) returns the session stored the first time.
+    already and will stop by itself when the tag is not Accepted. An accepted tag's energy
+    account becomes the session's (the one charged); a refusal by the account keeps its
+    reason on the session (OCPP 1.6 says Blocked also for an exhausted account). A replay
+    (same connector, tag, start time and meter) returns the session stored the first time.
     """
     connector = connector_get_or_create(station_id=station_id, connector_id=connector_id)
     with db_transaction.atomic():
@@ -85,7 +87,9 @@ def transaction_start(
             transaction_id=new_transaction_id(station_id),
             id_tag=id_tag,
             id_tag_ref=info.tag,
-            authorization_status=info.status,
+            authorization_status=v16_status(info.status),
+            authorization_reason=info.reason,
+            account_id=info.account_id,
             reservation_id=reservation_id,
             meter_start_wh=meter_start_wh,
             started_at=started_at,

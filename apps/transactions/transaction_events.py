@@ -314,6 +314,8 @@ TX_EVENT_FIELDS = [
     "id_tag",
     "id_tag_ref",
     "authorization_status",
+    "authorization_reason",
+    "account",
     "stop_id_tag",
     "remote_start_id",
     "reservation_id",
@@ -351,6 +353,8 @@ def _apply_event(
             tx.id_tag = event.id_token
             tx.id_tag_ref = info.tag
             tx.authorization_status = info.status
+            tx.authorization_reason = info.reason
+            tx.account_id = info.account_id  # only an account that accepted: it is charged
         elif event.event_type == "Ended" and event.id_token != tx.id_tag:
             tx.stop_id_tag = event.id_token
     if event.remote_start_id is not None:

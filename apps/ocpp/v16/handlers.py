@@ -11,7 +11,7 @@ from apps.maintenance.diagnostics import diagnostics_status_update
 from apps.ocpp import common
 from apps.protocol.engine import HandlerContext, HandlerRegistry
 from apps.reservations import services as reservations
-from apps.rfid.services import IdTagInfo, id_tag_authorize
+from apps.rfid.services import IdTagInfo, id_tag_authorize, v16_status
 from apps.transactions import services as transactions
 from apps.transactions.samples import SampledValue
 
@@ -19,7 +19,7 @@ registry = HandlerRegistry()
 
 
 def _id_tag_info(info: IdTagInfo) -> dict[str, Any]:
-    result: dict[str, Any] = {"status": info.status}
+    result: dict[str, Any] = {"status": v16_status(info.status)}
     if info.expiry_date is not None:
         result["expiryDate"] = format_ocpp_datetime(info.expiry_date)
     if info.parent_id_tag:
