@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import environ
@@ -456,3 +457,18 @@ TOAST_PER_MINUTE = env.int("TOAST_PER_MINUTE", default=5)
 # unstable (every 15 minutes, head of main). Times are in TIME_ZONE. Afterwards the node's row
 # holds it (`manage.py lifecycle channel --set`, configure.sh, the admin).
 UPDATE_CHANNEL = env.str("UPDATE_CHANNEL", default="fixed")
+
+# --- Tariffs and costs (docs/billing.md, section tariffs) ------------------------------------
+# A running session is stopped remotely when its account's available balance (balance plus
+# credit limit) less the session's running cost falls below this amount (account's unit).
+ENERGY_STOP_MARGIN = Decimal(env.str("ENERGY_STOP_MARGIN", default="0"))
+# Seconds between two checks of running sessions against that margin.
+ENERGY_MARGIN_CHECK_SECONDS = env.float("ENERGY_MARGIN_CHECK_SECONDS", default=30.0)
+CELERY_BEAT_SCHEDULE["price-pending-transactions"] = {
+    "task": "apps.transactions.tasks.price_pending_transactions",
+    "schedule": 300.0,
+}
+CELERY_BEAT_SCHEDULE["check-balance-margins"] = {
+    "task": "apps.transactions.tasks.check_balance_margins",
+    "schedule": ENERGY_MARGIN_CHECK_SECONDS,
+}
