@@ -19,6 +19,7 @@ from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from celery import current_app
 from django.conf import settings
@@ -245,3 +246,53 @@ def transactions_margin_check(*, now: datetime | None = None) -> list[ChargerCom
             logger.exception("tx %s: margin stop not sent", tx.pk)
         logger.info("tx %s: account %s at its margin; stop sent", tx.pk, tx.account_id)
     return sent
+
+
+def tariff_price_text(prices: Prices) -> str:
+    """Return a tariff's prices as one line for a station's display (English, as OCPP's
+    personal messages default to)."""
+    parts = []
+    if prices.energy_price or prices.bands:
+        parts.append(f"{prices.energy_price} {prices.currency}/kWh")
+    if prices.time_price:
+        parts.append(f"{prices.time_price} {prices.currency}/min")
+    if prices.idle_price:
+        parts.append(f"idle {prices.idle_price} {prices.currency}/min")
+    if prices.session_fee:
+        parts.append(f"{prices.session_fee} {prices.currency}/session")
+    text = " + ".join(parts) or "free"
+    if prices.vat_percent:
+        text += f", plus VAT {prices.vat_percent}%"
+    if prices.bands:
+        text += ", cheaper hours apply"
+    return text
+
+
+def transaction_event_cost(*, transaction: Transaction, event_type: str) -> dict[str, Any]:
+    """Return the cost fields of a 2.x TransactionEventResponse for a session with an account.
+
+    Ended: `totalCost` (the final cost, VAT included; OCPP sends it only once charging has
+    ended) and a personal message with it; Started: a personal message with the tariff's
+    prices. A session without an account costs nothing here (one attribute test): the
+    message path of stations without billing is unchanged.
+    """
+    if transaction.account_id is None or event_type == "Updated":
+        return {}
+    try:
+        tariff = _tariff_of(transaction)
+        if tariff is None:
+            return {}
+        if event_type == "Started":
+            return {"updatedPersonalMessage": _message(tariff_price_text(Prices.of(tariff)))}
+        cost = transaction_cost(transaction=transaction, tariff=tariff)
+    except (PricingError, ArithmeticError):
+        logger.exception("tx %s: no cost in the answer", transaction.pk)
+        return {}
+    return {
+        "totalCost": float(cost.total),
+        "updatedPersonalMessage": _message(f"Total {cost.total} {cost.currency}"),
+    }
+
+
+def _message(content: str) -> dict[str, str]:
+    return {"format": "UTF8", "language": "en", "content": content[:512]}

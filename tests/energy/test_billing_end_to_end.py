@@ -194,7 +194,13 @@ async def test_a_201_session_is_priced_and_charged(asgi_server) -> None:
             )
         )
         done = await wait_for(lambda: priced(tx.pk))
-    assert ended is not None
+    # OCPP 2.0.1 I02/I03: the final cost in the Ended event's answer, and as a message.
+    assert ended.total_cost == 5.0
+    assert ended.updated_personal_message == {
+        "format": "UTF8",
+        "language": "en",
+        "content": "Total 5.00 EUR",
+    }
     assert done.cost == Decimal("5.00")
     await db(account.refresh_from_db)
     assert account.balance == Decimal("15.00")
