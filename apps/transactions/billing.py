@@ -34,6 +34,7 @@ from apps.energy.pricing import Cost, Prices, PricingError, session_cost
 from apps.energy.selectors import account_available, tariff_for_session
 from apps.energy.services import ledger_post
 from apps.nodes.queue import queue_running
+from apps.transactions.labels import money
 from apps.transactions.models import MeterValue, Transaction
 from apps.transactions.operations import remote_stop
 from apps.transactions.readings import ENERGY, combine
@@ -102,6 +103,25 @@ def transaction_running_cost(
     if tariff is None:
         return None
     return transaction_cost(transaction=transaction, tariff=tariff, at=at)
+
+
+def running_costs(*, transactions: list[Transaction]) -> dict[int, str]:
+    """Return the cost so far of those running sessions that have an account, as text.
+
+    Sessions without an account are left out: a page of many free sessions reads nothing
+    more (each priced one reads its tariff and readings).
+    """
+    costs = {}
+    for tx in transactions:
+        if tx.account_id is None:
+            continue
+        try:
+            cost = transaction_running_cost(transaction=tx)
+        except (PricingError, ArithmeticError):
+            continue
+        if cost is not None:
+            costs[tx.pk] = money(cost.total, cost.currency)
+    return costs
 
 
 def _charge_amount(tx: Transaction, cost: Cost) -> Decimal | None:
@@ -248,23 +268,32 @@ def transactions_margin_check(*, now: datetime | None = None) -> list[ChargerCom
     return sent
 
 
+def _price(amount: Decimal, places: int = 2) -> str:
+    """An amount without trailing zeros beyond `places` decimals (0.4000 -> 0.40, 0.125)."""
+    amount = amount.normalize()
+    if amount.as_tuple().exponent > -places:  # type: ignore[operator]
+        amount = amount.quantize(Decimal(1).scaleb(-places))
+    return f"{amount:f}"
+
+
 def tariff_price_text(prices: Prices) -> str:
     """Return a tariff's prices as one line for a station's display (English, as OCPP's
     personal messages default to)."""
+    unit = prices.currency
     parts = []
     if prices.energy_price or prices.bands:
-        parts.append(f"{prices.energy_price} {prices.currency}/kWh")
+        parts.append(f"{_price(prices.energy_price)} {unit}/kWh")
     if prices.time_price:
-        parts.append(f"{prices.time_price} {prices.currency}/min")
+        parts.append(f"{_price(prices.time_price)} {unit}/min")
     if prices.idle_price:
-        parts.append(f"idle {prices.idle_price} {prices.currency}/min")
+        parts.append(f"idle {_price(prices.idle_price)} {unit}/min")
     if prices.session_fee:
-        parts.append(f"{prices.session_fee} {prices.currency}/session")
+        parts.append(f"{_price(prices.session_fee)} {unit}/session")
     text = " + ".join(parts) or "free"
     if prices.vat_percent:
-        text += f", plus VAT {prices.vat_percent}%"
+        text += f", plus VAT {_price(prices.vat_percent, 0)}%"
     if prices.bands:
-        text += ", cheaper hours apply"
+        text += ", other energy prices at some hours"
     return text
 
 

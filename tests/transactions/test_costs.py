@@ -11,8 +11,8 @@ import pytest
 from django.urls import reverse
 from django.utils import translation
 
-from apps.energy.models import Tariff
-from apps.transactions.billing import transaction_price
+from apps.energy.models import EnergyAccount, Tariff
+from apps.transactions.billing import transaction_event_cost, transaction_price
 from apps.transactions.services import transaction_stop
 from tests.charging_data import T0
 
@@ -93,3 +93,36 @@ def test_a_running_session_shows_its_cost_so_far_in_italian(client, operator, ch
     # 350 Wh so far at 0.40 = 0.14 plus time up to now: more than 0.14, said "finora".
     assert "finora" in text
     assert "Costo" in text
+
+
+def with_account(tx):
+    tx.account = EnergyAccount.objects.create(name="Fleet")
+    tx.save(update_fields=["account"])
+    return tx
+
+
+def test_the_dashboard_shows_the_cost_so_far_of_a_session_with_an_account(
+    client, operator, charging, tariff
+):
+    client.force_login(operator)
+    before = client.get(reverse("dashboard:index")).content.decode()
+    with_account(charging)
+    after = client.get(reverse("dashboard:index")).content.decode()
+    cell = 'data-field="cost">'
+    # Without an account nothing is priced on the page; with one, the cost so far.
+    assert f"{cell}-<" in before
+    shown = after.split(f'data-transaction="{charging.pk}"')[1].split(cell)[1].split("<")[0]
+    assert shown.endswith(" EUR") and Decimal(shown.split()[0]) > Decimal("0.17")
+
+
+def test_a_201_start_gets_the_prices_and_the_end_the_total(station, charging, tariff):
+    assert transaction_event_cost(transaction=charging, event_type="Started") == {}
+    with_account(charging)
+    started = transaction_event_cost(transaction=charging, event_type="Started")
+    assert started["updatedPersonalMessage"]["content"] == (
+        "0.40 EUR/kWh + 0.10 EUR/min, plus VAT 22%"
+    )
+    assert transaction_event_cost(transaction=charging, event_type="Updated") == {}
+    stop_and_price(station, charging)
+    charging.refresh_from_db()
+    assert transaction_event_cost(transaction=charging, event_type="Ended")["totalCost"] == 7.56
