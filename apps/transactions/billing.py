@@ -124,8 +124,11 @@ def running_costs(*, transactions: list[Transaction]) -> dict[int, str]:
     return costs
 
 
-def _charge_amount(tx: Transaction, cost: Cost) -> Decimal | None:
-    """What the session takes from its account, in the account's unit (None: nothing)."""
+def _charge_amount(tx: Transaction, cost: Cost, total: Decimal | None = None) -> Decimal | None:
+    """What the session takes from its account, in the account's unit (None: nothing).
+
+    `total`: the cost stored already, charged as stored (late readings change nothing).
+    """
     account = tx.account
     if account.unit == AccountUnit.KWH:
         return -(cost.energy_wh / 1000).quantize(Decimal("0.0001"))
@@ -138,7 +141,7 @@ def _charge_amount(tx: Transaction, cost: Cost) -> Decimal | None:
             account.currency,
         )
         return None
-    return -cost.total
+    return -(cost.total if total is None else total)
 
 
 def transaction_price(*, transaction_pk: int) -> Cost | None:
@@ -165,7 +168,7 @@ def transaction_price(*, transaction_pk: int) -> Cost | None:
             tx.cost, tx.tariff = cost.total, tariff
             tx.save(update_fields=["cost", "tariff", "updated_at"])
         if tx.account_id is not None:
-            amount = _charge_amount(tx, cost)
+            amount = _charge_amount(tx, cost, tx.cost)
             if amount:
                 ledger_post(
                     account=tx.account,
@@ -240,11 +243,15 @@ def transactions_margin_check(*, now: datetime | None = None) -> list[ChargerCom
     ).select_related("account", "station", "tariff")
     sent = []
     for tx in running:
-        cost = transaction_running_cost(transaction=tx, at=now)
+        try:
+            cost = transaction_running_cost(transaction=tx, at=now)
+        except (PricingError, ArithmeticError):  # a bad tariff: log it, check the others
+            logger.exception("tx %s: running cost unknown", tx.pk)
+            continue
         if cost is None:
             continue
-        spent = -_charge_amount(tx, cost) if _charge_amount(tx, cost) is not None else None
-        if spent is None or account_available(account=tx.account) - spent >= margin:
+        charge = _charge_amount(tx, cost)
+        if charge is None or account_available(account=tx.account) + charge >= margin:
             continue
         already = ChargerCommand.objects.filter(
             station=tx.station,
@@ -264,7 +271,8 @@ def transactions_margin_check(*, now: datetime | None = None) -> list[ChargerCom
             )
         except CommandError:
             logger.exception("tx %s: margin stop not sent", tx.pk)
-        logger.info("tx %s: account %s at its margin; stop sent", tx.pk, tx.account_id)
+        else:
+            logger.info("tx %s: account %s at its margin; stop sent", tx.pk, tx.account_id)
     return sent
 
 

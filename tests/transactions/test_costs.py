@@ -11,8 +11,12 @@ import pytest
 from django.urls import reverse
 from django.utils import translation
 
-from apps.energy.models import EnergyAccount, Tariff
-from apps.transactions.billing import transaction_event_cost, transaction_price
+from apps.energy.models import EnergyAccount, EntryKind, LedgerEntry, Tariff
+from apps.transactions.billing import (
+    transaction_event_cost,
+    transaction_price,
+    transactions_price_pending,
+)
 from apps.transactions.services import transaction_stop
 from tests.charging_data import T0
 
@@ -126,3 +130,38 @@ def test_a_201_start_gets_the_prices_and_the_end_the_total(station, charging, ta
     stop_and_price(station, charging)
     charging.refresh_from_db()
     assert transaction_event_cost(transaction=charging, event_type="Ended")["totalCost"] == 7.56
+
+
+def test_the_retry_job_prices_a_stop_whose_pricing_was_lost(station, charging, tariff):
+    # The stop is stored; its pricing never ran (this test's commit never happens, as if the
+    # process died after acknowledging the stop).
+    with_account(charging)
+    transaction_stop(
+        station_id=station.pk,
+        transaction_id=charging.transaction_id,
+        meter_stop_wh=1500,
+        stopped_at=T0 + timedelta(hours=1),
+    )
+    charging.refresh_from_db()
+    assert charging.stopped_at is not None and charging.cost is None
+    now = T0 + timedelta(hours=2)
+    assert transactions_price_pending(now=now) == 1
+    assert transactions_price_pending(now=now) == 0  # priced: not again
+    charging.refresh_from_db()
+    assert charging.cost == Decimal("7.56")
+    charges = LedgerEntry.objects.filter(account=charging.account, kind=EntryKind.CHARGE)
+    assert list(charges.values_list("amount", flat=True)) == [Decimal("-7.56")]
+
+
+def test_a_malformed_tariff_leaves_the_session_unpriced_and_is_logged(station, charging, caplog):
+    Tariff.objects.create(code="bad", name="Bad", bands="22:00", valid_from=T0 - timedelta(days=1))
+    transaction_stop(
+        station_id=station.pk,
+        transaction_id=charging.transaction_id,
+        meter_stop_wh=1500,
+        stopped_at=T0 + timedelta(hours=1),
+    )
+    assert transactions_price_pending(now=T0 + timedelta(hours=2)) == 0
+    charging.refresh_from_db()
+    assert charging.cost is None
+    assert "cannot be priced" in caplog.text
