@@ -464,6 +464,9 @@ UPDATE_CHANNEL = env.str("UPDATE_CHANNEL", default="fixed")
 ENERGY_STOP_MARGIN = Decimal(env.str("ENERGY_STOP_MARGIN", default="0"))
 # Seconds between two checks of running sessions against that margin.
 ENERGY_MARGIN_CHECK_SECONDS = env.float("ENERGY_MARGIN_CHECK_SECONDS", default=30.0)
+# Send OCPP 2.x stations the running cost of sessions with an account (CostUpdated) at each
+# check, when it changed: a command per session and check, so off unless the stations show it.
+ENERGY_COST_UPDATES = env.bool("ENERGY_COST_UPDATES", default=False)
 CELERY_BEAT_SCHEDULE["price-pending-transactions"] = {
     "task": "apps.transactions.tasks.price_pending_transactions",
     "schedule": 300.0,

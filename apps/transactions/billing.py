@@ -34,15 +34,18 @@ from apps.energy.pricing import Cost, Prices, PricingError, session_cost
 from apps.energy.selectors import account_available, tariff_for_session
 from apps.energy.services import ledger_post
 from apps.nodes.queue import queue_running
+from apps.protocol.versions import V16
 from apps.transactions.labels import money
 from apps.transactions.models import MeterValue, Transaction
-from apps.transactions.operations import remote_stop
+from apps.transactions.operations import cost_updated, remote_stop
 from apps.transactions.readings import ENERGY, combine
 
 logger = logging.getLogger(__name__)
 
 # The `source` of the remote stops sent by the margin check: a session is stopped once.
 MARGIN_STOP_SOURCE = "balance-margin"
+# The `source` of the CostUpdated commands of the same job (ENERGY_COST_UPDATES).
+COST_UPDATE_SOURCE = "running-cost"
 # How far back the retry job looks for stopped sessions still without a cost.
 PRICE_RETRY_WINDOW = timedelta(days=2)
 PRICE_RETRY_BATCH = 200
@@ -235,7 +238,9 @@ def transactions_margin_check(*, now: datetime | None = None) -> list[ChargerCom
 
     A session's account runs out when its available balance (balance + credit limit) less
     the session's running cost falls below ENERGY_STOP_MARGIN. Only sessions with an account
-    are read; a session already sent a margin stop is not sent another.
+    are read; a session already sent a margin stop is not sent another. With
+    ENERGY_COST_UPDATES, the other sessions' 2.x stations are sent their running cost
+    (CostUpdated) when it changed since the last one sent.
     """
     margin = Decimal(str(getattr(settings, "ENERGY_STOP_MARGIN", 0)))
     running = Transaction.objects.filter(
@@ -252,6 +257,8 @@ def transactions_margin_check(*, now: datetime | None = None) -> list[ChargerCom
             continue
         charge = _charge_amount(tx, cost)
         if charge is None or account_available(account=tx.account) + charge >= margin:
+            if getattr(settings, "ENERGY_COST_UPDATES", False):
+                _send_running_cost(tx, cost)
             continue
         already = ChargerCommand.objects.filter(
             station=tx.station,
@@ -274,6 +281,34 @@ def transactions_margin_check(*, now: datetime | None = None) -> list[ChargerCom
         else:
             logger.info("tx %s: account %s at its margin; stop sent", tx.pk, tx.account_id)
     return sent
+
+
+def _send_running_cost(tx: Transaction, cost: Cost) -> None:
+    """Send a 2.x station the session's running cost (CostUpdated) when it changed."""
+    if tx.station.protocol_version is V16:
+        return
+    last = (
+        ChargerCommand.objects.filter(
+            station=tx.station,
+            source=COST_UPDATE_SOURCE,
+            action="CostUpdated",
+            payload__transactionId=tx.transaction_id,
+        )
+        .order_by("-created_at", "-pk")
+        .values_list("payload", flat=True)
+        .first()
+    )
+    if last is not None and Decimal(str(last.get("totalCost"))) == cost.total:
+        return
+    try:
+        cost_updated(
+            station=tx.station,
+            transaction_id=tx.transaction_id,
+            total_cost=cost.total,
+            source=COST_UPDATE_SOURCE,
+        )
+    except CommandError:
+        logger.exception("tx %s: running cost not sent", tx.pk)
 
 
 def _price(amount: Decimal, places: int = 2) -> str:

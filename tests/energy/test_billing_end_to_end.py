@@ -275,3 +275,51 @@ async def test_a_session_without_a_tariff_stays_free(asgi_server) -> None:
     assert (await db(Transaction.objects.get, pk=tx.pk)).cost is None
     await db(account.refresh_from_db)
     assert account.balance == Decimal("5")
+
+
+async def test_a_201_station_is_sent_the_running_cost_when_it_changes(asgi_server, settings):
+    settings.ENERGY_COST_UPDATES = True
+    account = await db(make_account, "CARD-RUN", "20")
+    await db(make_tariff, energy_price="0.30")
+
+    def event(event_type: str, seq: int, wh: int, minutes: int, **fields):
+        at = T0 + timedelta(minutes=minutes)
+        return v201.TransactionEvent(
+            event_type=event_type,
+            timestamp=iso(at),
+            seq_no=seq,
+            trigger_reason="Authorized" if event_type == "Started" else "MeterValuePeriodic",
+            transaction_info={"transaction_id": "RUN-TX"},
+            meter_value=[energy(wh, at, snake=True)],
+            **fields,
+        )
+
+    async with connect_charger(asgi_server.ws_url, "BILL-RUN", "ocpp2.0.1") as cp:
+        await cp.call(
+            v201.BootNotification(
+                charging_station={"model": "W", "vendor_name": "A"}, reason="PowerUp"
+            )
+        )
+        await cp.call(
+            event(
+                "Started",
+                0,
+                0,
+                0,
+                id_token={"id_token": "CARD-RUN", "type": "ISO14443"},
+                evse={"id": 1, "connector_id": 1},
+            )
+        )
+        await db(link, "BILL-RUN", account)
+        await cp.call(event("Updated", 1, 5000, 30))
+        assert await asgi_server.run(billing.transactions_margin_check) == []
+        await wait_for(lambda: cp.received["CostUpdated"])
+        # Unchanged: not sent again; changed: sent.
+        await asgi_server.run(billing.transactions_margin_check)
+        await cp.call(event("Updated", 2, 6000, 40))
+        await asgi_server.run(billing.transactions_margin_check)
+        await wait_for(lambda: len(cp.received["CostUpdated"]) == 2)
+    assert cp.received["CostUpdated"] == [
+        {"transaction_id": "RUN-TX", "total_cost": 1.5},
+        {"transaction_id": "RUN-TX", "total_cost": 1.8},
+    ]
