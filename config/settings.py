@@ -489,3 +489,21 @@ BILLING_RECEIPT_PREFIX = env.str("BILLING_RECEIPT_PREFIX", default="R")
 # What a card's account must have available (balance + credit limit, in its unit) to start a
 # session; at or under zero is refused anyway (OCPP 2.x NoCredit, 1.6 Blocked).
 ENERGY_MIN_TO_START = env.float("ENERGY_MIN_TO_START", default=0.0)
+
+# --- Tariffs and costs (docs/billing.md, section tariffs) ------------------------------------
+# A running session is stopped remotely when its account's available balance (balance plus
+# credit limit) less the session's running cost falls below this amount (account's unit).
+ENERGY_STOP_MARGIN = Decimal(env.str("ENERGY_STOP_MARGIN", default="0"))
+# Seconds between two checks of running sessions against that margin.
+ENERGY_MARGIN_CHECK_SECONDS = env.float("ENERGY_MARGIN_CHECK_SECONDS", default=30.0)
+# Send OCPP 2.x stations the running cost of sessions with an account (CostUpdated) at each
+# check, when it changed: a command per session and check, so off unless the stations show it.
+ENERGY_COST_UPDATES = env.bool("ENERGY_COST_UPDATES", default=False)
+CELERY_BEAT_SCHEDULE["price-pending-transactions"] = {
+    "task": "apps.transactions.tasks.price_pending_transactions",
+    "schedule": 300.0,
+}
+CELERY_BEAT_SCHEDULE["check-balance-margins"] = {
+    "task": "apps.transactions.tasks.check_balance_margins",
+    "schedule": ENERGY_MARGIN_CHECK_SECONDS,
+}

@@ -42,6 +42,7 @@ _V2 = frozenset(
         "CertificateSigned",
         "ChangeAvailability",
         "ClearCache",
+        "CostUpdated",
         "DataTransfer",
         "DeleteCertificate",
         "GetBaseReport",

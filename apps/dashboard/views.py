@@ -28,6 +28,7 @@ from apps.dashboard.models import Favorite
 from apps.dashboard.routing import LIVE_PATH
 from apps.dashboard.services import favorite_move, favorite_remove
 from apps.ocpp.models import MessageLog
+from apps.transactions.billing import running_costs
 from apps.transactions.selectors import live_transactions
 
 # Periods the message log filter offers besides a from/until range.
@@ -46,6 +47,7 @@ def dashboard(request: HttpRequest) -> TemplateResponse:
         "title": _("Control center"),
         "stations": stations,
         "transactions": transactions,
+        "costs": running_costs(transactions=[item.transaction for item in transactions]),
         "security_events": selectors.recent_security_events(),
         "failed_commands": selectors.recent_failed_commands(),
         "online_count": sum(1 for station in stations if station.is_connected),

@@ -256,3 +256,9 @@ class LedgerEntryAdmin(RecordAdminMixin, admin.ModelAdmin):
     list_select_related = ["account"]
     search_fields = ["account__name", "reference", "reason", "created_by"]
     raw_id_fields = ["account"]
+
+
+# Tariff versions have their own module.
+from apps.energy.tariffs_admin import TariffAdmin  # noqa: E402
+
+__all__ = ["TariffAdmin"]

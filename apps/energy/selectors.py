@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Sum
+from django.db.models import Q, Sum
 
-from apps.energy.models import AccountStatus, EnergyAccount, LedgerEntry
+from apps.energy.models import AccountStatus, EnergyAccount, LedgerEntry, Tariff
 
 # The account's say on a card (the OCPP 2.x AuthorizationStatusEnumType spelling; OCPP 1.6 has
 # no NoCredit and answers Blocked).
@@ -47,3 +48,23 @@ def account_authorization(*, account: EnergyAccount) -> tuple[str, str]:
         )
         return ACCOUNT_NO_CREDIT, reason[:200]
     return ACCOUNT_ACCEPTED, ""
+
+
+def tariff_for_session(*, station_id: int, group: str, at: datetime) -> Tariff | None:
+    """Return the tariff version that prices a session of `station_id` started `at`.
+
+    In order: the station's tariff for the account's group, the station's tariff, the
+    default tariff (no station) for the group, the default tariff; of each, the version
+    valid at the start (the newest `valid_from` not after it). None: the session is free.
+    """
+    candidates = Tariff.objects.filter(valid_from__lte=at).filter(
+        Q(station_id=station_id) | Q(station__isnull=True)
+    )
+    candidates = candidates.filter(group__in=[group, ""] if group else [""])
+    best: Tariff | None = None
+    best_rank: tuple = ()
+    for tariff in candidates.order_by("-valid_from", "-version"):
+        rank = (tariff.station_id is not None, tariff.group != "")
+        if best is None or rank > best_rank:
+            best, best_rank = tariff, rank
+    return best

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
-from apps.energy.models import AccountStatus, EnergyAccount, EntryKind, LedgerEntry
+from apps.energy.models import AccountStatus, EnergyAccount, EntryKind, LedgerEntry, Tariff
+from apps.energy.pricing import parse_bands
 
 logger = logging.getLogger(__name__)
 
@@ -109,3 +112,29 @@ def account_status_set(*, account: EnergyAccount, status: str, reason: str, by: 
         account.save(update_fields=["status", "status_reason"])
         logger.info("account %s set %s by %s: %s", account.pk, status, by, reason)
     return changed
+
+
+def tariff_save_version(*, tariff: Tariff, now: datetime | None = None) -> Tariff:
+    """Save a tariff as a new version of its code; the versions before stay as they were.
+
+    A new code starts at version 1. Changes to a saved version are written as the next
+    version (priced sessions keep the version they used); its `valid_from` is not earlier
+    than now, so sessions already started keep their prices. Bands are checked first.
+    """
+    parse_bands(tariff.bands)
+    now = now or timezone.now()
+    with transaction.atomic():
+        newest = (
+            Tariff.objects.select_for_update()
+            .filter(code=tariff.code)
+            .order_by("-version")
+            .values_list("version", flat=True)
+            .first()
+        )
+        if tariff.pk is not None:
+            tariff.pk = None
+            tariff._state.adding = True
+            tariff.valid_from = max(tariff.valid_from, now)
+        tariff.version = (newest or 0) + 1
+        tariff.save()
+    return tariff

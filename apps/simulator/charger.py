@@ -121,6 +121,8 @@ class SimulatedCharger:
             directory=config.state_dir,
         )
         self.local_list_version = 0
+        # The running cost of each session as the CSMS last sent it (CostUpdated, OCPP 2.x).
+        self.running_costs: dict[str, float] = {}
         self.local_list: dict[str, dict[str, Any]] = {}
         self.events: deque[str] = deque(maxlen=20)
         self.protocol: SimulatorProtocol | None = None

@@ -50,6 +50,12 @@ class V2Answers(SimulatorProtocol):
         )
         return self._call_result.RequestStartTransaction(status="Accepted")
 
+    @on("CostUpdated")
+    def on_cost_updated(self, total_cost: float, transaction_id: str, **_: Any) -> Any:
+        # What a station's display would show: kept per session for the operator (and tests).
+        self.sim.running_costs[transaction_id] = total_cost
+        return self._call_result.CostUpdated()
+
     @on("RequestStopTransaction")
     def on_request_stop_transaction(self, transaction_id: str, **_: Any) -> Any:
         sim = self.sim

@@ -5,12 +5,14 @@ from django.contrib.admin.utils import unquote
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import URLPattern, path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from apps.core.charts import line_chart
+from apps.energy.pricing import round_money
+from apps.transactions.billing import transaction_running_cost
 from apps.transactions.exports import meter_values_csv, transactions_csv
-from apps.transactions.labels import duration, kwh
+from apps.transactions.labels import duration, kwh, money
 from apps.transactions.models import MeterValue, Transaction
 from apps.transactions.selectors import live_transaction, transaction_series
 
@@ -50,13 +52,14 @@ class TransactionAdmin(admin.ModelAdmin):
         "stopped_at",
         "duration_display",
         "energy_display",
+        "cost_display",
         "stop_reason",
     ]
     list_filter = ["stop_reason", "station"]
-    list_select_related = ["station", "connector"]
+    list_select_related = ["station", "connector", "tariff"]
     search_fields = ["transaction_id", "id_tag", "station__charger_id"]
     date_hierarchy = "started_at"
-    raw_id_fields = ["station", "connector", "id_tag_ref", "account"]
+    raw_id_fields = ["station", "connector", "id_tag_ref", "account", "tariff"]
     actions = ["export_csv"]
     fieldsets = [
         (
@@ -70,10 +73,10 @@ class TransactionAdmin(admin.ModelAdmin):
                     ("meter_start_wh", "meter_stop_wh"),
                     ("stop_reason", "stop_id_tag"),
                     ("authorization_status", "authorization_reason"),
-                    "account",
                 ]
             },
         ),
+        (_("Cost"), {"fields": [("cost_display", "account", "tariff"), "cost_parts"]}),
         (_("Energy and power"), {"fields": ["charts", "meter_values_csv_link"]}),
         (
             _("Details"),
@@ -95,6 +98,8 @@ class TransactionAdmin(admin.ModelAdmin):
     readonly_fields = [
         "duration_display",
         "energy_display",
+        "cost_display",
+        "cost_parts",
         "charts",
         "meter_values_csv_link",
         "created_at",
@@ -136,6 +141,41 @@ class TransactionAdmin(admin.ModelAdmin):
             return kwh(obj.energy_wh)
         # Still charging: the energy so far, from the latest register reading.
         return kwh(live_transaction(transaction=obj).energy_wh)
+
+    @admin.display(description=_("cost"))
+    def cost_display(self, obj: Transaction) -> str:
+        if obj.cost is not None:
+            return money(obj.cost, obj.tariff.currency if obj.tariff else "EUR")
+        if obj.stopped_at is not None:
+            return "-"
+        # Still charging: the cost so far, from the readings so far (a page shows one).
+        running = transaction_running_cost(transaction=obj)
+        if running is None:
+            return "-"
+        return _("%(amount)s so far") % {"amount": money(running.total, running.currency)}
+
+    @admin.display(description=_("cost in parts"))
+    def cost_parts(self, obj: Transaction) -> str:
+        cost = transaction_running_cost(transaction=obj)
+        if cost is None:
+            return _("No tariff applies: the session is free.")
+        parts = [
+            (_("energy"), cost.energy),
+            (_("charging time"), cost.time),
+            (_("idle fee"), cost.idle),
+            (_("session fee"), cost.session_fee),
+            (_("net"), cost.net_shown),
+            (_("VAT"), cost.vat_shown),
+            (_("total"), cost.total),
+        ]
+        return format_html_join(
+            " · ",
+            "{}: {}",
+            (
+                (label, money(round_money(amount, cost.currency), cost.currency))
+                for label, amount in parts
+            ),
+        )
 
     @admin.display(description=_("duration"))
     def duration_display(self, obj: Transaction) -> str:

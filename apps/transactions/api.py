@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.core.api import ApiModelSerializer, ApiViewMixin, QueryFilter
+from apps.transactions.labels import cost_text
 from apps.transactions.models import MeterValue, Transaction
 
 
@@ -21,6 +22,11 @@ class TransactionSerializer(ApiModelSerializer):
     )
     is_active = serializers.BooleanField(read_only=True)
     energy_wh = serializers.IntegerField(read_only=True, allow_null=True)
+    cost = serializers.SerializerMethodField(
+        help_text="Gross cost (VAT included) in `currency`, once priced; null before."
+    )
+    currency = serializers.CharField(source="tariff.currency", read_only=True, allow_null=True)
+    tariff = serializers.CharField(source="tariff.__str__", read_only=True, allow_null=True)
 
     class Meta:
         model = Transaction
@@ -41,6 +47,9 @@ class TransactionSerializer(ApiModelSerializer):
             "stopped_at",
             "stop_reason",
             "stop_id_tag",
+            "cost",
+            "currency",
+            "tariff",
             "is_active",
             "charging_state",
             "remote_start_id",
@@ -49,6 +58,9 @@ class TransactionSerializer(ApiModelSerializer):
             "updated_at",
         ]
         read_only_fields = fields
+
+    def get_cost(self, obj: Transaction) -> str | None:
+        return cost_text(obj)
 
 
 class MeterValueSerializer(ApiModelSerializer):
@@ -76,7 +88,7 @@ class MeterValueSerializer(ApiModelSerializer):
 class TransactionViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
     """Charging sessions, newest first."""
 
-    queryset = Transaction.objects.select_related("station", "connector")
+    queryset = Transaction.objects.select_related("station", "connector", "tariff")
     serializer_class = TransactionSerializer
     query_filters = {
         "station": QueryFilter("station__charger_id", description="Charger id of the station"),

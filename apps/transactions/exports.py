@@ -12,6 +12,7 @@ from django.http import HttpResponse
 from django.utils.text import slugify
 
 from apps.core.timeutil import utcnow
+from apps.transactions.labels import cost_text
 from apps.transactions.models import MeterValue, Transaction
 
 TRANSACTION_COLUMNS = [
@@ -28,6 +29,9 @@ TRANSACTION_COLUMNS = [
     "energy_wh",
     "stop_reason",
     "stop_id_tag",
+    "cost",
+    "currency",
+    "tariff",
 ]
 METER_VALUE_COLUMNS = [
     "timestamp",
@@ -68,7 +72,9 @@ def _csv_response(filename: str, header: list[str], rows: Iterable[list[Any]]) -
 
 def transactions_csv(queryset: QuerySet[Transaction]) -> HttpResponse:
     """Return the transactions of `queryset` as a CSV download, oldest first."""
-    transactions = queryset.select_related("station", "connector").order_by("started_at", "id")
+    transactions = queryset.select_related("station", "connector", "tariff").order_by(
+        "started_at", "id"
+    )
 
     def rows() -> Iterable[list[Any]]:
         for tx in transactions.iterator(chunk_size=500):
@@ -89,6 +95,9 @@ def transactions_csv(queryset: QuerySet[Transaction]) -> HttpResponse:
                 tx.energy_wh,
                 tx.stop_reason,
                 tx.stop_id_tag,
+                cost_text(tx),
+                tx.tariff.currency if tx.tariff else None,
+                str(tx.tariff) if tx.tariff else None,
             ]
 
     stamp = utcnow().strftime("%Y%m%d-%H%M%S")

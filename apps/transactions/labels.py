@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.utils.formats import number_format
 
 from apps.core.timeutil import utcnow
+from apps.energy.pricing import minor_unit, round_money
 from apps.transactions.models import Transaction
 
 
@@ -20,6 +23,22 @@ def kwh(watt_hours: float | None) -> str:
     if watt_hours is None:
         return "-"
     return number_format(watt_hours / 1000, 3, use_l10n=True)
+
+
+def money(amount: Decimal | None, currency: str) -> str:
+    """Return an amount with its currency ("5,00 EUR" in Italian), "-" when unknown."""
+    if amount is None:
+        return "-"
+    places = max(0, -minor_unit(currency).as_tuple().exponent)
+    return f"{number_format(amount, places, use_l10n=True)} {currency}"
+
+
+def cost_text(transaction: Transaction) -> str | None:
+    """Return a priced session's cost as plain decimal text in its currency's minor unit."""
+    if transaction.cost is None:
+        return None
+    currency = transaction.tariff.currency if transaction.tariff else ""
+    return str(round_money(transaction.cost, currency))
 
 
 def duration(transaction: Transaction) -> str:

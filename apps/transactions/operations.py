@@ -5,11 +5,13 @@
 | remote_start | RemoteStartTransaction | RequestStartTransaction (remoteStartId kept) |
 | remote_stop | RemoteStopTransaction | RequestStopTransaction |
 | get_transaction_status | - | GetTransactionStatus |
+| cost_updated | - | CostUpdated (the running cost shown to the driver) |
 """
 
 from __future__ import annotations
 
 import secrets
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -84,6 +86,14 @@ def get_transaction_status(
     return send_command(station=station, action="GetTransactionStatus", payload=payload, **options)
 
 
+def cost_updated(
+    *, station: ChargingStation, transaction_id: str, total_cost: Decimal, **options: Any
+) -> ChargerCommand:
+    """Tell a 2.x station a session's running cost, VAT included (OCPP 2.0.1 I02)."""
+    payload = {"transactionId": transaction_id, "totalCost": float(total_cost)}
+    return send_command(station=station, action="CostUpdated", payload=payload, **options)
+
+
 class RemoteStartForm(OperationForm):
     operation = "remote_start"
 
@@ -138,6 +148,19 @@ class GetTransactionStatusForm(OperationForm):
     )
 
 
+class CostUpdatedForm(OperationForm):
+    operation = "cost_updated"
+
+    transaction_id = forms.CharField(label=_("transaction id"), max_length=36)
+    total_cost = forms.DecimalField(
+        label=_("running cost"),
+        min_value=0,
+        max_digits=12,
+        decimal_places=4,
+        help_text=_("VAT included, in the station's currency."),
+    )
+
+
 register(
     Operation(
         name="remote_start",
@@ -166,5 +189,15 @@ register(
         actions=per_version((), ("GetTransactionStatus",)),
         form=GetTransactionStatusForm,
         send=get_transaction_status,
+    )
+)
+register(
+    Operation(
+        name="cost_updated",
+        label=_("Cost updated"),
+        help_text=_("Show the driver a session's running cost (OCPP 2.x CostUpdated)."),
+        actions=per_version((), ("CostUpdated",)),
+        form=CostUpdatedForm,
+        send=cost_updated,
     )
 )

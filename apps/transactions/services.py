@@ -23,6 +23,7 @@ from apps.core.events import (
 from apps.core.live import publish, watched
 from apps.rfid.services import IdTagInfo, id_tag_authorize, v16_status
 from apps.transactions import statements
+from apps.transactions.billing import transaction_price_after_commit
 from apps.transactions.models import Transaction
 from apps.transactions.readings import summarize_samples
 from apps.transactions.samples import SampledValue, samples_store
@@ -145,6 +146,7 @@ def transaction_stop(
                     "updated_at",
                 ]
             )
+            transaction_price_after_commit(transaction_pk=tx.pk)
         connector_id = tx.connector.connector_id if tx is not None and tx.connector else 0
         samples_store(station_id, connector_id, tx.pk if tx else None, transaction_data or [])
     publish(

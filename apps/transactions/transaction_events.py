@@ -25,6 +25,7 @@ from apps.rfid.services import IdTagInfo, id_tag_authorize
 from apps.security.models import SecurityEvent
 from apps.security.services import security_event_record
 from apps.transactions import statements
+from apps.transactions.billing import transaction_price_after_commit
 from apps.transactions.models import Transaction, TransactionEvent
 from apps.transactions.readings import summarize_samples
 from apps.transactions.samples import SampledValue, samples_store
@@ -375,6 +376,7 @@ def _apply_event(
         stop = _energy_reading(event.samples, ("Transaction.End", "Sample.Periodic", ""))
         if stop is not None:
             tx.meter_stop_wh = stop
+        transaction_price_after_commit(transaction_pk=tx.pk)
     elif tx.meter_start_wh is None and event.event_type == "Started":
         tx.meter_start_wh = _energy_reading(event.samples, ("Sample.Periodic", "Trigger", ""))
     # Only what the event changed (the row is locked, so the rest is as loaded).

@@ -79,6 +79,7 @@ V2_COMMANDS: dict[str, Any] = {
     "InstallCertificate": {"status": "Accepted"},
     "ChangeAvailability": {"status": "Accepted"},
     "ClearCache": {"status": "Accepted"},
+    "CostUpdated": {},
     "DataTransfer": {"status": "Accepted"},
     "GetBaseReport": {"status": "Accepted"},
     "GetLocalListVersion": {"version_number": 0},

@@ -556,3 +556,16 @@ async def test_a_command_it_does_not_simulate_gets_a_callerror(asgi_server, vers
         answer = await command(asgi_server, charger_id, "ClearChargingProfile", {})
     assert answer.status == CommandStatus.ERROR
     assert answer.error_code == "NotSupported"
+
+
+@pytest.mark.parametrize("version", V2)
+async def test_cost_updated_reaches_the_simulated_station(asgi_server, version):
+    charger_id = f"SIM-COST-{version}"
+    async with running(asgi_server, charger_id, version, mode="idle") as charger:
+        await online(charger_id, charger)
+        done = await command(
+            asgi_server, charger_id, "CostUpdated", {"transactionId": "TX-9", "totalCost": 4.27}
+        )
+    assert done.status == CommandStatus.ACCEPTED, done.status
+    assert done.response == {}
+    assert charger.running_costs == {"TX-9": 4.27}

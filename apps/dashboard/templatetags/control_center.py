@@ -21,6 +21,12 @@ register.filter("duration", duration)
 
 
 @register.filter
+def cost_of(costs: dict[int, str], transaction_pk: int) -> str:
+    """Return a running session's cost so far from the page's costs, "-" without one."""
+    return (costs or {}).get(transaction_pk, "-")
+
+
+@register.filter
 def status_class(status: str) -> str:
     """Return the CSS class that colours a connector status."""
     return f"cc-status-{(status or 'unknown').lower()}"

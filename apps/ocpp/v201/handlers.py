@@ -11,8 +11,8 @@ from apps.ocpp import common
 from apps.protocol.engine import HandlerContext, HandlerRegistry
 from apps.reservations import services as reservations
 from apps.rfid.services import IdTagInfo, id_tag_authorize
+from apps.transactions import billing, transaction_events
 from apps.transactions import services as transactions
-from apps.transactions import transaction_events
 from apps.transactions.samples import SampledValue
 from apps.transactions.transaction_events import TransactionEventData
 
@@ -148,7 +148,9 @@ def transaction_event(context: HandlerContext, payload: dict[str, Any]) -> dict[
         reservations.reservation_use(
             station_id=context.station_id, reservation_id=payload["reservationId"], transaction=tx
         )
-    return {"idTokenInfo": id_token_info(info)} if info is not None else {}
+    answer = {"idTokenInfo": id_token_info(info)} if info is not None else {}
+    answer.update(billing.transaction_event_cost(transaction=tx, event_type=payload["eventType"]))
+    return answer
 
 
 registry.handles("DataTransfer")(common.data_transfer)
