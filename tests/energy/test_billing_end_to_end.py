@@ -1,9 +1,8 @@
 """Sessions priced and charged to their account, end to end over real websockets.
 
 A 1.6 and a 2.0.1 charger start with an account's card, send meter values and stop; the
-session's cost (exact) and the account's ledger charge follow. Until the account helper's
-start-of-session code is merged the test links the session to the account itself, as that
-code will (Transaction.account is set at start).
+session's cost (exact) and the account's ledger charge follow. The card belongs to the
+account, and the server links the session to it at the start.
 """
 
 from __future__ import annotations
@@ -49,7 +48,7 @@ def make_account(card: str, balance: str) -> EnergyAccount:
     account = EnergyAccount.objects.create(name=f"account {card}")
     if Decimal(balance):
         ledger_post(account=account, kind=EntryKind.TOPUP, amount=Decimal(balance), reference="t")
-    IdTag.objects.create(id_tag=card)
+    IdTag.objects.create(id_tag=card, account=account)
     return account
 
 
@@ -60,9 +59,9 @@ def make_tariff(**prices: str) -> Tariff:
 
 
 def link(charger_id: str, account: EnergyAccount) -> Transaction:
+    """Return the station's session, which the server linked to the card's account."""
     tx = Transaction.objects.get(station__charger_id=charger_id)
-    tx.account = account
-    tx.save(update_fields=["account"])
+    assert tx.account_id == account.pk, "the session is not charged to the card's account"
     return tx
 
 
