@@ -228,3 +228,24 @@ def celery_eager(settings: object) -> Iterator[None]:
     current_app.conf.task_always_eager = True
     yield
     current_app.conf.task_always_eager = before
+
+
+@pytest.fixture
+def staff_client(django_user_model: Any) -> Callable[..., Any]:
+    """Return a maker of logged-in admin clients: a new staff user with these permissions."""
+    from django.test import Client
+
+    from tests.personas import grant
+
+    def make(*perms: str) -> Client:
+        user = django_user_model.objects.create_user(
+            username=f"staff{django_user_model.objects.count()}",
+            password="a-long-test-password",
+            is_staff=True,
+        )
+        grant(user, *perms)
+        client = Client()
+        client.force_login(user)
+        return client
+
+    return make

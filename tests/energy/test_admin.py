@@ -6,32 +6,14 @@ from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 from django.utils import translation
 
 from apps.energy.models import AccountStatus, EnergyAccount, EntryKind, LedgerEntry
 from apps.energy.services import ledger_post
 from apps.rfid.models import IdTag
-from tests.personas import grant
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def staff(django_user_model):
-    def make(*perms: str) -> Client:
-        user = django_user_model.objects.create_user(
-            username=f"staff{django_user_model.objects.count()}",
-            password="a-long-test-password",
-            is_staff=True,
-        )
-        grant(user, *perms)
-        client = Client()
-        client.force_login(user)
-        return client
-
-    return make
 
 
 @pytest.fixture
@@ -57,21 +39,23 @@ def adjust_url(account: EnergyAccount) -> str:
     return reverse("admin:energy_energyaccount_adjust", args=[account.pk])
 
 
-def test_the_list_shows_balance_and_status(account, staff) -> None:
-    html = staff("energy.view_energyaccount").get(reverse("admin:energy_energyaccount_changelist"))
+def test_the_list_shows_balance_and_status(account, staff_client) -> None:
+    html = staff_client("energy.view_energyaccount").get(
+        reverse("admin:energy_energyaccount_changelist")
+    )
     assert html.status_code == 200
     text = html.content.decode()
     assert "Rossi Srl" in text and "15.5000" in text and "active" in text
 
 
-def test_the_page_shows_cards_and_ledger_newest_first(account, staff) -> None:
-    text = staff("energy.view_energyaccount").get(change_url(account)).content.decode()
+def test_the_page_shows_cards_and_ledger_newest_first(account, staff_client) -> None:
+    text = staff_client("energy.view_energyaccount").get(change_url(account)).content.decode()
     assert "CARD-ROSSI" in text
     assert text.index("tx:1") < text.index("p:1")  # the charge came last: shown first
 
 
-def test_an_adjustment_is_written_with_reason_and_who(account, staff) -> None:
-    client = staff("energy.view_energyaccount", "energy.adjust_balance")
+def test_an_adjustment_is_written_with_reason_and_who(account, staff_client) -> None:
+    client = staff_client("energy.view_energyaccount", "energy.adjust_balance")
     response = client.post(adjust_url(account), {"amount": "-2.25", "reason": "cable damaged"})
     assert response.status_code == 302
     entry = LedgerEntry.objects.get(account=account, kind=EntryKind.ADJUSTMENT)
@@ -81,15 +65,15 @@ def test_an_adjustment_is_written_with_reason_and_who(account, staff) -> None:
     assert account.balance == Decimal("13.25")
 
 
-def test_an_adjustment_needs_the_permission(account, staff) -> None:
-    client = staff("energy.view_energyaccount", "energy.change_energyaccount")
+def test_an_adjustment_needs_the_permission(account, staff_client) -> None:
+    client = staff_client("energy.view_energyaccount", "energy.change_energyaccount")
     response = client.post(adjust_url(account), {"amount": "100", "reason": "gift"})
     assert response.status_code == 403
     assert not LedgerEntry.objects.filter(kind=EntryKind.ADJUSTMENT).exists()
 
 
-def test_a_bad_adjustment_is_refused_with_a_message(account, staff) -> None:
-    client = staff("energy.view_energyaccount", "energy.adjust_balance")
+def test_a_bad_adjustment_is_refused_with_a_message(account, staff_client) -> None:
+    client = staff_client("energy.view_energyaccount", "energy.adjust_balance")
     response = client.post(adjust_url(account), {"amount": "0", "reason": ""})
     assert response.status_code == 200
     text = response.content.decode()
@@ -97,8 +81,8 @@ def test_a_bad_adjustment_is_refused_with_a_message(account, staff) -> None:
     assert not LedgerEntry.objects.filter(kind=EntryKind.ADJUSTMENT).exists()
 
 
-def test_ledger_entries_cannot_be_added_changed_or_deleted(account, staff) -> None:
-    client = staff(
+def test_ledger_entries_cannot_be_added_changed_or_deleted(account, staff_client) -> None:
+    client = staff_client(
         "energy.view_ledgerentry",
         "energy.add_ledgerentry",
         "energy.change_ledgerentry",
@@ -113,8 +97,8 @@ def test_ledger_entries_cannot_be_added_changed_or_deleted(account, staff) -> No
     assert LedgerEntry.objects.get(pk=entry.pk).amount == entry.amount
 
 
-def test_blocking_asks_a_reason_then_blocks(account, staff) -> None:
-    client = staff("energy.view_energyaccount", "energy.change_energyaccount")
+def test_blocking_asks_a_reason_then_blocks(account, staff_client) -> None:
+    client = staff_client("energy.view_energyaccount", "energy.change_energyaccount")
     changelist = reverse("admin:energy_energyaccount_changelist")
     selection = {"action": "block", "_selected_action": [account.pk]}
     form = client.post(changelist, selection)
@@ -130,8 +114,8 @@ def test_blocking_asks_a_reason_then_blocks(account, staff) -> None:
     assert (account.status, account.status_reason) == (AccountStatus.ACTIVE, "")
 
 
-def test_blocking_needs_the_change_permission(account, staff) -> None:
-    client = staff("energy.view_energyaccount")
+def test_blocking_needs_the_change_permission(account, staff_client) -> None:
+    client = staff_client("energy.view_energyaccount")
     changelist = reverse("admin:energy_energyaccount_changelist")
     client.post(
         changelist,
@@ -141,17 +125,17 @@ def test_blocking_needs_the_change_permission(account, staff) -> None:
     assert account.status == AccountStatus.ACTIVE
 
 
-def test_the_id_tag_page_picks_an_account(account, staff) -> None:
+def test_the_id_tag_page_picks_an_account(account, staff_client) -> None:
     tag = IdTag.objects.get(id_tag="CARD-ROSSI")
     text = (
-        staff("rfid.change_idtag", "energy.view_energyaccount")
+        staff_client("rfid.change_idtag", "energy.view_energyaccount")
         .get(reverse("admin:rfid_idtag_change", args=[tag.pk]))
         .content.decode()
     )
     assert 'name="account"' in text and "admin-autocomplete" in text
 
 
-def test_the_admin_speaks_italian(account, staff, back_to_english: None) -> None:
-    client = staff("energy.view_energyaccount", "energy.adjust_balance")
+def test_the_admin_speaks_italian(account, staff_client, back_to_english: None) -> None:
+    client = staff_client("energy.view_energyaccount", "energy.adjust_balance")
     text = client.get(adjust_url(account), HTTP_ACCEPT_LANGUAGE="it").content.decode()
     assert "Rettifica manuale" in text and "motivo" in text

@@ -6,7 +6,6 @@ from collections.abc import Iterator
 
 import pytest
 from django.contrib.admin.models import LogEntry
-from django.test import Client
 from django.urls import reverse
 from django.utils import translation
 from django.utils.html import escape
@@ -16,25 +15,8 @@ from apps.nodes import features
 from apps.nodes.models import FeatureSwitch, Node, Role
 from apps.nodes.services import this_node
 from tests.nodes.conftest import DevTree
-from tests.personas import grant
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def staff(django_user_model):
-    def make(*perms: str) -> Client:
-        user = django_user_model.objects.create_user(
-            username=f"staff{django_user_model.objects.count()}",
-            password="a-long-test-password",
-            is_staff=True,
-        )
-        grant(user, *perms)
-        client = Client()
-        client.force_login(user)
-        return client
-
-    return make
 
 
 @pytest.fixture
@@ -48,18 +30,18 @@ def page_url(node: Node) -> str:
     return reverse("admin:nodes_node_change", args=[node.pk])
 
 
-def test_the_node_list_leads_to_this_nodes_page(node: Node, staff) -> None:
-    client = staff("nodes.view_node")
+def test_the_node_list_leads_to_this_nodes_page(node: Node, staff_client) -> None:
+    client = staff_client("nodes.view_node")
     response = client.get(reverse("admin:nodes_node_changelist"))
     assert response.status_code == 302
     assert response["Location"] == page_url(node)
 
 
-def test_the_page_shows_the_node_and_each_features_state(node: Node, staff) -> None:
+def test_the_page_shows_the_node_and_each_features_state(node: Node, staff_client) -> None:
     ServiceStatus.objects.create(
         name="rfid-reader", feature="rfid-scanner", state="idle", detail="", restarts=2
     )
-    client = staff("nodes.view_node", "hardware.view_servicestatus")
+    client = staff_client("nodes.view_node", "hardware.view_servicestatus")
     response = client.get(page_url(node))
     assert response.status_code == 200
     html = response.content.decode()
@@ -77,14 +59,14 @@ def test_the_page_shows_the_node_and_each_features_state(node: Node, staff) -> N
     assert 'id="node-role-form"' not in html
 
 
-def test_the_services_panel_needs_its_own_permission(node: Node, staff) -> None:
+def test_the_services_panel_needs_its_own_permission(node: Node, staff_client) -> None:
     ServiceStatus.objects.create(name="lcd", feature="lcd-screen", state="running")
-    html = staff("nodes.view_node").get(page_url(node)).content.decode()
+    html = staff_client("nodes.view_node").get(page_url(node)).content.decode()
     assert 'id="hardware-services"' not in html
 
 
-def test_a_staff_user_with_the_permission_switches_a_feature(node: Node, staff) -> None:
-    client = staff("nodes.change_featureswitch")
+def test_a_staff_user_with_the_permission_switches_a_feature(node: Node, staff_client) -> None:
+    client = staff_client("nodes.change_featureswitch")
     page = client.get(page_url(node))
     assert page.status_code == 200
     assert 'name="mode"' in page.content.decode()
@@ -102,8 +84,8 @@ def test_a_staff_user_with_the_permission_switches_a_feature(node: Node, staff) 
     assert LogEntry.objects.get().change_message == "lcd-screen=on"
 
 
-def test_a_bad_switch_is_refused_with_a_message(node: Node, staff) -> None:
-    client = staff("nodes.change_featureswitch")
+def test_a_bad_switch_is_refused_with_a_message(node: Node, staff_client) -> None:
+    client = staff_client("nodes.change_featureswitch")
     response = client.post(
         page_url(node), {"action": "switch", "slug": "lcd", "mode": "on"}, follow=True
     )
@@ -114,35 +96,37 @@ def test_a_bad_switch_is_refused_with_a_message(node: Node, staff) -> None:
     assert client.post(page_url(node), {"action": "explode"}).status_code == 400
 
 
-def test_switching_is_refused_without_the_permission(node: Node, staff) -> None:
-    client = staff("nodes.view_node", "nodes.change_node")
+def test_switching_is_refused_without_the_permission(node: Node, staff_client) -> None:
+    client = staff_client("nodes.view_node", "nodes.change_node")
     response = client.post(page_url(node), {"action": "switch", "slug": "lcd-screen", "mode": "on"})
     assert response.status_code == 403
     assert not FeatureSwitch.objects.exists()
 
 
-def test_the_role_changes_with_the_node_change_permission(node: Node, staff) -> None:
-    client = staff("nodes.change_node")
+def test_the_role_changes_with_the_node_change_permission(node: Node, staff_client) -> None:
+    client = staff_client("nodes.change_node")
     assert 'id="node-role-form"' in client.get(page_url(node)).content.decode()
     response = client.post(page_url(node), {"action": "role", "role": "satellite"}, follow=True)
     assert "This node&#x27;s role is now Satellite." in response.content.decode()
     assert Node.objects.get(pk=node.pk).role == Role.SATELLITE
-    refused = staff("nodes.change_featureswitch").post(
+    refused = staff_client("nodes.change_featureswitch").post(
         page_url(node), {"action": "role", "role": "terminal"}
     )
     assert refused.status_code == 403
     assert Node.objects.get(pk=node.pk).role == Role.SATELLITE
 
 
-def test_without_any_node_permission_the_page_is_refused(node: Node, staff) -> None:
-    client = staff("chargers.view_chargingstation")
+def test_without_any_node_permission_the_page_is_refused(node: Node, staff_client) -> None:
+    client = staff_client("chargers.view_chargingstation")
     assert client.get(page_url(node)).status_code == 403
     assert client.get(reverse("admin:nodes_node_changelist")).status_code == 403
     assert client.post(page_url(node), {"action": "role", "role": "terminal"}).status_code == 403
 
 
-def test_nodes_are_neither_added_nor_deleted_by_hand(node: Node, staff, django_user_model) -> None:
-    client = staff("nodes.add_node", "nodes.delete_node", "nodes.change_node")
+def test_nodes_are_neither_added_nor_deleted_by_hand(
+    node: Node, staff_client, django_user_model
+) -> None:
+    client = staff_client("nodes.add_node", "nodes.delete_node", "nodes.change_node")
     assert client.get(reverse("admin:nodes_node_add")).status_code == 403
     assert client.post(reverse("admin:nodes_node_delete", args=[node.pk])).status_code == 403
     assert Node.objects.filter(pk=node.pk).exists()
@@ -155,8 +139,8 @@ def back_to_english() -> Iterator[None]:
     translation.deactivate()
 
 
-def test_the_page_speaks_italian(node: Node, staff, back_to_english: None) -> None:
-    client = staff("nodes.change_featureswitch")
+def test_the_page_speaks_italian(node: Node, staff_client, back_to_english: None) -> None:
+    client = staff_client("nodes.change_featureswitch")
     html = client.get(page_url(node), HTTP_ACCEPT_LANGUAGE="it").content.decode()
     assert "Funzionalità" in html
     assert "spento (auto), non rilevato: nessun bus I2C in /dev/i2c-1" in html
