@@ -312,7 +312,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    "ENUM_NAME_OVERRIDES": {"OcppVersionEnum": "apps.chargers.models.OcppVersion"},
+    "ENUM_NAME_OVERRIDES": {
+        "OcppVersionEnum": "apps.chargers.models.OcppVersion",
+        "EnergyAccountStatusEnum": "apps.energy.models.AccountStatus",
+    },
 }
 
 # --- OCPP -----------------------------------------------------------------------------------
