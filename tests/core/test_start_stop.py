@@ -161,8 +161,12 @@ def log_in(base_url: str) -> requests.Response:
 
 
 def test_it_starts_serves_and_stops_everything(project: dict) -> None:
-    # A Control node: its Celery Queue feature is on by default (a Terminal's is not).
+    # A Control node: its Celery Queue feature is on by default (a Terminal's is not). The
+    # role is set on the node's record too: a shared database (PostgreSQL run) may hold one.
     project["env"]["NODE_ROLE"] = "control"
+    assert manage(project, "migrate", "--noinput").returncode == 0
+    node = manage(project, "node", "--role", "control", "--feature", "celery-queue=auto")
+    assert node.returncode == 0, node.stderr
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     run_dir = project["data_dir"] / "run"
@@ -336,6 +340,10 @@ def test_celery_follows_the_celery_queue_feature(project: dict) -> None:
     stops it."""
     run_dir = project["data_dir"] / "run"
     assert manage(project, "migrate", "--noinput").returncode == 0
+    # A Terminal with the feature on auto, whatever an earlier test left in a shared database
+    # (the PostgreSQL run keeps this node's record between tests).
+    node = manage(project, "node", "--role", "terminal", "--feature", "celery-queue=auto")
+    assert node.returncode == 0, node.stderr
     made = manage(
         project,
         "shell",
