@@ -100,24 +100,30 @@ PRICES = {
 }
 
 
+async def boot_and_start(cp, card: str, meter_start: int):
+    """Boot a 1.6 charger and start a session on connector 1 with `card` at T0."""
+    await cp.call(v16.BootNotification(charge_point_model="M", charge_point_vendor="V"))
+    return await cp.call(
+        v16.StartTransaction(
+            connector_id=1, id_tag=card, meter_start=meter_start, timestamp=iso(T0)
+        )
+    )
+
+
+async def reading(cp, transaction_id: int, wh: int, at) -> None:
+    """Send one 1.6 MeterValues with the energy register at `wh` at `at`."""
+    await cp.call(
+        v16.MeterValues(connector_id=1, transaction_id=transaction_id, meter_value=[energy(wh, at)])
+    )
+
+
 async def test_a_16_session_is_priced_and_charged_once(asgi_server) -> None:
     account = await db(make_account, "CARD-16", "20")
     tariff = await db(make_tariff, **PRICES)
     async with connect_v16(asgi_server.ws_url, "BILL-16") as cp:
-        await cp.call(v16.BootNotification(charge_point_model="M", charge_point_vendor="V"))
-        start = await cp.call(
-            v16.StartTransaction(
-                connector_id=1, id_tag="CARD-16", meter_start=1000, timestamp=iso(T0)
-            )
-        )
+        start = await boot_and_start(cp, "CARD-16", 1000)
         tx = await db(link, "BILL-16", account)
-        await cp.call(
-            v16.MeterValues(
-                connector_id=1,
-                transaction_id=start.transaction_id,
-                meter_value=[energy(6000, T0 + timedelta(minutes=30))],
-            )
-        )
+        await reading(cp, start.transaction_id, 6000, T0 + timedelta(minutes=30))
         stop = v16.StopTransaction(
             transaction_id=start.transaction_id,
             meter_stop=11000,
@@ -210,30 +216,13 @@ async def test_a_running_session_at_the_margin_is_stopped_once(asgi_server, sett
     account = await db(make_account, "CARD-LOW", "2")
     await db(make_tariff, energy_price="0.30")
     async with connect_v16(asgi_server.ws_url, "BILL-LOW") as cp:
-        await cp.call(v16.BootNotification(charge_point_model="M", charge_point_vendor="V"))
-        start = await cp.call(
-            v16.StartTransaction(
-                connector_id=1, id_tag="CARD-LOW", meter_start=0, timestamp=iso(T0)
-            )
-        )
+        start = await boot_and_start(cp, "CARD-LOW", 0)
         tx = await db(link, "BILL-LOW", account)
         # 4 kWh: 1.20 spent of 2.00, 0.80 left: above the margin, nothing sent.
-        await cp.call(
-            v16.MeterValues(
-                connector_id=1,
-                transaction_id=start.transaction_id,
-                meter_value=[energy(4000, T0 + timedelta(minutes=20))],
-            )
-        )
+        await reading(cp, start.transaction_id, 4000, T0 + timedelta(minutes=20))
         assert await asgi_server.run(billing.transactions_margin_check) == []
         # 5.5 kWh: 1.65 spent, 0.35 left: below the margin: stopped, and only once.
-        await cp.call(
-            v16.MeterValues(
-                connector_id=1,
-                transaction_id=start.transaction_id,
-                meter_value=[energy(5500, T0 + timedelta(minutes=25))],
-            )
-        )
+        await reading(cp, start.transaction_id, 5500, T0 + timedelta(minutes=25))
         sent = await asgi_server.run(billing.transactions_margin_check)
         assert len(sent) == 1
         assert await asgi_server.run(billing.transactions_margin_check) == []
@@ -258,12 +247,7 @@ async def test_a_running_session_at_the_margin_is_stopped_once(asgi_server, sett
 async def test_a_session_without_a_tariff_stays_free(asgi_server) -> None:
     account = await db(make_account, "CARD-FREE", "5")
     async with connect_v16(asgi_server.ws_url, "BILL-FREE") as cp:
-        await cp.call(v16.BootNotification(charge_point_model="M", charge_point_vendor="V"))
-        start = await cp.call(
-            v16.StartTransaction(
-                connector_id=1, id_tag="CARD-FREE", meter_start=0, timestamp=iso(T0)
-            )
-        )
+        start = await boot_and_start(cp, "CARD-FREE", 0)
         tx = await db(link, "BILL-FREE", account)
         await cp.call(
             v16.StopTransaction(
