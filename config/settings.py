@@ -94,11 +94,14 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "axes",
+    "auditlog",
     "apps.core",
     "apps.nodes",
     "apps.hardware",
     "apps.lifecycle",
     "apps.payments",
+    "apps.integrations.odoo",
+    "apps.integrations.slack",
     "apps.dashboard",
     "apps.chargers",
     "apps.energy",
@@ -111,6 +114,7 @@ INSTALLED_APPS = [
     "apps.devicemodel",
     "apps.simulator",
     "apps.portal",
+    "apps.userdata",
     "apps.ocpp",
 ]
 
@@ -122,6 +126,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Who changed what (django-auditlog): the signed-in operator is the actor of each change.
+    "auditlog.middleware.AuditlogMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.contrib.admindocs.middleware.XViewMiddleware",
@@ -510,3 +516,15 @@ CELERY_BEAT_SCHEDULE["check-balance-margins"] = {
     "task": "apps.transactions.tasks.check_balance_margins",
     "schedule": ENERGY_MARGIN_CHECK_SECONDS,
 }
+
+# --- Odoo (docs/odoo.md) ----------------------------------------------------------------------
+# <!-- odoo settings -->
+
+# --- Slack (docs/slack.md) --------------------------------------------------------------------
+# <!-- slack settings -->
+
+# --- Sigils (docs/sigils.md) ------------------------------------------------------------------
+# <!-- sigils settings -->
+
+# --- User data and change history (docs/userdata.md) -----------------------------------------
+# <!-- userdata settings -->

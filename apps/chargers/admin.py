@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from apps.chargers.models import Connector, DataTransfer, StationReport, StatusEvent
+from apps.chargers.models import Connector, DataTransfer, Site, StationReport, StatusEvent
 
 
 class ConnectorInline(admin.TabularInline):
@@ -51,3 +51,9 @@ class DataTransferAdmin(admin.ModelAdmin):
     list_select_related = ["station"]
     search_fields = ["station__charger_id", "vendor_id", "message_id"]
     raw_id_fields = ["station"]
+
+
+@admin.register(Site)
+class SiteAdmin(admin.ModelAdmin):
+    list_display = ["name", "address", "time_zone", "created_at"]
+    search_fields = ["name", "address"]

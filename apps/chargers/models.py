@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -29,11 +32,55 @@ class OcppVersion(models.TextChoices):
     V21 = "ocpp2.1", "OCPP 2.1"
 
 
+def validate_time_zone(value: str) -> None:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise ValidationError(
+            _("%(value)s is not a time zone (e.g. Europe/Rome)."), params={"value": value}
+        ) from error
+
+
+class Site(models.Model):
+    """A place with stations: a car park, a depot, a customer's premises.
+
+    Stations without a site keep working; operators' access by site and the grid connection
+    limit come with the operator console.
+    """
+
+    name = models.CharField(_("name"), max_length=120, unique=True)
+    address = models.CharField(_("address"), max_length=250, blank=True)
+    time_zone = models.CharField(
+        _("time zone"),
+        max_length=64,
+        default="UTC",
+        validators=[validate_time_zone],
+        help_text=_("IANA name, e.g. Europe/Rome: the site's local time for tariffs and pages."),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("site")
+        verbose_name_plural = _("sites")
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class ChargingStation(models.Model):
     """A charger (OCPP charge point / charging station), known by the id in its URL."""
 
     charger_id = models.CharField(_("charger id"), max_length=48, unique=True)
     name = models.CharField(_("name"), max_length=100, blank=True)
+    site = models.ForeignKey(
+        Site,
+        verbose_name=_("site"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="stations",
+    )
     registration_status = models.CharField(
         _("registration"),
         max_length=16,

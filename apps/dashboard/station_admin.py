@@ -83,7 +83,7 @@ class ChargingStationAdmin(admin.ModelAdmin):
         "firmware_version",
         "last_seen_at",
     ]
-    list_filter = ["registration_status", "is_connected", "ocpp_version", "vendor"]
+    list_filter = ["site", "registration_status", "is_connected", "ocpp_version", "vendor"]
     search_fields = ["charger_id", "name", "serial_number", "charge_box_serial_number"]
     # What the station reports is shown, never edited here.
     readonly_fields = [*IDENTITY_FIELDS, *CONNECTION_FIELDS, *FIRMWARE_FIELDS, "password_state"]
@@ -94,6 +94,7 @@ class ChargingStationAdmin(admin.ModelAdmin):
                 "fields": [
                     "charger_id",
                     "name",
+                    "site",
                     "registration_status",
                     "free_charging",
                     "preferred_ocpp_version",

@@ -9,8 +9,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from apps.core.secrets import secret_decrypt, secret_encrypt
 from apps.energy.models import EnergyAccount
-from apps.payments.secrets import secret_decrypt, secret_encrypt
 
 
 class Processor(models.TextChoices):
@@ -18,7 +18,7 @@ class Processor(models.TextChoices):
     PAYPAL = "paypal", "PayPal"
 
 
-# Credentials that are never shown again once saved; stored encrypted (apps/payments/secrets.py).
+# Credentials that are never shown again once saved; stored encrypted (apps/core/secrets.py).
 SECRET_FIELDS = ("secret_key", "webhook_secret", "test_secret_key", "test_webhook_secret")
 
 
