@@ -1,23 +1,61 @@
 from __future__ import annotations
 
-from django.contrib import admin
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
+from apps.core.admin_mixins import RecordAdminMixin
 from apps.core.charts import line_chart
+from apps.core.display import time_seconds
 from apps.energy.pricing import round_money
 from apps.transactions.billing import transaction_running_cost
 from apps.transactions.exports import meter_values_csv, transactions_csv
 from apps.transactions.labels import duration, kwh, money
 from apps.transactions.models import MeterValue, Transaction
 from apps.transactions.selectors import live_transaction, transaction_series
+from apps.transactions.services import TransactionCloseError, transaction_close_manually
+
+# Who may close a session by hand: the model's change permission (the form stays read-only).
+CLOSE_PERMISSION = "transactions.change_transaction"
 
 
-class MeterValueInline(admin.TabularInline):
+class ActiveFilter(admin.SimpleListFilter):
+    """Running sessions (not stopped yet) or finished ones."""
+
+    title = _("state")
+    parameter_name = "active"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", _("Active only")), ("no", _("Stopped"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() == "yes":
+            return queryset.filter(stopped_at__isnull=True)
+        if self.value() == "no":
+            return queryset.filter(stopped_at__isnull=False)
+        return queryset
+
+
+class CloseForm(forms.Form):
+    reason = forms.CharField(
+        label=_("reason"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Why the station will not stop these sessions itself; kept in the audit log."),
+    )
+
+
+class MeterValueInline(RecordAdminMixin, admin.TabularInline):
     model = MeterValue
     extra = 0
     fields = [
@@ -35,32 +73,32 @@ class MeterValueInline(admin.TabularInline):
     can_delete = False
     classes = ["collapse"]
 
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
 
 @admin.register(Transaction)
-class TransactionAdmin(admin.ModelAdmin):
-    """Transactions as the stations reported them: read-only, with charts and CSV exports."""
+class TransactionAdmin(RecordAdminMixin, admin.ModelAdmin):
+    """Transactions as the stations reported them: read-only, with charts and CSV exports.
+
+    The one correction is explicit: *Close manually*, with a reason, audited.
+    """
 
     list_display = [
         "transaction_id",
         "station",
         "connector",
         "id_tag",
-        "started_at",
-        "stopped_at",
+        "started_display",
+        "stopped_display",
         "duration_display",
         "energy_display",
         "cost_display",
         "stop_reason",
     ]
-    list_filter = ["stop_reason", "station"]
+    list_filter = [ActiveFilter, "stop_reason", "station"]
     list_select_related = ["station", "connector", "tariff"]
     search_fields = ["transaction_id", "id_tag", "station__charger_id"]
     date_hierarchy = "started_at"
     raw_id_fields = ["station", "connector", "id_tag_ref", "account", "tariff"]
-    actions = ["export_csv"]
+    actions = ["export_csv", "close_manually"]
     fieldsets = [
         (
             None,
@@ -68,7 +106,7 @@ class TransactionAdmin(admin.ModelAdmin):
                 "fields": [
                     ("station", "connector"),
                     ("transaction_id", "id_tag"),
-                    ("started_at", "stopped_at"),
+                    ("started_display", "stopped_display"),
                     ("duration_display", "energy_display"),
                     ("meter_start_wh", "meter_stop_wh"),
                     ("stop_reason", "stop_id_tag"),
@@ -96,6 +134,8 @@ class TransactionAdmin(admin.ModelAdmin):
         ),
     ]
     readonly_fields = [
+        "started_display",
+        "stopped_display",
         "duration_display",
         "energy_display",
         "cost_display",
@@ -107,12 +147,8 @@ class TransactionAdmin(admin.ModelAdmin):
     ]
     inlines = [MeterValueInline]
 
-    # A transaction is what a station reported: the admin shows it, it does not rewrite it.
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Transaction | None = None) -> bool:
-        return False
+    def has_close_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(CLOSE_PERMISSION)
 
     def get_urls(self) -> list[URLPattern]:
         urls = [
@@ -134,6 +170,54 @@ class TransactionAdmin(admin.ModelAdmin):
     @admin.action(description=_("Export selected transactions as CSV"), permissions=["view"])
     def export_csv(self, request: HttpRequest, queryset: QuerySet[Transaction]) -> HttpResponse:
         return transactions_csv(queryset)
+
+    @admin.action(description=_("Close the selected sessions manually"), permissions=["close"])
+    def close_manually(
+        self, request: HttpRequest, queryset: QuerySet[Transaction]
+    ) -> TemplateResponse | None:
+        """Close sessions stuck active (their station vanished), with a reason for the audit."""
+        form = CloseForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            closed = 0
+            for tx in queryset.select_related("station"):
+                try:
+                    transaction_close_manually(
+                        transaction=tx, by=request.user, reason=form.cleaned_data["reason"]
+                    )
+                except TransactionCloseError as exc:
+                    self.message_user(request, str(exc), messages.WARNING)
+                else:
+                    self.log_change(
+                        request, tx, _("Closed manually: %s") % form.cleaned_data["reason"]
+                    )
+                    closed += 1
+            self.message_user(
+                request,
+                ngettext("%(count)d session closed.", "%(count)d sessions closed.", closed)
+                % {"count": closed},
+                messages.SUCCESS if closed else messages.WARNING,
+            )
+            return None
+        return TemplateResponse(
+            request,
+            "admin/transactions/transaction/close.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("Close sessions manually"),
+                "opts": self.model._meta,
+                "form": form,
+                "transactions": queryset.select_related("station"),
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            },
+        )
+
+    @admin.display(description=_("started"), ordering="started_at")
+    def started_display(self, obj: Transaction) -> str:
+        return time_seconds(obj.started_at)
+
+    @admin.display(description=_("stopped"), ordering="stopped_at")
+    def stopped_display(self, obj: Transaction) -> str:
+        return time_seconds(obj.stopped_at)
 
     @admin.display(description=_("energy (kWh)"))
     def energy_display(self, obj: Transaction) -> str:
@@ -215,7 +299,9 @@ class TransactionAdmin(admin.ModelAdmin):
 
 
 @admin.register(MeterValue)
-class MeterValueAdmin(admin.ModelAdmin):
+class MeterValueAdmin(RecordAdminMixin, admin.ModelAdmin):
+    """Readings as the stations sent them: read-only for everyone."""
+
     list_display = [
         "station",
         "connector_id",

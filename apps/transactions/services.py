@@ -9,9 +9,12 @@ a station that did not see our answer (a reconnect) sends the same message again
 
 from __future__ import annotations
 
+import logging
 import secrets
 from datetime import datetime
 
+from auditlog.models import LogEntry
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction as db_transaction
 
 from apps.chargers.services import connector_get_or_create
@@ -21,14 +24,24 @@ from apps.core.events import (
     TransactionStopped,
 )
 from apps.core.live import publish, watched
+from apps.core.timeutil import format_ocpp_datetime, utcnow
 from apps.rfid.services import IdTagInfo, id_tag_authorize, v16_status
 from apps.transactions import statements
 from apps.transactions.billing import transaction_price_after_commit
 from apps.transactions.models import Transaction
 from apps.transactions.readings import summarize_samples
 from apps.transactions.samples import SampledValue, samples_store
+from apps.transactions.selectors import live_transaction
+
+logger = logging.getLogger(__name__)
 
 MAX_TRANSACTION_ID = 2**31 - 1
+# The stop reason of a session an operator closed by hand (not an OCPP reason on purpose).
+CLOSED_MANUALLY = "ClosedManually"
+
+
+class TransactionCloseError(Exception):
+    """A session cannot be closed by hand (already stopped, no reason given)."""
 
 
 def new_transaction_id(station_id: int) -> str:
@@ -188,3 +201,62 @@ def meter_values_record(
                 register_wh=register_wh,
             )
         )
+
+
+def transaction_close_manually(
+    *, transaction: Transaction, by: AbstractBaseUser, reason: str
+) -> Transaction:
+    """Close a session the station will never stop (it vanished), saying who and why.
+
+    The session ends now with its energy as last measured (the newest register reading;
+    none: no energy), stop reason `ClosedManually`, and is priced like any other stop. The
+    audit log (django-auditlog) keeps the operator, the reason and what changed. Locks the
+    row: a StopTransaction arriving meanwhile either comes first (then this refuses) or
+    finds the session stopped and changes nothing.
+    """
+    reason = reason.strip()
+    if not reason:
+        raise TransactionCloseError("closing a session by hand needs a reason")
+    register_wh = live_transaction(transaction=transaction).register_wh
+    with db_transaction.atomic():
+        tx = Transaction.objects.select_for_update(of=("self",)).get(pk=transaction.pk)
+        if tx.stopped_at is not None:
+            raise TransactionCloseError(f"session {tx.transaction_id} is already stopped")
+        if register_wh is not None and tx.meter_start_wh is not None:
+            tx.meter_stop_wh = max(int(register_wh), tx.meter_start_wh)
+        else:
+            tx.meter_stop_wh = tx.meter_start_wh
+        tx.stopped_at = utcnow()
+        tx.stop_reason = CLOSED_MANUALLY
+        tx.save(update_fields=["meter_stop_wh", "stopped_at", "stop_reason", "updated_at"])
+        LogEntry.objects.log_create(
+            tx,
+            force_log=True,
+            action=LogEntry.Action.UPDATE,
+            actor=by,
+            changes={
+                "stopped_at": ["None", format_ocpp_datetime(tx.stopped_at)],
+                "stop_reason": ["", CLOSED_MANUALLY],
+                "meter_stop_wh": ["None", str(tx.meter_stop_wh)],
+            },
+            additional_data={"reason": reason[:500]},
+        )
+        transaction_price_after_commit(transaction_pk=tx.pk)
+    logger.info(
+        "transaction %s of station %s closed by hand by %s: %s",
+        tx.transaction_id,
+        tx.station_id,
+        by.get_username(),
+        reason,
+    )
+    publish(
+        TransactionStopped(
+            station=tx.station_id,
+            transaction=tx.pk,
+            transaction_id=tx.transaction_id,
+            meter_stop_wh=tx.meter_stop_wh or 0,
+            stopped_at=tx.stopped_at,
+            reason=CLOSED_MANUALLY,
+        )
+    )
+    return tx
