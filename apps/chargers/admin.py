@@ -9,9 +9,12 @@ from __future__ import annotations
 from django.contrib import admin
 
 from apps.chargers.models import Connector, DataTransfer, Site, StationReport, StatusEvent
+from apps.core.admin_mixins import RecordAdminMixin
 
 
-class ConnectorInline(admin.TabularInline):
+class ConnectorInline(RecordAdminMixin, admin.TabularInline):
+    """The station's connectors as it reports them: created by its messages, never by hand."""
+
     model = Connector
     extra = 0
     fields = ["connector_id", "status", "error_code", "info", "vendor_error_code", "status_at"]
@@ -20,7 +23,9 @@ class ConnectorInline(admin.TabularInline):
 
 
 @admin.register(StatusEvent)
-class StatusEventAdmin(admin.ModelAdmin):
+class StatusEventAdmin(RecordAdminMixin, admin.ModelAdmin):
+    """Statuses as the stations reported them: read-only for everyone."""
+
     list_display = [
         "station",
         "connector_id",

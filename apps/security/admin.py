@@ -14,6 +14,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from apps.core.admin_mixins import RecordAdminMixin
 from apps.security import ca
 from apps.security.certificates import (
     REVOCATION_REASONS,
@@ -26,7 +27,9 @@ PEM_TYPE = "application/x-pem-file"
 
 
 @admin.register(SecurityEvent)
-class SecurityEventAdmin(admin.ModelAdmin):
+class SecurityEventAdmin(RecordAdminMixin, admin.ModelAdmin):
+    """Security events as stations (and this server) reported them: read-only for everyone."""
+
     list_display = ["occurred_at", "charger_id", "source", "event_type", "tech_info"]
     list_filter = ["source", "event_type"]
     search_fields = ["charger_id", "event_type", "tech_info"]
