@@ -29,6 +29,7 @@ from apps.chargers.models import ChargingStation, RegistrationStatus
 from apps.chargers.services import station_set_registration
 from apps.commands.models import ChargerCommand
 from apps.commands.services import command_wait
+from apps.core.display import time_seconds
 from apps.dashboard.station_commands import OperationPage, command_outcome, operation_links
 from apps.devicemodel.selectors import station_configuration
 from apps.maintenance.services import public_base_url
@@ -235,7 +236,7 @@ class ChargingStationAdmin(admin.ModelAdmin):
             "<tr><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
             (
                 (
-                    entry.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+                    time_seconds(entry.created_at),
                     entry.get_direction_display(),
                     Truncator(entry.frame).chars(160),
                 )

@@ -184,8 +184,14 @@ class TransactionAdmin(RecordAdminMixin, admin.ModelAdmin):
                     transaction_close_manually(
                         transaction=tx, by=request.user, reason=form.cleaned_data["reason"]
                     )
-                except TransactionCloseError as exc:
-                    self.message_user(request, str(exc), messages.WARNING)
+                except TransactionCloseError:
+                    # The reason is given (the form checked it): the session had stopped.
+                    self.message_user(
+                        request,
+                        _("Session %(id)s had already stopped: left as it is.")
+                        % {"id": tx.transaction_id},
+                        messages.WARNING,
+                    )
                 else:
                     self.log_change(
                         request, tx, _("Closed manually: %s") % form.cleaned_data["reason"]

@@ -198,3 +198,15 @@ class TestReadOnly:
         page = admin_client.get(change_url).content.decode()
         assert 'name="_save"' not in page
         assert "delete_selected" not in admin_client.get(reverse(CHANGELIST)).content.decode()
+
+
+@pytest.mark.django_db
+def test_the_list_speaks_italian(admin_client):
+    call_row = _row("A", "in", 2, "Heartbeat")
+    _row("A", "out", 3, "Heartbeat", created_at=call_row.created_at + timedelta(milliseconds=42))
+    _row("A", "out", 2, "Reset", message_id="m9")
+    page = admin_client.get(reverse(CHANGELIST), HTTP_ACCEPT_LANGUAGE="it").content.decode()
+    assert "dopo 42 ms" in page
+    assert "risponde a" in page
+    assert "nessuna risposta" in page
+    assert "risposta / chiamata" in page.lower()  # the column heading
