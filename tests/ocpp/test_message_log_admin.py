@@ -174,6 +174,15 @@ class TestFilters:
         with django_assert_max_num_queries(14):
             response = admin_client.get(reverse(CHANGELIST))
         assert response.status_code == 200
+        assert all(row.counterpart for row in response.context["cl"].result_list)
+
+    def test_pairing_a_page_is_one_query(self, rows, django_assert_num_queries):
+        entries = list(MessageLog.objects.all())
+        for n in range(30):
+            entries.append(_row(f"S{n % 3}", "in", 2, "Heartbeat", message_id=f"s{n}"))
+        with django_assert_num_queries(1):
+            pairs = message_log_counterparts(entries=entries)
+        assert pairs[rows["b_call"].pk].entry.pk == rows["b_error"].pk
 
 
 @pytest.mark.django_db
