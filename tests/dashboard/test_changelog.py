@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
 from django.urls import reverse
+from hypothesis import given
+from hypothesis import strategies as st
 
 from apps.dashboard.changelog import (
     PLANNED,
@@ -132,6 +135,21 @@ def test_inline_markdown_is_rendered_and_everything_else_escaped():
         "&lt;script&gt;alert(1)&lt;/script&gt; &amp; 2*3*4"
     )
     assert render_inline("`<b>`") == "<code>&lt;b&gt;</code>"
+
+
+_ALLOWED_TAG = re.compile(r'</?(?:code|strong|em)>|<a href="(?:https?://|mailto:)[^"<>]*">|</a>')
+
+
+_PIECES = [*"<>&\"'`*_[]()/:ab ", "https://", "javascript:", "<script>", "onerror="]
+
+
+@given(st.lists(st.sampled_from(_PIECES), max_size=40).map("".join))
+def test_no_markup_of_the_files_own_reaches_the_page(text):
+    try:
+        html = render_inline(text)
+    except ChangelogError:
+        return  # a link to a refused address: the whole file is refused
+    assert "<" not in _ALLOWED_TAG.sub("", html) and ">" not in _ALLOWED_TAG.sub("", html)
 
 
 @pytest.mark.parametrize("url", ["javascript:alert(1)", "docs/billing.md", "data:text/html,x"])
