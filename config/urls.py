@@ -1,13 +1,17 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 
 from apps.core.views import healthz
 from apps.dashboard.views import changelog
 
 urlpatterns = [
-    path("admindocs/", include("django.contrib.admindocs.urls")),
+    # The admin's documentation (docstrings of models, views, template tags and filters),
+    # where the admin's own "Documentation" link expects it; the old address redirects.
+    path("admin/doc/", include("django.contrib.admindocs.urls")),
+    re_path(r"^admindocs/(?P<rest>.*)$", RedirectView.as_view(url="/admin/doc/%(rest)s")),
     # Before the admin's own URLs: the control center lives under /admin/ too.
     path("admin/control-center/", include("apps.dashboard.urls")),
     path("admin/", admin.site.urls),

@@ -24,5 +24,6 @@ urlpatterns = [
         admin.site.admin_view(views.station_registration),
         name="station_registration",
     ),
+    path("changelog/", admin.site.admin_view(views.changelog_admin), name="changelog"),
     path("messages/", admin.site.admin_view(views.message_log), name="message_log"),
 ]

@@ -21,12 +21,13 @@ from django.views.decorators.http import require_GET, require_POST
 from apps.chargers.models import ChargingStation, RegistrationStatus
 from apps.chargers.services import station_set_registration
 from apps.dashboard import selectors
-from apps.dashboard.changelog import ChangelogUnavailable, changelog_cached
+from apps.dashboard.changelog import ChangelogError, read_changelog
 from apps.dashboard.consumers import VIEW_PERMISSION
 from apps.dashboard.labels import live_labels
 from apps.dashboard.models import Favorite
 from apps.dashboard.routing import LIVE_PATH
 from apps.dashboard.services import favorite_move, favorite_remove
+from apps.nodes.services import node_version
 from apps.ocpp.models import MessageLog
 from apps.transactions.billing import running_costs
 from apps.transactions.selectors import live_transactions
@@ -146,21 +147,35 @@ def message_log(request: HttpRequest) -> HttpResponseRedirect:
     return HttpResponseRedirect(f"{url}?{urlencode(query)}" if query else url)
 
 
-def changelog_repository() -> Path:
-    return Path(getattr(settings, "CHANGELOG_REPOSITORY", settings.BASE_DIR))
+def changelog_path() -> Path:
+    """Return the release notes file: CHANGELOG_PATH, by default the project's CHANGELOG.md."""
+    return Path(getattr(settings, "CHANGELOG_PATH", Path(settings.BASE_DIR) / "CHANGELOG.md"))
+
+
+def _changelog_page(request: HttpRequest, **extra: object) -> TemplateResponse:
+    path = changelog_path()
+    try:
+        changelog, error = read_changelog(path), ""
+    except ChangelogError as exc:
+        changelog, error = None, str(exc)
+    context = {
+        **admin.site.each_context(request),
+        "title": _("Release notes"),
+        "changelog": changelog,
+        "error": error,
+        "changelog_file": path.name,
+        **extra,
+    }
+    return TemplateResponse(request, "admin/control_center/changelog.html", context)
 
 
 @require_GET
 def changelog(request: HttpRequest) -> HttpResponse:
-    """Show what changed, version by version, from git history; open to everyone."""
-    try:
-        releases, error = changelog_cached(changelog_repository()), ""
-    except ChangelogUnavailable as exc:
-        releases, error = [], str(exc)
-    context = {
-        **admin.site.each_context(request),
-        "title": _("Changelog"),
-        "releases": releases,
-        "error": error,
-    }
-    return TemplateResponse(request, "admin/control_center/changelog.html", context)
+    """Show the release notes, version by version (past and planned); open to everyone."""
+    return _changelog_page(request)
+
+
+@require_GET
+def changelog_admin(request: HttpRequest) -> HttpResponse:
+    """Show the release notes in the admin, with the version this node runs (staff only)."""
+    return _changelog_page(request, node_version=node_version(), in_admin=True)

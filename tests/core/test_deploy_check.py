@@ -168,7 +168,7 @@ def test_the_https_redirect_believes_a_trusted_proxy(client, settings) -> None:
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("url", ["/admin/", "/admin/chargers/chargingstation/", "/admindocs/"])
+@pytest.mark.parametrize("url", ["/admin/", "/admin/chargers/chargingstation/", "/admin/doc/"])
 def test_the_admin_sends_anonymous_users_to_the_login_page(client, url: str) -> None:
     response = client.get(url)
 

@@ -34,6 +34,7 @@ def status_class(status: str) -> str:
 
 @register.simple_tag
 def favorites_of(user: Any) -> list[Favorite]:
+    """Return the operator's favorites, in their order; none for an anonymous visitor."""
     if not getattr(user, "is_authenticated", False):
         return []
     return selectors.user_favorites(user_id=user.pk)
@@ -41,14 +42,17 @@ def favorites_of(user: Any) -> list[Favorite]:
 
 @register.simple_tag
 def transactions_of(station: ChargingStation) -> list[Transaction]:
+    """Return the station's latest transactions (20), newest first."""
     return selectors.station_transactions(station=station)
 
 
 @register.simple_tag
 def message_log_actions(charger_id: str) -> list[str]:
+    """Return the OCPP actions in the station's message log, for the log's filter."""
     return selectors.message_log_actions(charger_id=charger_id)
 
 
 @register.simple_tag
 def live_words() -> dict[str, Any]:
+    """Return the words the live pages' script writes, in the active language."""
     return labels.live_labels()
