@@ -15,8 +15,8 @@ a root marked secret-capable, and only for a caller that asks for secrets. Anyth
 reported, so a mistake is visible instead of silently blank.
 
 Roots of apps above this one (STATION, from `apps.chargers`) are registered by those apps:
-this app never imports them. Values are cached for SIGILS_CACHE_SECONDS and forgotten when
-the node or a root's objects change (`sigils_invalidate`).
+this app never imports them. The objects read are cached for SIGILS_CACHE_SECONDS and
+forgotten when the node or a root's objects change (`sigils_invalidate`).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.utils.translation import get_language, gettext
+from django.utils.translation import gettext
 
 from apps.nodes.services import this_node
 
@@ -150,9 +150,8 @@ class Text:
 
 _roots: dict[str, Root] = {}
 _texts: dict[str, Text] = {}
-_cache: dict[tuple[str, str | None, str, str | None], tuple[float, object]] = {}
+_cache: dict[tuple[str, str | None], tuple[float, object | None]] = {}
 _cache_lock = threading.Lock()
-_MISSING = object()  # cached: the key names no object
 
 
 def sigil_root_register(root: Root) -> None:
@@ -197,11 +196,14 @@ def sigils_invalidate(root: str | None = None) -> None:
                 del _cache[entry]
 
 
-def _cached(root: Root, key: str | None, field: str, getter: Field) -> object:
-    """Return the value of `field` of `root`'s object `key` (or _MISSING), cached a while."""
+def _object(root: Root, key: str | None) -> object | None:
+    """Return `root`'s object for `key` (None: the key names nothing), cached a while.
+
+    The object is cached, not its values: fields that are words (a role, a registration
+    status) are read in the reader's language each time, and one load serves every field.
+    """
     ttl = float(getattr(settings, "SIGILS_CACHE_SECONDS", 30.0))
-    # Some values are words in the reader's language (a role, a registration status).
-    entry = (root.name, key, field, get_language())
+    entry = (root.name, key)
     now = time.monotonic()
     if ttl > 0:
         with _cache_lock:
@@ -209,13 +211,12 @@ def _cached(root: Root, key: str | None, field: str, getter: Field) -> object:
         if hit is not None and hit[0] > now:
             return hit[1]
     obj = root.load(key)
-    value = _MISSING if obj is None else getter.get(obj)
     if ttl > 0:
         with _cache_lock:
             if len(_cache) >= MAX_CACHED:  # bounded: texts with endless keys cannot grow it
                 _cache.clear()
-            _cache[entry] = (now + ttl, value)
-    return value
+            _cache[entry] = (now + ttl, obj)
+    return obj
 
 
 def _resolve_one(
@@ -239,12 +240,13 @@ def _resolve_one(
     if field.secret and not (root.secret_capable and secrets):
         return Part(sigil, sigil, Problem.SECRET)
     try:
-        value = _cached(root, key, name, field)
+        obj = _object(root, key)
+        if obj is None:
+            return Part(sigil, sigil, Problem.KEY)
+        value = field.get(obj)
     except Exception:  # a broken getter must not take the page or receipt down
         logger.exception("sigil %s could not be read", sigil)
         return Part(sigil, sigil, Problem.ERROR)
-    if value is _MISSING:
-        return Part(sigil, sigil, Problem.KEY)
     return Part("" if value is None else str(value), sigil)
 
 

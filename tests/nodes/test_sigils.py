@@ -219,6 +219,28 @@ def test_values_are_cached_and_forgotten_when_the_node_changes(
     assert resolve("[NODE.name]") == "renamed"
 
 
+def test_one_read_serves_every_field_of_the_node(
+    node: Node, settings, django_assert_num_queries
+) -> None:
+    settings.SIGILS_CACHE_SECONDS = 3600
+    with django_assert_num_queries(1):
+        assert resolve("[NODE.name] [NODE.port] [NODE.version]") == "pi-by-the-gate 8443 1.2.3"
+
+
+def test_a_getter_that_fails_leaves_its_sigil_and_logs(caplog) -> None:
+    def broken(_obj: object) -> str:
+        raise RuntimeError("device gone")
+
+    sigil_root_register(Root(name="BROKEN", fields=lambda: {"x": Field(get=broken)}, load=str))
+    try:
+        resolution = sigils_resolve("a [BROKEN.x] b")
+    finally:
+        sigil_root_unregister("BROKEN")
+    assert resolution.text == "a [BROKEN.x] b"
+    assert resolution.problems[0].problem == Problem.ERROR
+    assert "sigil [BROKEN.x] could not be read" in caplog.text
+
+
 def test_without_a_cache_every_resolution_reads_again(node: Node, settings) -> None:
     settings.SIGILS_CACHE_SECONDS = 0
     assert resolve("[NODE.name]") == "pi-by-the-gate"
