@@ -542,8 +542,8 @@ SIGILS_CONF_ALLOW = env.list(
         "UPDATE_CHANNEL",
     ],
 )
-# Seconds a resolved value is reused (changes of the node and of stations are seen at once in
-# the process that made them, in other processes within this time). 0: no cache.
+# Seconds a server process reuses what a sigil read (the node, a station): changes are seen at
+# once in the process that made them, in other processes within this time. 0: no cache.
 SIGILS_CACHE_SECONDS = env.float("SIGILS_CACHE_SECONDS", default=30.0)
 
 # --- User data and change history (docs/userdata.md) -----------------------------------------
