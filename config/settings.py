@@ -525,6 +525,26 @@ CELERY_BEAT_SCHEDULE["check-balance-margins"] = {
 
 # --- Sigils (docs/sigils.md) ------------------------------------------------------------------
 # <!-- sigils settings -->
+# Environment variables [ENV.NAME] may print (comma-separated names); none by default. Names
+# that look secret (KEY, TOKEN, PASSWORD...) are never printed on pages or receipts.
+SIGILS_ENV_ALLOW = env.list("SIGILS_ENV_ALLOW", default=[])
+# Settings [CONF.NAME] may print (comma-separated names): plain values only, never SECRET_KEY.
+SIGILS_CONF_ALLOW = env.list(
+    "SIGILS_CONF_ALLOW",
+    default=[
+        "BILLING_ISSUER_NAME",
+        "BILLING_ISSUER_VAT_NUMBER",
+        "BILLING_RECEIPT_PREFIX",
+        "LANGUAGE_CODE",
+        "NODE_ROLE",
+        "PUBLIC_URL",
+        "TIME_ZONE",
+        "UPDATE_CHANNEL",
+    ],
+)
+# Seconds a server process reuses what a sigil read (the node, a station): changes are seen at
+# once in the process that made them, in other processes within this time. 0: no cache.
+SIGILS_CACHE_SECONDS = env.float("SIGILS_CACHE_SECONDS", default=30.0)
 
 # --- User data and change history (docs/userdata.md) -----------------------------------------
 # <!-- userdata settings -->

@@ -36,6 +36,7 @@ from apps.hardware.models import ServiceStatus
 from apps.hardware.services import Context, record
 from apps.nodes.features import LCD_SCREEN
 from apps.nodes.services import node_addresses, this_node
+from apps.nodes.sigils import resolve
 from apps.transactions.selectors import live_transactions
 
 logger = logging.getLogger(__name__)
@@ -114,7 +115,7 @@ def lcd_pages(
     address = _address(addresses if addresses is not None else node_addresses())
     address = address or _address(list(node.addresses)) or pgettext("lcd", "no address")
     pages.append(
-        Page((address, f":{node.port} {node.get_role_display()}", node.name, node.version))
+        Page((address, f":{node.port} {node.get_role_display()}", resolve(node.name), node.version))
     )
     connectors = (
         Connector.objects.filter(connector_id__gt=0)

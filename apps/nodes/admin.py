@@ -16,7 +16,7 @@ from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import URLPattern, path, reverse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -24,6 +24,8 @@ from apps.nodes import features
 from apps.nodes.models import FeatureSwitch, Mode, Node, Role
 from apps.nodes.panels import panels_render
 from apps.nodes.services import set_role, set_switch, this_node
+from apps.nodes.sigils import sigils_resolve
+from apps.nodes.sigils_admin import sigils_preview_view
 
 SWITCH = "switch"
 ROLE = "role"
@@ -69,6 +71,20 @@ class NodeAdmin(admin.ModelAdmin):
         return super().has_view_permission(request, obj) or any(
             request.user.has_perm(f"nodes.{action}_featureswitch") for action in ("view", "change")
         )
+
+    def get_urls(self) -> list[URLPattern]:
+        return [
+            path(
+                "sigils/",
+                self.admin_site.admin_view(self.sigils_view),
+                name="nodes_node_sigils",
+            ),
+            *super().get_urls(),
+        ]
+
+    def sigils_view(self, request: HttpRequest) -> HttpResponse:
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta}
+        return sigils_preview_view(request, context)
 
     def may_switch(self, request: HttpRequest) -> bool:
         return request.user.has_perm("nodes.change_featureswitch")
@@ -145,9 +161,17 @@ class NodeAdmin(admin.ModelAdmin):
             }
             for slug, state in features.feature_states(node).items()
         ]
+        name = sigils_resolve(node.name)
+        for part in name.problems:
+            messages.warning(
+                request,
+                gettext("The node's name has the sigil %(sigil)s left as typed: %(why)s.")
+                % {"sigil": part.sigil, "why": part.message},
+            )
         context = {
             **self.admin_site.each_context(request),
-            "title": node.name,
+            "title": name.text,
+            "node_name": name.text,
             "subtitle": None,
             "opts": self.model._meta,
             "original": node,

@@ -24,6 +24,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from apps.energy.models import AccountUnit, EntryKind, LedgerEntry
+from apps.nodes.sigils import resolve
 from apps.payments.models import Processor
 from apps.transactions.models import Transaction
 
@@ -210,8 +211,8 @@ def receipt_data(*, entry: LedgerEntry) -> ReceiptData:
     issuer = [
         line
         for line in (
-            settings.BILLING_ISSUER_NAME,
-            *settings.BILLING_ISSUER_ADDRESS.split("\n"),
+            resolve(settings.BILLING_ISSUER_NAME),
+            *resolve(settings.BILLING_ISSUER_ADDRESS).split("\n"),
             (
                 _("VAT number: %(number)s") % {"number": settings.BILLING_ISSUER_VAT_NUMBER}
                 if settings.BILLING_ISSUER_VAT_NUMBER
@@ -277,7 +278,7 @@ def receipt_pdf(*, entry: LedgerEntry, language: str | None = None) -> bytes:
             buffer,
             pagesize=A4,
             title=f"{data.title} {data.number}",
-            author=settings.BILLING_ISSUER_NAME,
+            author=resolve(settings.BILLING_ISSUER_NAME),
             invariant=1,
             leftMargin=20 * mm,
             rightMargin=20 * mm,

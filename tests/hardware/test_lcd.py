@@ -121,6 +121,17 @@ class TestPages:
         assert ("CP-DASH-1 #1", "7.4kW 0.35kWh") in lines
         assert lines[-1] == ("Card 04A1B2C3", "Blocked")
 
+    def test_the_node_name_resolves_its_sigils(self, db, settings, monkeypatch):
+        monkeypatch.setenv("SITE_CODE", "MI-04")
+        settings.SIGILS_ENV_ALLOW = ["SITE_CODE"]
+        node = this_node()
+        node.name = "Box [ENV.SITE_CODE]"
+        node.save(update_fields=["name"])
+
+        pages = lcd_pages(cols=16, last_card=None, addresses=["192.0.2.10"])
+
+        assert pages[0].lines[2] == "Box MI-04"
+
     def test_a_long_station_id_gives_way_to_the_connector_number(self, db):
         station = ChargingStation.objects.create(charger_id="A-VERY-LONG-STATION-ID")
         add_connector(station, 2, "Available")

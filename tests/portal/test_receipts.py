@@ -118,3 +118,14 @@ def test_there_is_no_receipt_for_an_adjustment(alice) -> None:
     )
     with pytest.raises(ReceiptError, match="no receipt"):
         receipt_pdf(entry=entry, language="en")
+
+
+def test_the_issuer_lines_resolve_sigils(alice, settings, monkeypatch) -> None:
+    # One configuration for several sites: the site's part comes from its environment.
+    monkeypatch.setenv("SITE_CITY", "00144 Roma RM")
+    settings.SIGILS_ENV_ALLOW = ["SITE_CITY"]
+    settings.BILLING_ISSUER_NAME = "Energia & Co. [[[ENV.SITE_CITY]]"
+    settings.BILLING_ISSUER_ADDRESS = "Via Roma 1\n[ENV.SITE_CITY]\n[ENV.NOT_LISTED]"
+    text = text_of(receipt_pdf(entry=alice.topup, language="en"))
+    assert "Energia & Co. [00144 Roma RM]" in text
+    assert "Via Roma 1\n00144 Roma RM\n[ENV.NOT_LISTED]" in text
