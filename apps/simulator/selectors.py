@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.http import HttpRequest
 
+from apps.chargers.models import ChargingStation
 from apps.simulator.fleet import FleetConfig
 from apps.simulator.models import Simulator
 
@@ -69,3 +70,21 @@ def simulator_fleet_config(*, simulator: Simulator, url: str) -> FleetConfig:
 def simulator_state_dir() -> Path:
     """Return where simulated chargers keep their keys and certificates."""
     return Path(settings.DATA_DIR) / "simulator"
+
+
+def simulator_prefix_free() -> str:
+    """Return SIM<n>- for the smallest n that no station id and no simulator prefix starts with.
+
+    A new simulator's default, so that registering its chargers never meets a station that
+    something else runs (SIM- is manage.py simulate's default).
+    """
+    n = 1
+    while True:
+        candidate = f"SIM{n}-"
+        taken = (
+            ChargingStation.objects.filter(charger_id__startswith=candidate).exists()
+            or Simulator.objects.filter(prefix__startswith=candidate).exists()
+        )
+        if not taken:
+            return candidate
+        n += 1

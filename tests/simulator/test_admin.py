@@ -157,8 +157,10 @@ def test_the_target_url_defaults_to_this_server(settings):
 @pytest.mark.django_db
 def test_registering_accepts_new_stations_but_not_rejected_ones(settings):
     settings.OCPP_UNKNOWN_STATIONS = "pending"
-    ChargingStation.objects.create(
-        charger_id="REG-0002", registration_status=RegistrationStatus.REJECTED
+    stations_register(charger_ids=["REG-0002"], id_tags=[], label="Simulator test")
+    # The operator rejects the station the simulator created: registering leaves it so.
+    ChargingStation.objects.filter(charger_id="REG-0002").update(
+        registration_status=RegistrationStatus.REJECTED
     )
     IdTag.objects.create(id_tag="REG-2", status="Blocked")
     accepted = stations_register(
