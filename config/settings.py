@@ -120,7 +120,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "apps.core.staticfiles.AsyncWhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -528,3 +528,9 @@ CELERY_BEAT_SCHEDULE["check-balance-margins"] = {
 
 # --- User data and change history (docs/userdata.md) -----------------------------------------
 # <!-- userdata settings -->
+# <!-- console settings -->
+# Files served at the site's root by WhiteNoise (favicon.ico, which browsers ask for there).
+WHITENOISE_ROOT = BASE_DIR / "static" / "root"
+# Swagger UI shows a badge from validator.swagger.io unless told not to: nothing from the
+# internet on any page (issue #20).
+SPECTACULAR_SETTINGS["SWAGGER_UI_SETTINGS"] = {"deepLinking": True, "validatorUrl": None}

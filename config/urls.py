@@ -4,9 +4,11 @@ from django.contrib import admin
 from django.urls import include, path
 
 from apps.core.views import healthz
-from apps.dashboard.views import changelog
+from apps.dashboard.views import changelog, home
 
 urlpatterns = [
+    # The signed-in operator's home page; anonymous visitors go to the login page.
+    path("", admin.site.admin_view(home), name="home"),
     path("admindocs/", include("django.contrib.admindocs.urls")),
     # Before the admin's own URLs: the control center lives under /admin/ too.
     path("admin/control-center/", include("apps.dashboard.urls")),

@@ -151,6 +151,13 @@ def changelog_repository() -> Path:
 
 
 @require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    """The signed-in operator's start page at /: where to go from here (admin_view: login)."""
+    context = {**admin.site.each_context(request), "title": _("Home")}
+    return TemplateResponse(request, "admin/control_center/home.html", context)
+
+
+@require_GET
 def changelog(request: HttpRequest) -> HttpResponse:
     """Show what changed, version by version, from git history; open to everyone."""
     try:

@@ -154,7 +154,9 @@ class Simulator(models.Model):
             self.prefix
             and Simulator.objects.exclude(pk=self.pk).filter(prefix=self.prefix).exists()
         ):
-            errors["prefix"] = _("Another simulator has this prefix: its chargers would be theirs.")
+            errors["prefix"] = _(
+                "Another simulator has this prefix: both would run the same chargers."
+            )
         if errors:
             raise ValidationError(errors)
 
