@@ -10,7 +10,7 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
 from apps.simulator.models import Simulator
-from apps.simulator.selectors import simulator_prefix_free
+from apps.simulator.selectors import simulator_prefix_free, simulator_station_ids
 from apps.simulator.services import SimulatorError, simulator_start, simulator_stop
 
 COUNTER_LABELS = {
@@ -28,6 +28,7 @@ COUNTER_LABELS = {
     "certificates_signed": _("station certificates received"),
     "errors": _("errors"),
 }
+STATIONS_SHOWN = 20
 # Counters that say what is so now: none of it while the fleet does not run.
 LIVE_COUNTERS = ("connected", "booted")
 
@@ -53,6 +54,7 @@ class SimulatorAdmin(admin.ModelAdmin):
         "reported_at",
         "last_error",
         "counters_table",
+        "stations_created",
     ]
     fieldsets = [
         (None, {"fields": ["name", "ocpp_version", "charger_count", "prefix", "connectors"]}),
@@ -72,6 +74,7 @@ class SimulatorAdmin(admin.ModelAdmin):
                     "reported_at",
                     "last_error",
                     "counters_table",
+                    "stations_created",
                 ]
             },
         ),
@@ -105,6 +108,15 @@ class SimulatorAdmin(admin.ModelAdmin):
     def problem(self, obj: Simulator) -> str:
         # Why it is not running (a refused start, a failed fleet), or what went wrong last.
         return Truncator(obj.last_error).chars(200) if obj.last_error else "—"
+
+    @admin.display(description=_("stations it created"))
+    def stations_created(self, obj: Simulator) -> str:
+        # Registering changes these and no other station (docs/simulator.md).
+        ids = simulator_station_ids(simulator=obj)
+        if not ids:
+            return "—"
+        shown = ", ".join(ids[:STATIONS_SHOWN])
+        return shown + (f" (+{len(ids) - STATIONS_SHOWN})" if len(ids) > STATIONS_SHOWN else "")
 
     @admin.display(description=_("counters"))
     def counters_table(self, obj: Simulator) -> str:

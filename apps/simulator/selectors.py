@@ -11,7 +11,7 @@ from django.http import HttpRequest
 
 from apps.chargers.models import ChargingStation
 from apps.simulator.fleet import FleetConfig
-from apps.simulator.models import Simulator
+from apps.simulator.models import SimulatedStation, Simulator
 
 DEFAULT_URL = "ws://127.0.0.1:8000/ocpp/"
 
@@ -88,3 +88,12 @@ def simulator_prefix_free() -> str:
         if not taken:
             return candidate
         n += 1
+
+
+def simulator_station_ids(*, simulator: Simulator) -> list[str]:
+    """Return the charger ids of the stations the simulator created by registering."""
+    return list(
+        SimulatedStation.objects.filter(simulator=simulator)
+        .order_by("station__charger_id")
+        .values_list("station__charger_id", flat=True)
+    )

@@ -11,7 +11,7 @@ from apps.chargers.models import ChargingStation, RegistrationStatus
 from apps.chargers.services import station_set_registration
 from apps.simulator.models import SimulatedStation, Simulator
 from apps.simulator.runner import runner
-from apps.simulator.selectors import simulator_prefix_free
+from apps.simulator.selectors import simulator_prefix_free, simulator_station_ids
 from apps.simulator.services import StationsNotOurs, simulator_stop, stations_register
 from tests.simulator.conftest import db, eventually, running
 
@@ -76,19 +76,16 @@ async def test_a_default_admin_simulator_leaves_a_connected_registered_station_a
                 what="the admin simulator's own charger booted",
             )
             after = await db(station_state, "SIM-0001")
-            own = await db(
-                lambda: list(
-                    SimulatedStation.objects.filter(simulator=simulator).values_list(
-                        "station__charger_id", flat=True
-                    )
-                )
-            )
+            own = await db(simulator_station_ids, simulator=simulator)
+            change_page = await db(admin_client.get, f"{CHANGELIST}{simulator.pk}/change/")
         finally:
             await db(simulator_stop, simulator=simulator)
         assert after == before  # same password, same connection, still connected
         assert real.stats.connections == 1
         assert real.stats.errors == 0, real.stats.last_error
         assert own == [f"{data['prefix']}0001"]
+        # Its page lists them under "stations it created".
+        assert f'<div class="readonly">{data["prefix"]}0001</div>' in change_page.content.decode()
 
 
 @pytest.mark.django_db(transaction=True)
