@@ -210,7 +210,11 @@ def test_against_this_server_it_registers_its_stations_with_a_password(asgi_serv
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_simulator_asking_for_certificates_shows_them_on_its_page(admin_client, asgi_server):
+def test_a_simulator_asking_for_certificates_shows_them_on_its_page(
+    admin_client, asgi_server, settings, tmp_path
+):
+    # Its own keystore: a certificate kept by an earlier run would make it ask for none.
+    settings.DATA_DIR = tmp_path
     simulator = Simulator.objects.create(
         name="Certified",
         ocpp_version="ocpp1.6",
