@@ -120,7 +120,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "apps.core.staticfiles.AsyncWhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -548,3 +548,9 @@ SIGILS_CACHE_SECONDS = env.float("SIGILS_CACHE_SECONDS", default=30.0)
 
 # --- User data and change history (docs/userdata.md) -----------------------------------------
 # <!-- userdata settings -->
+# <!-- console settings -->
+# Files served at the site's root by WhiteNoise (favicon.ico, which browsers ask for there).
+WHITENOISE_ROOT = BASE_DIR / "static" / "root"
+# Swagger UI shows a badge from validator.swagger.io unless told not to: nothing from the
+# internet on any page (issue #20).
+SPECTACULAR_SETTINGS["SWAGGER_UI_SETTINGS"] = {"deepLinking": True, "validatorUrl": None}

@@ -5,9 +5,11 @@ from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 
 from apps.core.views import healthz
-from apps.dashboard.views import changelog
+from apps.dashboard.views import changelog, home
 
 urlpatterns = [
+    # The signed-in operator's home page; anonymous visitors go to the login page.
+    path("", admin.site.admin_view(home), name="home"),
     # The admin's documentation (docstrings of models, views, template tags and filters),
     # where the admin's own "Documentation" link expects it; the old address redirects.
     path("admin/doc/", include("django.contrib.admindocs.urls")),

@@ -7,3 +7,12 @@ from django.utils.translation import gettext_lazy as _
 class DashboardConfig(AppConfig):
     name = "apps.dashboard"
     verbose_name = _("Control center")
+
+    def ready(self) -> None:
+        from django.contrib import admin
+
+        # The product's name in every admin page's header and title (issue #20); "View
+        # site" leads to the home page at / (apps.dashboard.views.home).
+        admin.site.site_header = _("Constellation")
+        admin.site.site_title = _("Constellation")
+        admin.site.site_url = "/"

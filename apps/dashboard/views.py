@@ -170,6 +170,13 @@ def _changelog_page(request: HttpRequest, **extra: object) -> TemplateResponse:
 
 
 @require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    """The signed-in operator's start page at /: where to go from here (admin_view: login)."""
+    context = {**admin.site.each_context(request), "title": _("Home")}
+    return TemplateResponse(request, "admin/control_center/home.html", context)
+
+
+@require_GET
 def changelog(request: HttpRequest) -> HttpResponse:
     """Show the release notes, version by version (past and planned); open to everyone."""
     return _changelog_page(request)

@@ -1,12 +1,16 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html_join
+from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
 from apps.simulator.models import Simulator
+from apps.simulator.selectors import simulator_prefix_free, simulator_station_ids
 from apps.simulator.services import SimulatorError, simulator_start, simulator_stop
 
 COUNTER_LABELS = {
@@ -24,6 +28,7 @@ COUNTER_LABELS = {
     "certificates_signed": _("station certificates received"),
     "errors": _("errors"),
 }
+STATIONS_SHOWN = 20
 # Counters that say what is so now: none of it while the fleet does not run.
 LIVE_COUNTERS = ("connected", "booted")
 
@@ -38,6 +43,7 @@ class SimulatorAdmin(admin.ModelAdmin):
         "status",
         "started_at",
         "summary",
+        "problem",
     ]
     list_filter = ["status", "ocpp_version", "mode"]
     search_fields = ["name", "prefix"]
@@ -48,6 +54,7 @@ class SimulatorAdmin(admin.ModelAdmin):
         "reported_at",
         "last_error",
         "counters_table",
+        "stations_created",
     ]
     fieldsets = [
         (None, {"fields": ["name", "ocpp_version", "charger_count", "prefix", "connectors"]}),
@@ -67,11 +74,16 @@ class SimulatorAdmin(admin.ModelAdmin):
                     "reported_at",
                     "last_error",
                     "counters_table",
+                    "stations_created",
                 ]
             },
         ),
     ]
     actions = ["start_simulators", "stop_simulators"]
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
+        # A prefix of its own: registering must not meet stations something else runs.
+        return {"prefix": simulator_prefix_free(), **super().get_changeform_initial_data(request)}
 
     @admin.display(description=_("progress"))
     def summary(self, obj: Simulator) -> str:
@@ -91,6 +103,20 @@ class SimulatorAdmin(admin.ModelAdmin):
             "sent": c.get("messages_sent", 0),
             "errors": c.get("errors", 0),
         }
+
+    @admin.display(description=_("last error"))
+    def problem(self, obj: Simulator) -> str:
+        # Why it is not running (a refused start, a failed fleet), or what went wrong last.
+        return Truncator(obj.last_error).chars(200) if obj.last_error else "—"
+
+    @admin.display(description=_("stations it created"))
+    def stations_created(self, obj: Simulator) -> str:
+        # Registering changes these and no other station (docs/simulator.md).
+        ids = simulator_station_ids(simulator=obj)
+        if not ids:
+            return "—"
+        shown = ", ".join(ids[:STATIONS_SHOWN])
+        return shown + (f" (+{len(ids) - STATIONS_SHOWN})" if len(ids) > STATIONS_SHOWN else "")
 
     @admin.display(description=_("counters"))
     def counters_table(self, obj: Simulator) -> str:

@@ -7,7 +7,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from apps.chargers.models import OcppVersion
+from apps.chargers.models import ChargingStation, OcppVersion
 from apps.simulator.fleet import charger_ids
 from apps.simulator.state import DEFAULT_ID_TAG, id_tag_for
 
@@ -47,7 +47,10 @@ class Simulator(models.Model):
         _("charger id prefix"),
         max_length=40,
         default="SIM-",
-        help_text=_("Charger ids are the prefix and a number: SIM-0001, SIM-0002, ..."),
+        help_text=_(
+            "Charger ids are the prefix and a number: SIM1-0001, SIM1-0002, ... A new "
+            "simulator's is one that no station or simulator uses yet."
+        ),
     )
     connectors = models.PositiveSmallIntegerField(
         _("connectors per charger"),
@@ -147,9 +150,48 @@ class Simulator(models.Model):
             errors["id_tag"] = _("Id tags of this OCPP version are at most %(n)d characters.") % {
                 "n": limit
             }
+        if (
+            self.prefix
+            and Simulator.objects.exclude(pk=self.pk).filter(prefix=self.prefix).exists()
+        ):
+            errors["prefix"] = _(
+                "Another simulator has this prefix: both would run the same chargers."
+            )
         if errors:
             raise ValidationError(errors)
 
     @property
     def charger_ids(self) -> list[str]:
         return charger_ids(self.prefix, self.charger_count)
+
+
+class SimulatedStation(models.Model):
+    """A station that a simulator created by registering its chargers on this server.
+
+    Registering changes only the stations its simulator created (issue #20): a station that
+    exists for any other reason (a real charger, another simulator, an operator) is left
+    alone. No simulator: created by manage.py simulate --register.
+    """
+
+    station = models.OneToOneField(
+        ChargingStation,
+        on_delete=models.CASCADE,
+        related_name="simulated_by",
+        verbose_name=_("station"),
+    )
+    simulator = models.ForeignKey(
+        Simulator,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="stations",
+        verbose_name=_("simulator"),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("simulated station")
+        verbose_name_plural = _("simulated stations")
+
+    def __str__(self) -> str:
+        return f"{self.station_id} ({self.simulator or 'manage.py simulate'})"

@@ -9,8 +9,9 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.http import HttpRequest
 
+from apps.chargers.models import ChargingStation
 from apps.simulator.fleet import FleetConfig
-from apps.simulator.models import Simulator
+from apps.simulator.models import SimulatedStation, Simulator
 
 DEFAULT_URL = "ws://127.0.0.1:8000/ocpp/"
 
@@ -69,3 +70,30 @@ def simulator_fleet_config(*, simulator: Simulator, url: str) -> FleetConfig:
 def simulator_state_dir() -> Path:
     """Return where simulated chargers keep their keys and certificates."""
     return Path(settings.DATA_DIR) / "simulator"
+
+
+def simulator_prefix_free() -> str:
+    """Return SIM<n>- for the smallest n that no station id and no simulator prefix starts with.
+
+    A new simulator's default, so that registering its chargers never meets a station that
+    something else runs (SIM- is manage.py simulate's default).
+    """
+    n = 1
+    while True:
+        candidate = f"SIM{n}-"
+        taken = (
+            ChargingStation.objects.filter(charger_id__startswith=candidate).exists()
+            or Simulator.objects.filter(prefix__startswith=candidate).exists()
+        )
+        if not taken:
+            return candidate
+        n += 1
+
+
+def simulator_station_ids(*, simulator: Simulator) -> list[str]:
+    """Return the charger ids of the stations the simulator created by registering."""
+    return list(
+        SimulatedStation.objects.filter(simulator=simulator)
+        .order_by("station__charger_id")
+        .values_list("station__charger_id", flat=True)
+    )

@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 
-from apps.chargers.models import RegistrationStatus
+from apps.chargers.models import ChargingStation, RegistrationStatus
 from apps.chargers.services import station_get_or_register, station_set_registration
 from apps.core.processes import process_ensure_registered, processes_dead
 from apps.core.timeutil import utcnow
 from apps.rfid.models import IdTag
 from apps.security.passwords import password_generate, password_matches
 from apps.security.services import station_password_set
-from apps.simulator.models import Simulator
+from apps.simulator.fleet import FleetConfig
+from apps.simulator.models import SimulatedStation, Simulator
 from apps.simulator.runner import AlreadyRunning, runner
 from apps.simulator.selectors import simulator_fleet_config, simulator_target_url
 
@@ -32,31 +34,100 @@ class SimulatorError(ValueError):
     """The simulator cannot be started or stopped as asked."""
 
 
+class StationsNotOurs(SimulatorError):
+    """Registering would change stations that the simulator did not create."""
+
+
+# How many of the refused charger ids an error message names.
+NAMED_IDS = 3
+
+
+def _name_ids(ids: list[str]) -> str:
+    named = ", ".join(ids[:NAMED_IDS])
+    return named + (f" (+{len(ids) - NAMED_IDS})" if len(ids) > NAMED_IDS else "")
+
+
 def stations_register(
-    *, charger_ids: list[str], id_tags: list[str], label: str, password: str = ""
+    *,
+    charger_ids: list[str],
+    id_tags: list[str],
+    label: str,
+    password: str = "",
+    simulator: Simulator | None = None,
 ) -> int:
     """Record simulated chargers as accepted stations and their id tags as valid ones.
 
     For simulators aimed at this server, so that trying the system needs no approval. With
     a password, it becomes each station's password (security profile 1 at least), so the
-    chargers connect while OCPP_ALLOW_UNSECURED is off. Stations an operator has rejected
-    stay rejected; existing id tags are left as they are. Return how many stations are
-    accepted.
+    chargers connect while OCPP_ALLOW_UNSECURED is off. `simulator` is who registers (None:
+    manage.py simulate); it creates the stations that do not exist and changes only those it
+    created before, and not while one of them is connected (its password would lock out and
+    its connection be taken over by another). Raise StationsNotOurs, changing nothing, when
+    a station exists that it did not create, or one of its own with another password is
+    connected now. Stations an operator has rejected stay rejected; existing id tags are left
+    as they are. Return how many stations are accepted.
     """
-    accepted = 0
-    for charger_id in charger_ids:
-        station = station_get_or_register(charger_id=charger_id)
-        if station.registration_status == RegistrationStatus.PENDING:
-            station_set_registration(station=station, status=RegistrationStatus.ACCEPTED)
-        if password and not (
-            station.password_hash and password_matches(password, station.password_hash)
-        ):
-            station_password_set(station=station, password=password)
-        accepted += station.registration_status == RegistrationStatus.ACCEPTED
-    IdTag.objects.bulk_create(
-        [IdTag(id_tag=tag, label=label[:100]) for tag in id_tags], ignore_conflicts=True
-    )
+    with transaction.atomic():
+        existing = {
+            station.charger_id: station
+            for station in ChargingStation.objects.select_for_update()
+            .filter(charger_id__in=charger_ids)
+            .select_related("simulated_by")
+        }
+        foreign = [
+            charger_id
+            for charger_id, station in existing.items()
+            if not _created_by(station, simulator)
+        ]
+        if foreign:
+            raise StationsNotOurs(
+                _(
+                    "Not registered: %(ids)s exist already and were not created by this "
+                    "simulator; registering would change their password and take over their "
+                    "connection. Choose another prefix, or delete those stations first."
+                )
+                % {"ids": _name_ids(sorted(foreign))}
+            )
+        live = sorted(
+            charger_id
+            for charger_id, station in existing.items()
+            if password
+            and station.is_connected
+            and not (station.password_hash and password_matches(password, station.password_hash))
+        )
+        if live:
+            raise StationsNotOurs(
+                _(
+                    "Not registered: %(ids)s are connected now with another password; stop "
+                    "what runs them first."
+                )
+                % {"ids": _name_ids(live)}
+            )
+        accepted = 0
+        for charger_id in charger_ids:
+            station = existing.get(charger_id)
+            if station is None:
+                station = station_get_or_register(charger_id=charger_id)
+                SimulatedStation.objects.create(station=station, simulator=simulator)
+            if station.registration_status == RegistrationStatus.PENDING:
+                station_set_registration(station=station, status=RegistrationStatus.ACCEPTED)
+            if password and not (
+                station.password_hash and password_matches(password, station.password_hash)
+            ):
+                station_password_set(station=station, password=password)
+            accepted += station.registration_status == RegistrationStatus.ACCEPTED
+        IdTag.objects.bulk_create(
+            [IdTag(id_tag=tag, label=label[:100]) for tag in id_tags], ignore_conflicts=True
+        )
     return accepted
+
+
+def _created_by(station: ChargingStation, simulator: Simulator | None) -> bool:
+    try:
+        record = station.simulated_by
+    except SimulatedStation.DoesNotExist:
+        return False
+    return record.simulator_id == (simulator.pk if simulator is not None else None)
 
 
 def simulator_start(*, simulator: Simulator, request: HttpRequest | None = None) -> Simulator:
@@ -67,6 +138,31 @@ def simulator_start(*, simulator: Simulator, request: HttpRequest | None = None)
     """
     url = simulator_target_url(simulator=simulator, request=request)
     now = utcnow()
+    try:
+        simulator, config = _simulator_mark_started(simulator=simulator, url=url, now=now)
+    except StationsNotOurs as exc:
+        # Refused before anything ran: the row says why, in the list and on its page.
+        Simulator.objects.filter(pk=simulator.pk).update(
+            status=Simulator.Status.ERROR, last_error=str(exc), stopped_at=now
+        )
+        logger.warning("simulator %s not started: %s", simulator, exc)
+        raise
+    try:
+        runner.start(simulator.pk, config)
+    except AlreadyRunning as exc:
+        raise SimulatorError(str(exc)) from exc
+    except Exception as exc:
+        logger.exception("%s: could not start", simulator)
+        simulator_finish(simulator_id=simulator.pk, counters={}, error=repr(exc))
+        raise SimulatorError(f"{simulator} could not start: {exc}") from exc
+    logger.info("simulator %s started: %s chargers -> %s", simulator, simulator.charger_count, url)
+    return simulator
+
+
+def _simulator_mark_started(
+    *, simulator: Simulator, url: str, now: datetime
+) -> tuple[Simulator, FleetConfig]:
+    """Register the simulator's stations when it should, and mark its row running."""
     with transaction.atomic():
         simulator = Simulator.objects.select_for_update().get(pk=simulator.pk)
         recent = simulator.reported_at is not None and now - simulator.reported_at < STALE_AFTER
@@ -85,6 +181,7 @@ def simulator_start(*, simulator: Simulator, request: HttpRequest | None = None)
                 id_tags=config.id_tags,
                 label=f"Simulator {simulator.name}",
                 password=simulator.password,
+                simulator=simulator,
             )
         simulator.status = Simulator.Status.RUNNING
         simulator.run_by = process_ensure_registered()
@@ -105,16 +202,7 @@ def simulator_start(*, simulator: Simulator, request: HttpRequest | None = None)
                 "counters",
             ]
         )
-    try:
-        runner.start(simulator.pk, config)
-    except AlreadyRunning as exc:
-        raise SimulatorError(str(exc)) from exc
-    except Exception as exc:
-        logger.exception("%s: could not start", simulator)
-        simulator_finish(simulator_id=simulator.pk, counters={}, error=repr(exc))
-        raise SimulatorError(f"{simulator} could not start: {exc}") from exc
-    logger.info("simulator %s started: %s chargers -> %s", simulator, simulator.charger_count, url)
-    return simulator
+    return simulator, config
 
 
 def simulator_stop(*, simulator: Simulator) -> Simulator:

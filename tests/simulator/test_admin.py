@@ -157,8 +157,10 @@ def test_the_target_url_defaults_to_this_server(settings):
 @pytest.mark.django_db
 def test_registering_accepts_new_stations_but_not_rejected_ones(settings):
     settings.OCPP_UNKNOWN_STATIONS = "pending"
-    ChargingStation.objects.create(
-        charger_id="REG-0002", registration_status=RegistrationStatus.REJECTED
+    stations_register(charger_ids=["REG-0002"], id_tags=[], label="Simulator test")
+    # The operator rejects the station the simulator created: registering leaves it so.
+    ChargingStation.objects.filter(charger_id="REG-0002").update(
+        registration_status=RegistrationStatus.REJECTED
     )
     IdTag.objects.create(id_tag="REG-2", status="Blocked")
     accepted = stations_register(
@@ -208,7 +210,11 @@ def test_against_this_server_it_registers_its_stations_with_a_password(asgi_serv
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_simulator_asking_for_certificates_shows_them_on_its_page(admin_client, asgi_server):
+def test_a_simulator_asking_for_certificates_shows_them_on_its_page(
+    admin_client, asgi_server, settings, tmp_path
+):
+    # Its own keystore: a certificate kept by an earlier run would make it ask for none.
+    settings.DATA_DIR = tmp_path
     simulator = Simulator.objects.create(
         name="Certified",
         ocpp_version="ocpp1.6",

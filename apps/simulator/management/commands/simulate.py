@@ -175,16 +175,19 @@ class Command(BaseCommand):
             logging.getLogger("apps.simulator.wire").setLevel(logging.DEBUG)
         if options["register"]:
             from apps.security.passwords import password_generate
-            from apps.simulator.services import stations_register
+            from apps.simulator.services import StationsNotOurs, stations_register
 
             # Registered stations need a password while OCPP_ALLOW_UNSECURED is off.
             config.password = config.password or password_generate()
-            accepted = stations_register(
-                charger_ids=charger_ids(config.prefix, count, config.first),
-                id_tags=config.id_tags,
-                label="Simulator (manage.py simulate)",
-                password=config.password,
-            )
+            try:
+                accepted = stations_register(
+                    charger_ids=charger_ids(config.prefix, count, config.first),
+                    id_tags=config.id_tags,
+                    label="Simulator (manage.py simulate)",
+                    password=config.password,
+                )
+            except StationsNotOurs as exc:
+                raise CommandError(str(exc)) from exc
             self.stdout.write(
                 f"Registered {count} station(s) ({accepted} accepted) with "
                 + ("the given password" if options["password"] else "a generated password")
