@@ -270,3 +270,16 @@ async def test_a_charger_reporting_faulted_over_its_socket_reaches_slack(
     assert posted[0]["text"] == (
         ":warning: Faulted: station CP-SOCKET-SL, connector 1 (error HighTemperature)."
     )
+
+
+def test_messages_are_written_in_the_node_language(slack, workspace, routes, settings):
+    settings.LANGUAGE_CODE = "it"
+    station = ChargingStation.objects.create(charger_id="CP-IT")
+
+    notifications.notify(
+        {"what": "faulted", "station": station.pk, "connector": 1, "error_code": "OtherError"}
+    )
+
+    assert slack.posted[0]["text"] == (
+        ":warning: Guasto: stazione CP-IT, connettore 1 (errore OtherError)."
+    )
