@@ -538,6 +538,9 @@ SLACK_TIMEOUT = env.float("SLACK_TIMEOUT", default=10.0)
 SLACK_SEND_ATTEMPTS = env.int("SLACK_SEND_ATTEMPTS", default=3)
 # Longest wait (seconds) honoured from Slack's Retry-After before the next attempt.
 SLACK_RETRY_MAX_WAIT = env.float("SLACK_RETRY_MAX_WAIT", default=30.0)
+# Where Slack's response_url of a slash command starts: the charger's answer is posted there,
+# and nowhere else (changed only by tests).
+SLACK_RESPONSE_URL_PREFIX = env.str("SLACK_RESPONSE_URL_PREFIX", default="https://hooks.slack.com/")
 
 # --- Sigils (docs/sigils.md) ------------------------------------------------------------------
 # <!-- sigils settings -->

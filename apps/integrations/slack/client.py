@@ -1,7 +1,9 @@
 """Slack's Web API through slack_sdk's WebClient, at SLACK_API_URL (tests: a local stand-in).
 
 Only three methods are called: `oauth.v2.access` (install), `auth.test` (is the token good)
-and `chat.postMessage` (notifications). Errors come out as SlackError with Slack's error code;
+and `chat.postMessage` (notifications); besides, a slash command's `response_url` gets the
+charger's answer to the command (slack_sdk's WebhookClient), if it is Slack's
+(SLACK_RESPONSE_URL_PREFIX). Errors come out as SlackError with Slack's error code;
 `retryable` says whether trying again later may help (rate limits, Slack's 5xx, no network).
 Tokens never reach an exception's text or a log line.
 """
@@ -16,6 +18,7 @@ from typing import Any
 from django.conf import settings
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.webhook import WebhookClient
 
 logger = logging.getLogger("apps.integrations.slack")
 
@@ -136,3 +139,22 @@ def chat_post(*, token: str, channel: str, text: str, blocks: list | None = None
             continue
         return str(data.get("ts") or "")
     raise SlackError("not_sent")  # not reached: the last attempt returns or raises
+
+
+def response_url_allowed(url: str) -> bool:
+    """Tell whether `url` is Slack's (a slash command's response_url), not any address."""
+    return bool(url) and url.startswith(settings.SLACK_RESPONSE_URL_PREFIX)
+
+
+def respond(*, url: str, text: str) -> None:
+    """Answer a slash command later through its response_url (ephemeral, a new message)."""
+    if not response_url_allowed(url):
+        raise SlackError("response_url_refused")
+    try:
+        response = WebhookClient(url, timeout=int(max(1, settings.SLACK_TIMEOUT))).send(
+            text=text, response_type="ephemeral", replace_original=False
+        )
+    except OSError as exc:
+        raise SlackError(f"network: {type(exc).__name__}", retryable=True) from None
+    if response.status_code != 200:
+        raise SlackError(f"http_{response.status_code}: {response.body[:100]}")

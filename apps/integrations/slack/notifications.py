@@ -3,8 +3,9 @@
 `listen()` (connected to `process_serving` when SLACK_ENABLED) subscribes this server
 process to its live events (`apps.core.live.subscribe`). The listener only picks the events
 Slack is told about and hands a small plain description to the Celery queue when a worker
-runs, else to one background thread of this process; there the text is written (station,
-site, energy, cost) and posted to the site's channel for its kind (`notification_send`).
+runs, else to a background thread of this process (`background.run_later`); there the text
+is written (station, site, energy, cost) and posted to the site's channel for its kind
+(`notification_send`).
 
 | live event | kind | told |
 | --- | --- | --- |
@@ -17,14 +18,11 @@ site, energy, cost) and posted to the site's channel for its kind (`notification
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
 
-from celery import current_app
 from django.conf import settings
 from django.core.cache import cache
-from django.db import close_old_connections
 from django.utils import translation
 from django.utils.translation import gettext as _
 
@@ -38,10 +36,10 @@ from apps.core.events import (
     TransactionStopped,
 )
 from apps.core.live import subscribe, unsubscribe
+from apps.integrations.slack.background import run_later
 from apps.integrations.slack.client import SlackError
 from apps.integrations.slack.models import NotificationKind
 from apps.integrations.slack.services import notification_send
-from apps.nodes.queue import queue_running
 from apps.transactions.billing import transaction_running_cost
 from apps.transactions.labels import money
 from apps.transactions.models import Transaction
@@ -53,8 +51,6 @@ TASK = "apps.integrations.slack.tasks.notify"
 SECURITY_EVERY_S = 60
 # A session's end is told once, though 2.x may report its end again.
 SESSION_TOLD_S = 24 * 3600
-
-_executor: ThreadPoolExecutor | None = None
 
 
 def describe(event: LiveEvent) -> dict[str, Any] | None:
@@ -92,25 +88,8 @@ def describe(event: LiveEvent) -> dict[str, Any] | None:
 def on_event(event: LiveEvent) -> None:
     """The live-event listener: hand what is worth telling to the queue or the thread."""
     described = describe(event)
-    if described is None:
-        return
-    try:
-        if queue_running():
-            current_app.send_task(TASK, args=[described])
-            return
-        global _executor
-        if _executor is None:
-            _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="slack")
-        _executor.submit(_notify_safely, described)
-    except Exception:
-        logger.exception("slack notification %s not queued", described.get("what"))
-
-
-def _notify_safely(described: dict[str, Any]) -> None:
-    try:
-        notify(described)
-    finally:
-        close_old_connections()
+    if described is not None:
+        run_later(TASK, notify, described)
 
 
 def listen(**_kwargs: Any) -> None:

@@ -11,7 +11,9 @@
 
 Commands go through the registered operations (`apps.commands.registry.run_operation`), the
 same senders the station page's forms use: one path, `source="slack"`, the operator as
-`requested_by`. Every answer is ephemeral (only the asking user sees it).
+`requested_by`. Every answer is ephemeral (only the asking user sees it). The answer says
+the command was sent (Slack wants one within 3 s); the charger's answer follows through the
+command's `response_url`, from the background (`outcome_tell`).
 """
 
 from __future__ import annotations
@@ -19,14 +21,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from apps.chargers.models import ChargingStation
 from apps.commands.errors import CommandError
 from apps.commands.models import ChargerCommand, CommandStatus
 from apps.commands.registry import run_operation
+from apps.commands.services import command_wait
+from apps.integrations.slack import client
+from apps.integrations.slack.background import run_later
 from apps.integrations.slack.selectors import identity_user, workspace_active
 from apps.integrations.slack.services import identity_link_token
 from apps.transactions.models import Transaction
@@ -39,6 +45,9 @@ VIEW_PERMS = ("chargers.view_chargingstation",)
 # What the station page asks of an operator who sends a command (station_admin._can_command).
 COMMAND_PERMS = ("chargers.change_chargingstation", "commands.add_chargercommand")
 STATUS_LIST_LIMIT = 25
+OUTCOME_TASK = "apps.integrations.slack.tasks.outcome"
+# Seconds waited for a command's outcome beyond its own timeout.
+OUTCOME_GRACE_S = 5.0
 
 
 def usage() -> str:
@@ -86,7 +95,15 @@ def answer(form: Mapping[str, str], *, base_url: str) -> str:
                 "You may not send commands to stations (permissions: change charging "
                 "station, add charger command)."
             )
-        return _command(verb, args, user)
+        command, text = _command(verb, args, user)
+        response_url = form.get("response_url", "")
+        if (
+            command is not None
+            and not command.is_final
+            and client.response_url_allowed(response_url)
+        ):
+            run_later(OUTCOME_TASK, outcome_tell, command.pk, response_url)
+        return text
     return _("Unknown command %(verb)s.") % {"verb": verb} + "\n" + usage()
 
 
@@ -159,27 +176,30 @@ def _sent(command: ChargerCommand, label: str) -> str:
     }
 
 
-def _command(verb: str, args: list[str], user: AbstractBaseUser) -> str:
+def _command(
+    verb: str, args: list[str], user: AbstractBaseUser
+) -> tuple[ChargerCommand | None, str]:
+    """Send the command; return it (None: not sent) and the answer."""
     if not args:
-        return usage()
+        return None, usage()
     station = _station(args[0])
     if station is None:
-        return _("No station %(station)s.") % {"station": args[0]}
+        return None, _("No station %(station)s.") % {"station": args[0]}
     options = {"requested_by": user, "source": SOURCE}
     try:
         if verb == "start":
             if len(args) != 3 or not args[1].isdigit() or int(args[1]) < 1:
-                return _("Usage: `/constellation start <station> <connector> <idTag>`")
+                return None, _("Usage: `/constellation start <station> <connector> <idTag>`")
             command = run_operation(
                 station=station,
                 operation="remote_start",
                 arguments={"id_tag": args[2], "connector_id": int(args[1])},
                 **options,
             )
-            return _sent(command, _("Remote start"))
+            return command, _sent(command, _("Remote start"))
         if verb == "stop":
             if len(args) > 2:
-                return _("Usage: `/constellation stop <station> [transaction]`")
+                return None, _("Usage: `/constellation stop <station> [transaction]`")
             if len(args) == 2:
                 transaction_id = args[1]
             else:
@@ -189,7 +209,7 @@ def _command(verb: str, args: list[str], user: AbstractBaseUser) -> str:
                     ).values_list("transaction_id", flat=True)[:2]
                 )
                 if len(running) != 1:
-                    return (
+                    return None, (
                         _("No session is running on %(station)s.")
                         if not running
                         else _("Several sessions run on %(station)s: name the transaction.")
@@ -201,13 +221,33 @@ def _command(verb: str, args: list[str], user: AbstractBaseUser) -> str:
                 arguments={"transaction_id": transaction_id},
                 **options,
             )
-            return _sent(command, _("Remote stop"))
+            return command, _sent(command, _("Remote stop"))
         mode = args[1].lower() if len(args) > 1 else "soft"
         if len(args) > 2 or mode not in ("soft", "hard"):
-            return _("Usage: `/constellation reset <station> [soft|hard]`")
+            return None, _("Usage: `/constellation reset <station> [soft|hard]`")
         command = run_operation(
             station=station, operation="reset", arguments={"hard": mode == "hard"}, **options
         )
-        return _sent(command, _("Reset"))
+        return command, _sent(command, _("Reset"))
     except (CommandError, ValueError) as exc:
-        return _("Not sent: %(reason)s") % {"reason": exc}
+        return None, _("Not sent: %(reason)s") % {"reason": exc}
+
+
+def outcome_tell(command_id: int, response_url: str) -> None:
+    """Wait for the command's outcome and tell it through the slash command's response_url."""
+    command = ChargerCommand.objects.select_related("station").get(pk=command_id)
+    command = command_wait(command=command, wait_s=command.timeout_s + OUTCOME_GRACE_S)
+    with translation.override(settings.LANGUAGE_CODE):
+        values = {
+            "action": command.action,
+            "station": command.station.charger_id,
+            "status": command.get_status_display(),
+            "detail": command.error_description or command.error_code,
+        }
+        if not command.is_final:
+            text = _("%(action)s to %(station)s: no answer yet.") % values
+        elif values["detail"]:
+            text = _("%(action)s to %(station)s: %(status)s (%(detail)s).") % values
+        else:
+            text = _("%(action)s to %(station)s: %(status)s.") % values
+    client.respond(url=response_url, text=text)

@@ -42,6 +42,7 @@ def slack(slack_server: SlackState, settings) -> SlackState:
     settings.SLACK_CLIENT_SECRET = CLIENT_SECRET
     settings.SLACK_SIGNING_SECRET = SIGNING_SECRET
     settings.SLACK_SEND_ATTEMPTS = 3
+    settings.SLACK_RESPONSE_URL_PREFIX = f"{slack_server.base}/commands/"
     settings.LANGUAGE_CODE = "en"
     return slack_server
 

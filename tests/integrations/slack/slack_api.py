@@ -11,6 +11,9 @@ is HTTP 429 with `Retry-After` and `{"ok": false, "error": "ratelimited"}`.
 - `chat.postMessage`: Bearer token, `channel` and `text` (JSON or form); `channel_not_found`
   for a channel the workspace has not.
 
+A slash command's `response_url` (https://hooks.slack.com/commands/...) takes a JSON message
+and answers 200 `ok`.
+
 The OAuth page (https://slack.com/oauth/v2/authorize) is played as a user who clicks
 "Allow": it redirects to `redirect_uri?code=…&state=…` with a fresh code.
 
@@ -51,7 +54,13 @@ def signed_headers(body: bytes, *, secret: str = SIGNING_SECRET, timestamp: int 
     return {"HTTP_X_SLACK_SIGNATURE": signature, "HTTP_X_SLACK_REQUEST_TIMESTAMP": ts}
 
 
-def slash_body(text: str, *, user_id: str = "U0OPER001", team_id: str = TEAM_ID) -> bytes:
+def slash_body(
+    text: str,
+    *,
+    user_id: str = "U0OPER001",
+    team_id: str = TEAM_ID,
+    response_url: str = "https://hooks.slack.com/commands/T0CONSTEL/1/abc",
+) -> bytes:
     """Return a slash command's body as Slack posts it (application/x-www-form-urlencoded)."""
     return urlencode(
         {
@@ -67,7 +76,7 @@ def slash_body(text: str, *, user_id: str = "U0OPER001", team_id: str = TEAM_ID)
             "text": text,
             "api_app_id": "A0APP0001",
             "is_enterprise_install": "false",
-            "response_url": "https://hooks.slack.com/commands/T0CONSTEL/1/abc",
+            "response_url": response_url,
             "trigger_id": "13345224609.738474920.8088930838d88f008e0",
         }
     ).encode()
@@ -82,6 +91,7 @@ class SlackState:
     tokens: set[str] = field(default_factory=set)
     codes: dict[str, str] = field(default_factory=dict)  # code -> redirect_uri
     posted: list[dict[str, Any]] = field(default_factory=list)
+    responses: list[dict[str, Any]] = field(default_factory=list)  # to response_urls
     calls: list[str] = field(default_factory=list)
     # HTTP statuses to answer the next chat.postMessage calls with, before answering normally.
     fail_next: list[int] = field(default_factory=list)
@@ -92,6 +102,7 @@ class SlackState:
         self.tokens.clear()
         self.codes.clear()
         self.posted.clear()
+        self.responses.clear()
         self.calls.clear()
         self.fail_next.clear()
 
@@ -99,6 +110,11 @@ class SlackState:
         with self.arrived:
             self.arrived.wait_for(lambda: len(self.posted) >= count, timeout)
         return list(self.posted)
+
+    def wait_responses(self, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
+        with self.arrived:
+            self.arrived.wait_for(lambda: len(self.responses) >= count, timeout)
+        return list(self.responses)
 
     def wait_calls(self, method: str, count: int, timeout: float = 10.0) -> list[str]:
         with self.arrived:
@@ -151,9 +167,20 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
 
     def do_POST(self) -> None:
-        method = urlsplit(self.path).path.removeprefix("/api/")
+        path = urlsplit(self.path).path
         form = self._form()
         state = self.state
+        if path.startswith("/commands/"):
+            with state.arrived:
+                state.responses.append({"path": path, **form})
+                state.arrived.notify_all()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+            return
+        method = path.removeprefix("/api/")
         try:
             answer = getattr(self, "_" + method.replace(".", "_"))(form)
         except AttributeError:
