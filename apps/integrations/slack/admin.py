@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -72,9 +75,34 @@ class SlackChannelRouteAdmin(admin.ModelAdmin):
     autocomplete_fields = ["site"]
 
 
+class SlackIdentityForm(forms.ModelForm):
+    """Only a superuser links a Slack user to someone else: commands run as that operator."""
+
+    request: HttpRequest
+
+    class Meta:
+        model = SlackIdentity
+        fields = ["team_id", "slack_user_id", "user"]
+
+    def clean_user(self):
+        user = self.cleaned_data["user"]
+        actor = self.request.user
+        if user != actor and not actor.is_superuser:
+            raise forms.ValidationError(
+                _("Only a superuser links a Slack account to another operator.")
+            )
+        return user
+
+
 @admin.register(SlackIdentity)
 class SlackIdentityAdmin(admin.ModelAdmin):
+    form = SlackIdentityForm
     list_display = ["slack_user_id", "team_id", "user", "linked_at"]
     list_select_related = ["user"]
     search_fields = ["slack_user_id", "user__username"]
     raw_id_fields = ["user"]
+
+    def get_form(self, request: HttpRequest, obj: SlackIdentity | None = None, **kwargs: Any):
+        # A class of this request's own: a class attribute would be shared between requests.
+        form = super().get_form(request, obj, **kwargs)
+        return type(form.__name__, (form,), {"request": request})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -10,6 +11,12 @@ from apps.chargers.models import Site
 from apps.core.secrets import secret_decrypt, secret_encrypt
 
 SECRET_PURPOSE = "slack"
+
+# Slack's ids: a channel's starts with C (public) or G (private), then capitals and digits.
+channel_id_validator = RegexValidator(
+    r"^[CG][A-Z0-9]{6,30}$",
+    _("A Slack channel id looks like C0123ABCD (not the channel's name)."),
+)
 
 
 class SlackWorkspace(models.Model):
@@ -112,6 +119,7 @@ class SlackChannelRoute(models.Model):
     channel = models.CharField(
         _("channel id"),
         max_length=32,
+        validators=[channel_id_validator],
         help_text=_("Slack's channel id (C0123ABCD): channel details → About, at the bottom."),
     )
 

@@ -226,3 +226,23 @@ def test_an_old_or_forged_link_links_nobody(client, workspace, operator):
     assert "expired" in expired.content.decode()
     assert bad.status_code == 400
     assert SlackIdentity.objects.count() == 0
+
+
+def test_only_a_superuser_links_a_slack_account_to_another_operator(
+    client, workspace, make_user, operator
+):
+    staff = make_user("slack.add_slackidentity", "slack.view_slackidentity")
+    staff.is_staff = True
+    staff.save(update_fields=["is_staff"])
+    client.force_login(staff)
+    add = reverse("admin:slack_slackidentity_add")
+    data = {"team_id": TEAM_ID, "slack_user_id": "U0STAFF01"}
+
+    refused = client.post(add, {**data, "user": operator.pk})
+    own = client.post(add, {**data, "user": staff.pk})
+
+    assert "Only a superuser links a Slack account to another operator." in (
+        refused.content.decode()
+    )
+    assert own.status_code == 302
+    assert SlackIdentity.objects.get().user == staff

@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from asgiref.sync import sync_to_async
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from ocpp.v16 import call
 
 from apps.chargers.models import ChargingStation, Site
@@ -20,6 +21,7 @@ from apps.chargers.services import (
 )
 from apps.core import live
 from apps.core.events import ConnectorStatusChanged
+from apps.core.processes import process_serving
 from apps.energy.models import Tariff
 from apps.energy.services import tariff_save_version
 from apps.integrations.slack import notifications, tasks
@@ -283,3 +285,25 @@ def test_messages_are_written_in_the_node_language(slack, workspace, routes, set
     assert slack.posted[0]["text"] == (
         ":warning: Guasto: stazione CP-IT, connettore 1 (errore OtherError)."
     )
+
+
+def test_a_channel_name_instead_of_its_id_is_a_clear_error(db):
+    route = SlackChannelRoute(kind=NotificationKind.FAULTS, channel="#ops")
+
+    with pytest.raises(ValidationError) as error:
+        route.full_clean()
+
+    assert error.value.message_dict == {
+        "channel": ["A Slack channel id looks like C0123ABCD (not the channel's name)."]
+    }
+
+
+def test_the_server_process_listens_only_while_slack_is_enabled(settings):
+    receivers = [key for key, *_ in process_serving.receivers]
+    assert any(key[0] == "slack-listen" for key in receivers)
+    before = live.listeners()
+    settings.SLACK_ENABLED = False
+
+    notifications.listen()
+
+    assert live.listeners() == before
