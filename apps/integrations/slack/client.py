@@ -47,6 +47,12 @@ class Installation:
         return f"Installation(team_id={self.team_id!r}, bot_user_id={self.bot_user_id!r})"
 
 
+def escape(text: str) -> str:
+    """Escape text for Slack (&, <, >), as Slack asks: a charger's id or a detail it reported
+    must not become a mention (`<!channel>`) or a link."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def web_client(token: str | None = None) -> WebClient:
     # No retry handlers of the SDK: its rate-limit handler sleeps inside the call; attempts are
     # counted and spaced by chat_post instead.
@@ -120,7 +126,7 @@ def chat_post(*, token: str, channel: str, text: str, blocks: list | None = None
             data = _call(
                 "chat.postMessage",
                 lambda: web_client(token).chat_postMessage(
-                    channel=channel, text=text, blocks=blocks, unfurl_links=False
+                    channel=channel, text=escape(text), blocks=blocks, unfurl_links=False
                 ),
             )
         except SlackError as exc:
@@ -152,7 +158,7 @@ def respond(*, url: str, text: str) -> None:
         raise SlackError("response_url_refused")
     try:
         response = WebhookClient(url, timeout=int(max(1, settings.SLACK_TIMEOUT))).send(
-            text=text, response_type="ephemeral", replace_original=False
+            text=escape(text), response_type="ephemeral", replace_original=False
         )
     except OSError as exc:
         raise SlackError(f"network: {type(exc).__name__}", retryable=True) from None

@@ -23,6 +23,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from apps.integrations.slack import slash
+from apps.integrations.slack.client import escape
 from apps.integrations.slack.services import (
     InstallError,
     RequestRefused,
@@ -119,7 +120,7 @@ def commands(request: HttpRequest) -> HttpResponse:
     if refused is not None:
         return refused
     text = slash.answer(request.POST, base_url=request.build_absolute_uri("/"))
-    return JsonResponse({"response_type": "ephemeral", "text": text})
+    return JsonResponse({"response_type": "ephemeral", "text": escape(text)})
 
 
 @csrf_exempt

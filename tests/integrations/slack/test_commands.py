@@ -111,8 +111,11 @@ def test_a_command_to_an_offline_station_says_it_was_not_sent(client, linked, st
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("start CP-SL1 one TAG", "Usage: `/constellation start <station> <connector> <idTag>`"),
-        ("reset CP-SL1 sideways", "Usage: `/constellation reset <station> [soft|hard]`"),
+        (
+            "start CP-SL1 one TAG",
+            "Usage: `/constellation start &lt;station&gt; &lt;connector&gt; &lt;idTag&gt;`",
+        ),
+        ("reset CP-SL1 sideways", "Usage: `/constellation reset &lt;station&gt; [soft|hard]`"),
         ("reset CP-NOPE", "No station CP-NOPE."),
         ("stop CP-SL1", "No session is running on CP-SL1."),
         ("start CP-SL1 1 " + "X" * 21, "Not sent: invalid payload"),

@@ -114,6 +114,17 @@ def test_other_statuses_are_not_told(slack, listening, routes, site):
     assert len(slack.posted) == 1
 
 
+def test_what_a_charger_reports_cannot_ping_the_channel(slack, listening, routes):
+    station = ChargingStation.objects.create(charger_id="CP-<!channel>")
+
+    faulted(station, 1, "<https://evil.example|click>")
+
+    assert slack.wait_posted(1)[0]["text"] == (
+        ":warning: Faulted: station CP-&lt;!channel&gt;, connector 1 "
+        "(error &lt;https://evil.example|click&gt;)."
+    )
+
+
 def test_a_station_going_offline_is_told_unless_it_is_back_already(slack, listening, routes, site):
     station = ChargingStation.objects.create(charger_id="CP-NORD-3", site=site)
     station_connect(station=station, connection_id="c1", ocpp_version="ocpp1.6")
