@@ -21,6 +21,10 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.webhook import WebhookClient
 
 logger = logging.getLogger("apps.integrations.slack")
+# The SDK's own logger: at DEBUG it writes whole answers (oauth.v2.access's holds the bot
+# token). It checks its logger's own level, so this one is held at INFO whatever LOGGING says.
+sdk_logger = logging.getLogger("apps.integrations.slack.sdk")
+sdk_logger.setLevel(logging.INFO)
 
 
 class SlackError(Exception):
@@ -61,6 +65,7 @@ def web_client(token: str | None = None) -> WebClient:
         base_url=settings.SLACK_API_URL,
         timeout=int(max(1, settings.SLACK_TIMEOUT)),
         retry_handlers=[],
+        logger=sdk_logger,
     )
 
 
@@ -157,7 +162,8 @@ def respond(*, url: str, text: str) -> None:
     if not response_url_allowed(url):
         raise SlackError("response_url_refused")
     try:
-        response = WebhookClient(url, timeout=int(max(1, settings.SLACK_TIMEOUT))).send(
+        webhook = WebhookClient(url, timeout=int(max(1, settings.SLACK_TIMEOUT)), logger=sdk_logger)
+        response = webhook.send(
             text=escape(text), response_type="ephemeral", replace_original=False
         )
     except OSError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -11,7 +12,13 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from apps.integrations.slack.models import SlackOAuthState, SlackWorkspace
-from tests.integrations.slack.slack_api import BOT_USER_ID, TEAM_ID, TEAM_NAME, SlackState
+from tests.integrations.slack.slack_api import (
+    BOT_USER_ID,
+    CLIENT_SECRET,
+    TEAM_ID,
+    TEAM_NAME,
+    SlackState,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -64,6 +71,17 @@ def test_an_operator_installs_the_app_and_the_bot_token_is_kept_encrypted(client
     assert token not in workspace.bot_token_encrypted
     assert slack.calls == ["oauth.v2.access", "auth.test"]
     assert SlackOAuthState.objects.count() == 0  # the state was used up
+
+
+def test_no_log_line_holds_the_bot_token_even_at_debug(client, slack, installer, caplog):
+    caplog.set_level(logging.DEBUG)
+
+    follow(client, authorize(client, slack))
+
+    token = SlackWorkspace.objects.get().token()
+    assert "oauth.v2.access" in slack.calls
+    assert token not in caplog.text
+    assert CLIENT_SECRET not in caplog.text
 
 
 def test_the_same_callback_twice_is_refused(client, slack, installer):
