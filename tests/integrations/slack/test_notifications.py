@@ -20,13 +20,14 @@ from apps.chargers.services import (
     station_disconnect,
 )
 from apps.core import live
-from apps.core.events import ConnectorStatusChanged
+from apps.core.events import ConnectorStatusChanged, TransactionEventRecorded
 from apps.core.processes import process_serving
 from apps.energy.models import Tariff
 from apps.energy.services import tariff_save_version
 from apps.integrations.slack import notifications, tasks
 from apps.integrations.slack.models import NotificationKind, SlackChannelRoute
 from apps.security.services import security_event_record
+from apps.transactions.models import Transaction
 from apps.transactions.services import transaction_start, transaction_stop
 from tests.integrations.slack.conftest import BOT_TOKEN
 from tests.ocpp.charger import connect_v16
@@ -187,6 +188,42 @@ def test_a_session_ended_is_told_with_its_energy_and_cost(slack, listening, rout
     assert posted[0]["text"] == (
         f"Session {tx.transaction_id} ended on CP-TX-1, connector 1 (EVDisconnected): "
         "12.350 kWh, cost 4.94 EUR."
+    )
+
+
+def test_a_2x_session_ended_is_told_once_though_reported_again(slack, listening, routes):
+    station = ChargingStation.objects.create(charger_id="CP-V2", ocpp_version="ocpp2.0.1")
+    tx = Transaction.objects.create(
+        station=station,
+        transaction_id="f3a1c2d4-2x",
+        started_at=T0,
+        stopped_at=T0 + timedelta(minutes=30),
+        meter_start_wh=0,
+        meter_stop_wh=7_000,
+        stop_reason="Local",
+    )
+    ended = TransactionEventRecorded(
+        station=station.pk,
+        connector=None,
+        transaction=tx.pk,
+        transaction_id=tx.transaction_id,
+        id_tag="",
+        meter_start_wh=0,
+        started_at=T0,
+        stopped_at=tx.stopped_at,
+        reason="Local",
+        active=False,
+        power_w=None,
+        register_wh=7_000.0,
+    )
+    live.publish(ended)
+    live.publish(ended)
+    faulted(station, 1)  # handled after both
+
+    posted = slack.wait_posted(2)
+    assert [p["channel"] for p in posted] == [SESSIONS, DEFAULT_FAULTS]
+    assert posted[0]["text"] == (
+        "Session f3a1c2d4-2x ended on CP-V2, connector - (Local): 7.000 kWh, cost not priced."
     )
 
 
