@@ -522,6 +522,25 @@ CELERY_BEAT_SCHEDULE["check-balance-margins"] = {
 
 # --- Slack (docs/slack.md) --------------------------------------------------------------------
 # <!-- slack settings -->
+# The Slack bot: OAuth install, signed slash commands and events, notifications per site.
+SLACK_ENABLED = env.bool("SLACK_ENABLED", default=False)
+# The Slack app's credentials (api.slack.com/apps → Basic Information); never shown or logged.
+SLACK_CLIENT_ID = env.str("SLACK_CLIENT_ID", default="")
+SLACK_CLIENT_SECRET = env.str("SLACK_CLIENT_SECRET", default="")
+SLACK_SIGNING_SECRET = env.str("SLACK_SIGNING_SECRET", default="")
+# Slack's Web API and its OAuth page (changed only by tests, to a local stand-in).
+SLACK_API_URL = env.str("SLACK_API_URL", default="https://slack.com/api/")
+SLACK_AUTHORIZE_URL = env.str("SLACK_AUTHORIZE_URL", default="https://slack.com/oauth/v2/authorize")
+# Seconds a signed request stays acceptable (Slack's advice: 5 minutes).
+SLACK_REQUEST_TOLERANCE = env.int("SLACK_REQUEST_TOLERANCE", default=300)
+# Seconds a Web API call may take, and how many times a notification is tried.
+SLACK_TIMEOUT = env.float("SLACK_TIMEOUT", default=10.0)
+SLACK_SEND_ATTEMPTS = env.int("SLACK_SEND_ATTEMPTS", default=3)
+# Longest wait (seconds) honoured from Slack's Retry-After before the next attempt.
+SLACK_RETRY_MAX_WAIT = env.float("SLACK_RETRY_MAX_WAIT", default=30.0)
+# Where Slack's response_url of a slash command starts: the charger's answer is posted there,
+# and nowhere else (changed only by tests).
+SLACK_RESPONSE_URL_PREFIX = env.str("SLACK_RESPONSE_URL_PREFIX", default="https://hooks.slack.com/")
 
 # --- Sigils (docs/sigils.md) ------------------------------------------------------------------
 # <!-- sigils settings -->

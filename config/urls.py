@@ -20,6 +20,7 @@ urlpatterns = [
     path("api/", include("config.api")),
     path("files/", include("apps.maintenance.urls")),
     path("payments/", include("apps.payments.urls")),
+    path("slack/", include("apps.integrations.slack.urls")),
     path("healthz", healthz, name="healthz"),
     path("changelog/", changelog, name="changelog"),
     # Self-service for account owners (docs/billing.md, section "portal").
