@@ -8,7 +8,9 @@ and its shorthands) and one error, `OdooError(message, permanent=...)`:
   (code 1: the server raised; sending it again gives the same answer). Never retried.
 - transient: the server cannot be reached (connection refused, reset, timeout) or answers
   with HTTP 502 / 503 / 504 / 429 (a proxy in front of a restarting Odoo). Retried with
-  exponential backoff, ODOO_RETRIES times at most, then raised.
+  exponential backoff, ODOO_RETRIES times at most, then raised. A `create` is the exception:
+  sent once, since Odoo may have done it and lost only the answer (the caller looks for the
+  record before it tries again).
 
 Odoo's fault codes are those of odoo/service/wsgi_server.py (`RPC_FAULT_CODE_*`).
 """
@@ -120,8 +122,12 @@ class OdooClient:
             transport = TimeoutTransport(self.timeout)
         return xmlrpc.client.ServerProxy(address, transport=transport, allow_none=True)
 
-    def _call(self, endpoint: str, method: str, *args: Any) -> Any:
-        """Send one call; retry transient failures with backoff; classify the failure."""
+    def _call(self, endpoint: str, method: str, *args: Any, retry: bool = True) -> Any:
+        """Send one call; retry transient failures with backoff; classify the failure.
+
+        `retry=False` for a call that must not be sent twice blindly (a create: Odoo may have
+        done it and only its answer was lost); the caller looks before it tries again.
+        """
         attempt = 0
         while True:
             attempt += 1
@@ -157,7 +163,7 @@ class OdooClient:
                     % {"url": self.url, "reason": exc},
                     permanent=True,
                 ) from None
-            if attempt > self.retries:
+            if not retry or attempt > self.retries:
                 raise error
             delay = self.backoff * (2 ** (attempt - 1))
             logger.warning(
@@ -217,18 +223,26 @@ class OdooClient:
 
     # -- object ------------------------------------------------------------------------------
     def execute_kw(
-        self, model: str, method: str, args: list[Any], kwargs: dict[str, Any] | None = None
+        self,
+        model: str,
+        method: str,
+        args: list[Any],
+        kwargs: dict[str, Any] | None = None,
+        *,
+        retry: bool = True,
     ) -> Any:
+        uid = self.uid
         return self._call(
             "object",
             "execute_kw",
             self.database,
-            self.uid,
+            uid,
             self._secret,
             model,
             method,
             args,
             kwargs or {},
+            retry=retry,
         )
 
     def search_read(
@@ -251,7 +265,8 @@ class OdooClient:
         return self.execute_kw(model, "read", [ids], {"fields": fields})
 
     def create(self, model: str, values: dict[str, Any]) -> int:
-        created = self.execute_kw(model, "create", [values])
+        """Create one record; sent once (never retried: see `_call`)."""
+        created = self.execute_kw(model, "create", [values], retry=False)
         # Odoo 17+ create takes a list and may answer a list of ids.
         return int(created[0] if isinstance(created, list) else created)
 

@@ -13,7 +13,8 @@ account.tax, res.partner, sale.order, sale.order.line); domains in Odoo's prefix
 `active` records only unless the context says `active_test: False`.
 
 Failures a test can ask for: `fail_after` calls answered, every next one fails (`fail_mode`:
-"drop" closes the connection without an answer, "503" answers HTTP 503); `fail_next` the next
+"drop" closes the connection without an answer, "503" answers HTTP 503, "lose" does the call
+and then closes the connection without its answer); `fail_next` the next
 n calls fail, then it answers again; `denied` (login, model) pairs get an AccessError.
 """
 
@@ -397,7 +398,10 @@ class _Handler(SimpleXMLRPCRequestHandler):
         state: FakeOdoo = self.server.state  # type: ignore[attr-defined]
         if state.should_fail():
             state.calls.append(("failed", self.path))
-            self.rfile.read(int(self.headers.get("content-length") or 0))
+            body = self.rfile.read(int(self.headers.get("content-length") or 0))
+            if state.fail_mode == "lose":
+                # Done here, but the answer is lost on the way back.
+                self.server._marshaled_dispatch(body, None, self.path)  # type: ignore[attr-defined]
             if state.fail_mode == "503":
                 self.send_response(503, "Service Unavailable")
                 self.send_header("Content-Length", "0")

@@ -147,3 +147,15 @@ def test_a_server_that_never_answers_times_out(silent_server: str) -> None:
     assert caught.value.permanent is False
     assert "timed out" in str(caught.value)
     assert c.attempts == 2
+
+
+def test_a_create_whose_answer_is_lost_is_not_sent_again(odoo: FakeOdoo) -> None:
+    c = client(odoo, retries=3)
+    c.authenticate()
+    odoo.fail_after, odoo.fail_mode = 0, "lose"
+    with pytest.raises(OdooError) as caught:
+        c.create("res.partner", {"name": "Once"})
+    assert caught.value.permanent is False
+    names = [p["name"] for p in odoo.records["res.partner"].values()]
+    assert names.count("Once") == 1
+    assert c.attempts == 2  # authenticate, one create

@@ -9,6 +9,7 @@ from django.contrib.auth.models import Group
 from apps.integrations.odoo.client import OdooError
 from apps.integrations.odoo.models import OdooInstance, OdooUser
 from apps.integrations.odoo.services import users_sync, users_sync_all
+from apps.integrations.odoo.tasks import sync_users
 from tests.conftest import free_port
 from tests.integrations.odoo.fake_odoo import FakeOdoo
 
@@ -222,3 +223,11 @@ def test_the_scheduled_sync_runs_instances_with_sync_on(
     assert users_sync_all() == {"ERP": "2 to create, 0 to update, 0 to deactivate, 0 skipped"}
     settings.ODOO_ENABLED = False
     assert users_sync_all() == {}
+
+
+def test_the_beat_task_syncs(instance, operators, staff, celery_eager) -> None:
+    instance.sync_users = True
+    instance.save()
+    assert sync_users.delay().get() == {
+        "ERP": "2 to create, 0 to update, 0 to deactivate, 0 skipped"
+    }
