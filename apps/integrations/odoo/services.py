@@ -308,9 +308,9 @@ def users_sync(
 ) -> SyncPlan:
     """Bring operator accounts in step with Odoo's internal users; return the plan.
 
-    All of Odoo is read before anything is written; the plan is then applied in one
-    transaction (or only returned, with `dry_run`). An OdooError leaves the accounts as they
-    were; the instance records the failure.
+    All of Odoo is read before anything is written; the plan is then made and applied in one
+    transaction holding the instance's row lock (or only returned, with `dry_run`). An
+    OdooError leaves the accounts as they were; the instance records the failure.
     """
     client = client or client_for(instance=instance)
     try:
@@ -320,6 +320,8 @@ def users_sync(
             _record(instance, _("failed: %(error)s") % {"error": exc})
         raise
     with db_transaction.atomic():
+        if not dry_run:
+            _lock(instance)
         plan = _plan(instance=instance, odoo=odoo)
         if dry_run:
             return plan
@@ -327,6 +329,12 @@ def users_sync(
         _record(instance, plan.summary())
     logger.info("odoo %s: users synchronised: %s", instance.name, plan.summary())
     return plan
+
+
+def _lock(instance: OdooInstance) -> None:
+    # Two syncs of one instance (the beat's, an operator's, a sign-in) plan and apply one
+    # after the other: the second plans against what the first wrote.
+    OdooInstance.objects.select_for_update().filter(pk=instance.pk).first()
 
 
 def _record(instance: OdooInstance, result: str) -> None:
@@ -363,6 +371,7 @@ def user_authenticate(*, instance: OdooInstance, login: str, password: str) -> A
         return None
     odoo.users[:] = [row for row in odoo.users if int(row["id"]) == uid]
     with db_transaction.atomic():
+        _lock(instance)
         plan = _plan(instance=instance, odoo=odoo)
         _apply(instance=instance, plan=plan)
     link = OdooUser.objects.filter(instance=instance, odoo_uid=uid).select_related("user").first()
