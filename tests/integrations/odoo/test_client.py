@@ -6,6 +6,7 @@ import socket
 from collections.abc import Iterator
 
 import pytest
+from django.utils import translation
 
 from apps.integrations.odoo.client import (
     FAULT_ACCESS_DENIED,
@@ -159,3 +160,11 @@ def test_a_create_whose_answer_is_lost_is_not_sent_again(odoo: FakeOdoo) -> None
     names = [p["name"] for p in odoo.records["res.partner"].values()]
     assert names.count("Once") == 1
     assert c.attempts == 2  # authenticate, one create
+
+
+def test_errors_are_translated(odoo: FakeOdoo) -> None:
+    with translation.override("it"), pytest.raises(OdooError) as caught:
+        client(odoo, secret="wrong").authenticate()
+    assert str(caught.value) == (
+        "Odoo ha rifiutato le credenziali di api@example.com sul database constellation."
+    )
