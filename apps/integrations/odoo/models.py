@@ -174,6 +174,7 @@ class TariffProduct(models.Model):
 
 class SaleState(models.TextChoices):
     PENDING = "pending", _("pending")
+    PUSHING = "pushing", _("being pushed")
     PUSHED = "pushed", _("pushed")
     FAILED = "failed", _("failed")
 
@@ -200,6 +201,8 @@ class SessionSale(models.Model):
     order_id = models.PositiveIntegerField(_("Odoo sale order id"), null=True, blank=True)
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     error = models.CharField(_("last error"), max_length=300, blank=True)
+    # When a worker claimed the push (state "pushing"); a claim this old is taken over.
+    claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     pushed_at = models.DateTimeField(_("pushed at"), null=True, blank=True)
 

@@ -16,7 +16,7 @@ from apps.integrations.odoo.models import OdooInstance, TariffProduct
 PRODUCT_FIELDS = ["id", "name", "default_code", "list_price", "taxes_id"]
 
 
-def client_for(*, instance: OdooInstance) -> OdooClient:
+def client_for(*, instance: OdooInstance, retries: int | None = None) -> OdooClient:
     """Return a client of `instance` as its configured (service) user."""
     if not instance.has_api_key or not instance.api_key():
         raise OdooError(
@@ -29,6 +29,7 @@ def client_for(*, instance: OdooInstance) -> OdooClient:
         database=instance.database,
         login=instance.username,
         secret=instance.api_key(),
+        retries=retries,
     )
 
 

@@ -10,12 +10,14 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser
 from django.db import transaction as db_transaction
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -43,6 +45,9 @@ XML_ID = re.compile(r"^[A-Za-z0-9_]+\.[A-Za-z0-9_]+$")
 USER_FIELDS = ["id", "login", "name", "email", "active"]
 # Pushes of a sale retried by the periodic job before it is left to an operator.
 SALE_MAX_ATTEMPTS = 10
+# A push claimed longer ago than this is taken over (its worker died): far longer than the
+# calls of one push can take (ODOO_TIMEOUT and retries).
+SALE_CLAIM_TIMEOUT = timedelta(minutes=10)
 
 
 # -- connection ------------------------------------------------------------------------------
@@ -312,9 +317,22 @@ def users_sync(
     transaction holding the instance's row lock (or only returned, with `dry_run`). An
     OdooError leaves the accounts as they were; the instance records the failure.
     """
-    client = client or client_for(instance=instance)
     try:
+        if not instance.group_mappings.exists():
+            raise OdooError(
+                _("Odoo instance %(name)s has no group mappings: nobody would be an operator.")
+                % {"name": instance.name},
+                permanent=True,
+            )
+        client = client or client_for(instance=instance)
         odoo = _read_odoo(instance=instance, client=client)
+        if odoo.unresolved and not dry_run:
+            # Members of a group we cannot find would all be deactivated: stop instead.
+            raise OdooError(
+                _("Odoo groups not found: %(groups)s. Fix the group mappings; nothing changed.")
+                % {"groups": ", ".join(odoo.unresolved)},
+                permanent=True,
+            )
     except OdooError as exc:
         if not dry_run:
             _record(instance, _("failed: %(error)s") % {"error": exc})
@@ -361,10 +379,14 @@ def user_authenticate(*, instance: OdooInstance, login: str, password: str) -> A
     None when Odoo refuses them, cannot be reached, or does not make this user an operator
     (no mapped group), and for a local superuser (never taken over by Odoo).
     """
-    probe = OdooClient(url=instance.url, database=instance.database, login=login, secret=password)
+    # Someone waits at the sign-in page: one try each, no backoff (the sync retries).
+    probe = OdooClient(
+        url=instance.url, database=instance.database, login=login, secret=password, retries=0
+    )
     try:
         uid = probe.authenticate()
-        odoo = _read_odoo(instance=instance, client=client_for(instance=instance), login=login)
+        service = client_for(instance=instance, retries=0)
+        odoo = _read_odoo(instance=instance, client=service, login=login)
     except OdooError as exc:
         level = logging.INFO if exc.permanent else logging.WARNING
         logger.log(level, "odoo %s: login of %s refused: %s", instance.name, login, exc)
@@ -431,6 +453,24 @@ def _sale_values(sale: SessionSale, tx: Transaction, product_id: int) -> dict[st
     }
 
 
+def _sale_claim(sale: SessionSale) -> bool:
+    """Mark the sale as being pushed by us; False if it is pushed or another push holds it.
+
+    One conditional UPDATE, so two workers (the task after pricing, the retry job, an
+    operator) never both create its order. A claim older than SALE_CLAIM_TIMEOUT (a worker
+    that died) is taken over.
+    """
+    now = timezone.now()
+    claimable = Q(state__in=[SaleState.PENDING, SaleState.FAILED]) | Q(
+        state=SaleState.PUSHING, claimed_at__lt=now - SALE_CLAIM_TIMEOUT
+    )
+    claimed = SessionSale.objects.filter(claimable, pk=sale.pk).update(
+        state=SaleState.PUSHING, claimed_at=now, attempts=F("attempts") + 1
+    )
+    sale.refresh_from_db()
+    return bool(claimed)
+
+
 def session_sale_push(
     *, transaction_pk: int, instance: OdooInstance | None = None, client: OdooClient | None = None
 ) -> SessionSale | None:
@@ -451,11 +491,10 @@ def session_sale_push(
     if tx is None or tx.tariff is None:
         return None
     sale, _created = SessionSale.objects.get_or_create(instance=instance, transaction=tx)
-    if sale.state == SaleState.PUSHED:
-        return sale
+    if not _sale_claim(sale):
+        return sale  # pushed already, or being pushed by another worker
     link = tariff_product_for(instance=instance, tariff_code=tx.tariff.code)
     product_id = link.product_id if link else instance.default_product_id
-    sale.attempts += 1
     try:
         if not product_id:
             raise OdooError(
@@ -477,12 +516,12 @@ def session_sale_push(
         sale.state = SaleState.FAILED if exc.permanent else SaleState.PENDING
         sale.error = str(exc)[:300]
         sale.product_id = product_id
-        sale.save(update_fields=["state", "error", "attempts", "product_id"])
+        sale.save(update_fields=["state", "error", "product_id"])
         logger.warning("odoo %s: tx %s not pushed: %s", instance.name, tx.pk, exc)
         return sale
     sale.state, sale.order_id, sale.product_id = SaleState.PUSHED, order_id, product_id
     sale.error, sale.pushed_at = "", timezone.now()
-    sale.save(update_fields=["state", "order_id", "product_id", "error", "attempts", "pushed_at"])
+    sale.save(update_fields=["state", "order_id", "product_id", "error", "pushed_at"])
     logger.info("odoo %s: tx %s pushed as sale.order %s", instance.name, tx.pk, order_id)
     return sale
 
@@ -491,8 +530,11 @@ def session_sales_push_pending() -> int:
     """Push again the sales still pending (Odoo was unreachable); return how many went."""
     pushed = 0
     for instance in instances_active(push_sales=True):
+        stale = timezone.now() - SALE_CLAIM_TIMEOUT
         pending = SessionSale.objects.filter(
-            instance=instance, state=SaleState.PENDING, attempts__lt=SALE_MAX_ATTEMPTS
+            Q(state=SaleState.PENDING) | Q(state=SaleState.PUSHING, claimed_at__lt=stale),
+            instance=instance,
+            attempts__lt=SALE_MAX_ATTEMPTS,
         ).values_list("transaction_id", flat=True)
         for pk in list(pending[:200]):
             sale = session_sale_push(transaction_pk=pk, instance=instance)

@@ -66,3 +66,9 @@ def test_the_login_is_off_unless_the_instance_allows_it(odoo_login, instance) ->
     instance.login_enabled = False
     instance.save()
     assert not signed_in(sign_in("anna", PASSWORD))
+
+
+def test_a_sign_in_does_not_wait_for_retries(odoo_login, odoo) -> None:
+    odoo.fail_next, odoo.fail_mode = 10, "503"
+    assert not signed_in(sign_in("anna", PASSWORD))
+    assert [call[0] for call in odoo.calls] == ["failed"]  # one try, no retry

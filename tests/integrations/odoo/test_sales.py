@@ -6,6 +6,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from apps.energy.models import Tariff
 from apps.integrations.odoo.client import OdooError
@@ -184,3 +185,19 @@ def test_nothing_is_pushed_unless_configured(
 def test_an_unpriced_session_is_not_pushed(seller, station, charging, odoo) -> None:
     assert session_sale_push(transaction_pk=charging.pk) is None
     assert not SessionSale.objects.exists()
+
+
+def test_a_sale_being_pushed_is_not_pushed_twice(seller, station, charging, odoo) -> None:
+    stop(station, charging)
+    transaction_price(transaction_pk=charging.pk)
+    now = timezone.now()
+    sale = SessionSale.objects.create(
+        instance=seller, transaction=charging, state=SaleState.PUSHING, claimed_at=now
+    )
+    assert session_sale_push(transaction_pk=charging.pk).state == SaleState.PUSHING
+    assert session_sales_push_pending() == 0
+    assert orders(odoo) == []
+    # A claim whose worker died is taken over by the retry job.
+    SessionSale.objects.filter(pk=sale.pk).update(claimed_at=now - timedelta(minutes=11))
+    assert session_sales_push_pending() == 1
+    assert len(orders(odoo)) == 1

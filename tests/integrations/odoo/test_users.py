@@ -231,3 +231,24 @@ def test_the_beat_task_syncs(instance, operators, staff, celery_eager) -> None:
     assert sync_users.delay().get() == {
         "ERP": "2 to create, 0 to update, 0 to deactivate, 0 skipped"
     }
+
+
+def test_no_mapping_refuses_to_sync_rather_than_deactivate_everyone(
+    instance, operators, staff
+) -> None:
+    users_sync(instance=instance)
+    instance.group_mappings.all().delete()
+    with pytest.raises(OdooError, match="has no group mappings"):
+        users_sync(instance=instance)
+    assert User.objects.filter(is_active=True).count() == 2
+
+
+def test_a_mapped_group_gone_from_odoo_stops_the_sync(instance, operators, staff, odoo) -> None:
+    users_sync(instance=instance)
+    del odoo.records["ir.model.data"][2]  # base.group_system no longer found
+    plan = users_sync(instance=instance, dry_run=True)
+    assert plan.unresolved_groups == ["base.group_system"]
+    assert logins(plan.deactivate) == ["anna@example.com", "bruno"]  # what it would do
+    with pytest.raises(OdooError, match="Odoo groups not found: base.group_system"):
+        users_sync(instance=instance)
+    assert User.objects.filter(is_active=True).count() == 2
