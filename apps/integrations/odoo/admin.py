@@ -199,7 +199,10 @@ class OdooInstanceAdmin(admin.ModelAdmin):
         instance = self.get_object(request, object_id)
         if instance is None:
             raise Http404
-        if not request.user.has_perm("odoo.view_tariffproduct"):
+        if not (
+            self.has_view_permission(request, instance)
+            and request.user.has_perm("odoo.view_tariffproduct")
+        ):
             raise PermissionDenied
         query = request.GET.get("q", "").strip()[:100]
         products, error = [], ""

@@ -5,20 +5,12 @@ from __future__ import annotations
 from celery import shared_task
 
 from apps.integrations.odoo import services
-from apps.integrations.odoo.models import OdooInstance
 
 
 @shared_task
 def sync_users() -> dict[str, str]:
     """Sync the operator accounts of every instance with `sync_users` on (beat)."""
     return services.users_sync_all()
-
-
-@shared_task
-def sync_instance_users(instance_pk: int) -> str:
-    """Sync one instance's operator accounts (on demand)."""
-    instance = OdooInstance.objects.get(pk=instance_pk)
-    return services.users_sync(instance=instance).summary()
 
 
 @shared_task

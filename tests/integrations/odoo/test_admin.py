@@ -103,6 +103,7 @@ def test_syncing_needs_its_permission(staff_client, instance, operators, staff) 
 def test_the_product_lookup(staff_client, instance, odoo) -> None:
     url = reverse("admin:odoo_odooinstance_products", args=[instance.pk])
     assert staff_client("odoo.view_odooinstance").get(url, {"q": "EV"}).status_code == 403
+    assert staff_client("odoo.view_tariffproduct").get(url, {"q": "EV"}).status_code == 403
     client = staff_client("odoo.view_odooinstance", "odoo.view_tariffproduct")
     html = client.get(url, {"q": "EV"}).content.decode()
     assert "Charging energy AC" in html and "Charging energy DC fast" in html

@@ -6,6 +6,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from apps.energy.models import Tariff
@@ -201,3 +202,27 @@ def test_a_sale_being_pushed_is_not_pushed_twice(seller, station, charging, odoo
     SessionSale.objects.filter(pk=sale.pk).update(claimed_at=now - timedelta(minutes=11))
     assert session_sales_push_pending() == 1
     assert len(orders(odoo)) == 1
+
+
+def test_an_operator_pushes_a_failed_sale_again(
+    seller, station, charging, odoo, staff_client
+) -> None:
+    TariffProduct.objects.all().delete()
+    stop(station, charging)
+    transaction_price(transaction_pk=charging.pk)
+    sale = session_sale_push(transaction_pk=charging.pk)
+    assert sale.state == SaleState.FAILED
+    seller.default_product_id = 11
+    seller.save()
+    url = reverse("admin:odoo_sessionsale_changelist")
+    data = {"action": "push_again", "_selected_action": [sale.pk]}
+    viewer = staff_client("odoo.view_sessionsale")
+    viewer.post(url, data)
+    sale.refresh_from_db()
+    assert sale.state == SaleState.FAILED  # the action needs the change permission
+    page = staff_client("odoo.view_sessionsale", "odoo.change_sessionsale").post(
+        url, data, follow=True
+    )
+    sale.refresh_from_db()
+    assert sale.state == SaleState.PUSHED
+    assert f"sale order {sale.order_id}." in page.content.decode()
