@@ -195,7 +195,21 @@ def _plan(*, instance: OdooInstance, odoo: _OdooUsers) -> SyncPlan:
     plan = SyncPlan(instance=instance.name, unresolved_groups=odoo.unresolved)
     mappings = list(instance.group_mappings.select_related("django_group"))
     managed = {m.django_group_id for m in mappings}
-    links = {link.odoo_uid: link for link in instance.users.select_related("user")}
+    # Read up front, a few queries whatever the number of users.
+    links = {
+        link.odoo_uid: link
+        for link in instance.users.select_related("user").prefetch_related("user__groups")
+    }
+    logins = [_text(row.get("login")).strip() for row in odoo.users]
+    by_login = {
+        user.username: user
+        for user in User.objects.filter(username__in=logins).prefetch_related("groups")
+    }
+    elsewhere = dict(
+        OdooUser.objects.filter(user__username__in=logins)
+        .exclude(instance=instance)
+        .values_list("user_id", "instance__name")
+    )
     seen: set[int] = set()
     for row in odoo.users:
         uid, login = int(row["id"]), _text(row.get("login")).strip()
@@ -203,7 +217,7 @@ def _plan(*, instance: OdooInstance, odoo: _OdooUsers) -> SyncPlan:
         wanted = [m for m in mappings if odoo.mapping_groups.get(m.pk, set()) & row["groups"]]
         active = bool(row.get("active")) and bool(wanted)
         link = links.get(uid)
-        user = link.user if link else User.objects.filter(username=login).first()
+        user = link.user if link else by_login.get(login)
         if not login or len(login) > 150:
             plan.skipped.append(UserChange(uid, login, reason=_("login empty or too long")))
             continue
@@ -215,14 +229,14 @@ def _plan(*, instance: OdooInstance, odoo: _OdooUsers) -> SyncPlan:
             )
             continue
         if user is not None and link is None:
-            other = OdooUser.objects.filter(user=user).exclude(instance=instance).first()
-            if other is not None:
+            if user.pk in elsewhere:
                 plan.skipped.append(
                     UserChange(
                         uid,
                         login,
                         user.pk,
-                        reason=_("managed by Odoo instance %(name)s") % {"name": other.instance},
+                        reason=_("managed by Odoo instance %(name)s")
+                        % {"name": elsewhere[user.pk]},
                     )
                 )
                 continue
@@ -245,12 +259,13 @@ def _plan(*, instance: OdooInstance, odoo: _OdooUsers) -> SyncPlan:
                 UserChange(uid, login, None, (), tuple(values.items()), groups, _("new operator"))
             )
             continue
-        if user.username != login and User.objects.filter(username=login).exclude(pk=user.pk):
+        taken = by_login.get(login)
+        if user.username != login and taken is not None and taken.pk != user.pk:
             plan.skipped.append(
                 UserChange(uid, login, user.pk, reason=_("another account has this login"))
             )
             continue
-        current_groups = set(user.groups.filter(pk__in=managed).values_list("pk", flat=True))
+        current_groups = {group.pk for group in user.groups.all() if group.pk in managed}
         changes = [
             f"{name}: {getattr(user, name)!r} → {value!r}"
             for name, value in values.items()

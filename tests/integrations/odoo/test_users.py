@@ -252,3 +252,16 @@ def test_a_mapped_group_gone_from_odoo_stops_the_sync(instance, operators, staff
     with pytest.raises(OdooError, match=r"Odoo groups not found: base\.group_system"):
         users_sync(instance=instance)
     assert User.objects.filter(is_active=True).count() == 2
+
+
+def test_planning_reads_a_fixed_number_of_queries(
+    instance, operators, odoo, django_assert_max_num_queries
+) -> None:
+    for n in range(30):
+        odoo.add_user(f"user{n}", f"User {n}", groups=[SETTINGS_GROUP])
+    users_sync(instance=instance)
+    for n in range(30):
+        odoo.records["res.users"][n + 3]["name"] = f"Renamed {n}"
+    with django_assert_max_num_queries(12):  # one per user would be 30 and more
+        plan = users_sync(instance=instance, dry_run=True)
+    assert len(plan.update) == 30
