@@ -192,9 +192,8 @@ def test_a_sale_being_pushed_is_not_pushed_twice(seller, station, charging, odoo
     stop(station, charging)
     transaction_price(transaction_pk=charging.pk)
     now = timezone.now()
-    sale = SessionSale.objects.create(
-        instance=seller, transaction=charging, state=SaleState.PUSHING, claimed_at=now
-    )
+    sale = SessionSale.objects.get(instance=seller, transaction=charging)  # made by pricing
+    SessionSale.objects.filter(pk=sale.pk).update(state=SaleState.PUSHING, claimed_at=now)
     assert session_sale_push(transaction_pk=charging.pk).state == SaleState.PUSHING
     assert session_sales_push_pending() == 0
     assert orders(odoo) == []
@@ -226,3 +225,13 @@ def test_an_operator_pushes_a_failed_sale_again(
     sale.refresh_from_db()
     assert sale.state == SaleState.PUSHED
     assert f"sale order {sale.order_id}." in page.content.decode()
+
+
+def test_a_push_never_queued_is_found_by_the_retry_job(seller, station, charging, odoo) -> None:
+    stop(station, charging)
+    transaction_price(transaction_pk=charging.pk)  # its on-commit queueing never runs here
+    sale = SessionSale.objects.get(transaction=charging)
+    assert sale.state == SaleState.PENDING and orders(odoo) == []
+    assert session_sales_push_pending() == 1
+    sale.refresh_from_db()
+    assert sale.state == SaleState.PUSHED and len(orders(odoo)) == 1
