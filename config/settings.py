@@ -519,6 +519,29 @@ CELERY_BEAT_SCHEDULE["check-balance-margins"] = {
 
 # --- Odoo (docs/odoo.md) ----------------------------------------------------------------------
 # <!-- odoo settings -->
+# Odoo instances (URL, database, user, API key) are set in the admin; these switch the
+# integration and bound its calls. Off: no scheduled sync, no sale pushed, no Odoo login.
+ODOO_ENABLED = env.bool("ODOO_ENABLED", default=False)
+# Seconds one XML-RPC call may take before it counts as unreachable.
+ODOO_TIMEOUT = env.float("ODOO_TIMEOUT", default=15.0)
+# Retries of a call Odoo could not answer (refused, timed out, HTTP 502/503/504/429), waiting
+# ODOO_RETRY_BACKOFF seconds, then twice that, and so on. Refusals are never retried.
+ODOO_RETRIES = env.int("ODOO_RETRIES", default=3)
+ODOO_RETRY_BACKOFF = env.float("ODOO_RETRY_BACKOFF", default=1.0)
+# Seconds between two scheduled users syncs (instances with "synchronise users" on).
+ODOO_SYNC_USERS_SECONDS = env.float("ODOO_SYNC_USERS_SECONDS", default=3600.0)
+# Operators may sign in with their Odoo login and password (instances with "Odoo login" on).
+ODOO_LOGIN = env.bool("ODOO_LOGIN", default=False)
+if ODOO_LOGIN:
+    AUTHENTICATION_BACKENDS.append("apps.integrations.odoo.auth.OdooBackend")
+CELERY_BEAT_SCHEDULE["odoo-sync-users"] = {
+    "task": "apps.integrations.odoo.tasks.sync_users",
+    "schedule": ODOO_SYNC_USERS_SECONDS,
+}
+CELERY_BEAT_SCHEDULE["odoo-push-pending-sales"] = {
+    "task": "apps.integrations.odoo.tasks.push_pending_sales",
+    "schedule": 600.0,
+}
 
 # --- Slack (docs/slack.md) --------------------------------------------------------------------
 # <!-- slack settings -->

@@ -39,6 +39,7 @@ from apps.transactions.labels import money
 from apps.transactions.models import MeterValue, Transaction
 from apps.transactions.operations import cost_updated, remote_stop
 from apps.transactions.readings import ENERGY, combine
+from apps.transactions.signals import transaction_priced
 
 logger = logging.getLogger(__name__)
 
@@ -170,6 +171,7 @@ def transaction_price(*, transaction_pk: int) -> Cost | None:
         if tx.cost is None or tx.tariff_id is None:
             tx.cost, tx.tariff = cost.total, tariff
             tx.save(update_fields=["cost", "tariff", "updated_at"])
+            transaction_priced.send(sender=Transaction, transaction_pk=tx.pk, cost=cost)
         if tx.account_id is not None:
             amount = _charge_amount(tx, cost, tx.cost)
             if amount:
