@@ -528,3 +528,5 @@ CELERY_BEAT_SCHEDULE["check-balance-margins"] = {
 
 # --- User data and change history (docs/userdata.md) -----------------------------------------
 # <!-- userdata settings -->
+# The largest bundle file an import reads (bytes); a larger one is refused before parsing.
+USERDATA_MAX_BUNDLE_BYTES = env.int("USERDATA_MAX_BUNDLE_BYTES", default=20 * 1024 * 1024)
