@@ -24,6 +24,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from apps.chargers.models import Connector
 from apps.userdata.bundle import (
@@ -46,6 +47,13 @@ UNCHANGED = "unchanged"
 CONFLICT = "conflict"
 ERROR = "error"
 BLOCKING = (CONFLICT, ERROR)
+ACTION_LABELS = {
+    CREATE: gettext_lazy("create"),
+    UPDATE: gettext_lazy("update"),
+    UNCHANGED: gettext_lazy("unchanged"),
+    CONFLICT: gettext_lazy("conflict"),
+    ERROR: gettext_lazy("error"),
+}
 
 
 @dataclass
@@ -63,6 +71,10 @@ class PlanItem:
     @property
     def model(self) -> str:
         return self.spec.key
+
+    @property
+    def action_label(self) -> str:
+        return str(ACTION_LABELS[self.action])
 
     @property
     def label(self) -> str:

@@ -136,3 +136,21 @@ def test_an_import_the_owner_may_not_make_is_refused(root_client):
     assert response.status_code == 409
     assert EnergyAccount.objects.get(name="Alice home").credit_limit == 12.5
     assert IdTag.objects.count() == 3
+
+
+def test_the_page_and_its_diff_speak_italian(root_client):
+    build_graph()
+    bundle = bundle_export(user=get_user_model().objects.get(username="root"))
+    bundle["objects"]["chargers.chargingstation"][0]["vendor"] = "Other"
+
+    page = root_client.get(reverse("userdata:page"), HTTP_ACCEPT_LANGUAGE="it").content.decode()
+    raw = json.dumps(bundle).encode()
+    diff = root_client.post(
+        reverse("userdata:import"),
+        {"file": SimpleUploadedFile("b.json", raw, "application/json")},
+        HTTP_ACCEPT_LANGUAGE="it",
+    ).content.decode()
+
+    assert "I miei dati" in page and "Scarica i miei dati (JSON)" in page
+    assert "conflitto" in diff and "invariato" in diff
+    assert "Esiste già qui con altri valori" in diff
