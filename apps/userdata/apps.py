@@ -26,6 +26,11 @@ class UserdataConfig(AppConfig):
     verbose_name = _("User data")
 
     def ready(self) -> None:
+        from django.core import checks
+
+        from apps.userdata.checks import check_settings
+
+        checks.register(check_settings)
         self.register_history()
 
     @staticmethod

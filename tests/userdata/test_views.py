@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from apps.chargers.models import ChargingStation, Site
 from apps.energy.models import EnergyAccount
+from apps.nodes.services import this_node
 from apps.rfid.models import IdTag
 from apps.userdata.selectors import bundle_export
 from tests.userdata.data import build_graph, counts
@@ -154,3 +155,12 @@ def test_the_page_and_its_diff_speak_italian(root_client):
     assert "I miei dati" in page and "Scarica i miei dati (JSON)" in page
     assert "conflitto" in diff and "invariato" in diff
     assert "Esiste già qui con altri valori" in diff
+
+
+def test_staff_find_their_data_and_the_change_log_on_the_node_admin_page(root_client):
+    page = root_client.get(reverse("admin:nodes_node_change", args=[this_node().pk]))
+
+    html = page.content.decode()
+    assert page.status_code == 200 and 'id="userdata-panel"' in html
+    assert reverse("userdata:export") in html
+    assert reverse("admin:auditlog_logentry_changelist") in html
