@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 
 from apps.chargers.models import ChargingStation, Site
 from apps.energy.models import EnergyAccount, Tariff
+from apps.energy.pricing import PricingError, parse_bands
 from apps.reservations.models import Reservation
 from apps.rfid.models import IdTag
 
@@ -211,6 +212,12 @@ def load_value(spec: Spec, name: str, raw: Any) -> Any:
     value = model_fld.clean(raw, None)
     if isinstance(value, datetime) and value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
+    if spec.key == "energy.tariff" and name == "bands":
+        # Checked as the tariff's admin form checks them: pricing reads them later.
+        try:
+            parse_bands(value)
+        except PricingError as error:
+            raise ValidationError(str(error)) from error
     return value
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from html.parser import HTMLParser
 
 import pytest
+from auditlog.models import LogEntry
 from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
@@ -113,14 +115,18 @@ def test_an_admin_edit_shows_on_the_station_history_page_without_password_hashes
     assert "xavier" in table and "Xavier Rossi" in table
     assert "Gate North" in table and "Gate" in table
     assert "name" in table.lower()
+    stored = json.dumps([entry.changes for entry in LogEntry.objects.all()])
+    assert "Gate North" in stored
     for secret in (
         graph["station"].password_hash,
         graph["station"].pending_password_hash,
         station.password_hash,
         "pbkdf2",
         "password hash",
+        "password_hash",
     ):
         assert secret not in page
+        assert secret not in stored
 
 
 def test_an_admin_edit_of_an_id_tag_is_recorded_with_its_field(operator_x):

@@ -214,6 +214,27 @@ def _station_row(charger_id: str, **values) -> dict:
     return row
 
 
+def _tariff_row(**values) -> dict:
+    row = {
+        "code": "x",
+        "version": 1,
+        "name": "X",
+        "group": "",
+        "currency": "EUR",
+        "energy_price": "1",
+        "time_price": "0",
+        "idle_price": "0",
+        "idle_grace_minutes": 0,
+        "session_fee": "0",
+        "vat_percent": "0",
+        "bands": [],
+        "valid_from": "2026-01-01T00:00:00Z",
+        "station": None,
+    }
+    row.update(values)
+    return row
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [
