@@ -191,8 +191,13 @@ def dump_value(spec: Spec, name: str, value: Any) -> Any:
     if isinstance(model_fld, models.DecimalField):
         return str(Decimal(value).quantize(Decimal(1).scaleb(-model_fld.decimal_places)))
     if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        return iso_utc(value)
     return value
+
+
+def iso_utc(value: datetime) -> str:
+    """Return `value` in UTC as ISO 8601 with a Z (microseconds kept: values compare exactly)."""
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def load_value(spec: Spec, name: str, raw: Any) -> Any:

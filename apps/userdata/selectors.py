@@ -13,7 +13,7 @@ from django.db.models import QuerySet
 
 from apps.core.timeutil import utcnow
 from apps.nodes.models import Node
-from apps.userdata.bundle import BY_KEY, FORMAT, SPECS, USER, VERSION, Spec, dump_value, row_of
+from apps.userdata.bundle import FORMAT, SPECS, USER, VERSION, Spec, iso_utc, row_of
 
 AnyUser = AbstractBaseUser | AnonymousUser
 
@@ -80,7 +80,7 @@ def bundle_export(*, user: AnyUser) -> dict[str, Any]:
     return {
         "format": FORMAT,
         "version": VERSION,
-        "exported_at": dump_value(BY_KEY["chargers.site"], "name", utcnow()),
+        "exported_at": iso_utc(utcnow()),
         "node": node_name(),
         "objects": objects,
     }

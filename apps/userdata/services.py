@@ -141,25 +141,15 @@ class _References:
         return self.known[(target, key)]
 
 
-def _owns(user: AnyUser, spec: Spec, row: Row, existing: models.Model | None) -> bool:
-    """Whether an account owner may write this row without permissions on the model."""
-    username = user.get_username()
-    if spec.key == "energy.energyaccount":
-        return row.refs["owner"] == (username,)
-    if spec.key in {"rfid.idtag", "reservations.reservation"}:
-        account = row.refs["account"]
-        if account is None or account[1] != username:
-            return False
-        if existing is None:
-            return True
-        current = existing.account  # type: ignore[attr-defined]
-        return current is not None and current.owner_id == user.pk
-    return False
+def _allowed(user: AnyUser, spec: Spec, existing: models.Model | None) -> bool:
+    """Whether `user` may create (or change) this kind of object: its add (change) permission.
 
-
-def _allowed(user: AnyUser, spec: Spec, row: Row, existing: models.Model | None) -> bool:
+    An account owner holds no such permission on their own account or cards on purpose: an
+    import would otherwise let them raise their credit limit or unblock a card an operator
+    blocked. Their bundle is imported by an operator.
+    """
     action = "add" if existing is None else "change"
-    return user.has_perm(perm_name(spec, action)) or _owns(user, spec, row, existing)
+    return user.is_active and user.has_perm(perm_name(spec, action))
 
 
 def import_plan(
@@ -203,7 +193,7 @@ def _plan_row(
             % ", ".join(missing),
         )
     if current is None:
-        if not _allowed(user, spec, row, None):
+        if not _allowed(user, spec, None):
             return PlanItem(spec, row, ERROR, message=_("You may not create this object."))
         return PlanItem(spec, row, CREATE)
     ours = row_of(spec, current).dumped()
@@ -220,7 +210,7 @@ def _plan_row(
             changes,
             _("Exists here with other values; import with overwrite to replace them."),
         )
-    if not _allowed(user, spec, row, current):
+    if not _allowed(user, spec, current):
         return PlanItem(spec, row, ERROR, current, changes, _("You may not change this object."))
     return PlanItem(spec, row, UPDATE, current, changes)
 

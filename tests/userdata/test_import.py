@@ -150,28 +150,41 @@ def test_a_reference_to_an_unknown_object_is_an_error_and_nothing_is_written(roo
     assert not Site.objects.exists() and not Tariff.objects.exists()
 
 
-def test_an_account_owner_imports_their_own_account_and_cards_but_not_anothers():
+def test_an_owners_bundle_is_imported_by_an_operator_not_by_the_owner():
+    """An owner may not write their own account or cards (credit limit, a blocked card)."""
     graph = build_graph()
     owner = graph["owner"]
     bundle = bundle_export(user=owner)
-    bundle["objects"]["reservations.reservation"] = []
     Reservation.objects.all().delete()
     IdTag.objects.filter(account=graph["account"]).delete()
     graph["account"].delete()
 
-    result = userdata_import(user=owner, data=bundle)
+    refused = userdata_import(user=owner, data=bundle)
 
-    assert result.applied, [(i.label, i.action, i.message) for i in result.items]
+    assert not refused.applied
+    assert actions(refused)[("energy.energyaccount", "Alice home / alice")] == ERROR
+    assert not EnergyAccount.objects.filter(name="Alice home").exists()
+
+    clerk = get_user_model().objects.create_user("clerk", password="x" * 20)
+    grant(clerk, "energy.add_energyaccount", "rfid.add_idtag", "reservations.add_reservation")
+    done = userdata_import(user=clerk, data=bundle)
+
+    assert done.applied, [(i.label, i.action, i.message) for i in done.items]
     assert EnergyAccount.objects.get(name="Alice home").owner == owner
     assert IdTag.objects.get(id_tag="CARD-1").parent.id_tag == "PARENT-1"
+    assert Reservation.objects.get().connector.connector_id == 1
 
-    someone = get_user_model().objects.create_user("mallory", password="x" * 20)
-    stolen = bundle_export(user=owner)
-    stolen["objects"]["rfid.idtag"][0]["label"] = "mine now"
-    refused = userdata_import(user=someone, data=stolen, overwrite=True)
-    assert not refused.applied
-    assert actions(refused)[("rfid.idtag", "CARD-1")] == ERROR
-    assert IdTag.objects.get(id_tag="CARD-1").label == ""
+
+def test_an_owner_cannot_unblock_their_card_by_import():
+    graph = build_graph()
+    blocked = bundle_export(user=graph["owner"])
+    IdTag.objects.filter(id_tag="CARD-1").update(status="Blocked")
+
+    result = userdata_import(user=graph["owner"], data=blocked, overwrite=True)
+
+    assert not result.applied
+    assert actions(result)[("rfid.idtag", "CARD-1")] == ERROR
+    assert IdTag.objects.get(id_tag="CARD-1").status == "Blocked"
 
 
 def test_a_user_without_permission_cannot_create_stations():
