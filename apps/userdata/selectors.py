@@ -86,6 +86,13 @@ def bundle_export(*, user: AnyUser) -> dict[str, Any]:
     }
 
 
-def object_changes(obj: models.Model) -> QuerySet:
-    """Return the recorded changes of `obj`, newest first, with their actors."""
-    return LogEntry.objects.get_for_object(obj).select_related("actor").order_by("-timestamp")
+HISTORY_LIMIT = 200
+
+
+def object_changes(obj: models.Model, *, limit: int = HISTORY_LIMIT) -> QuerySet:
+    """Return the latest `limit` recorded changes of `obj`, newest first, with their actors.
+
+    Older ones stay in the audit log's own admin (Log entries), filtered by object.
+    """
+    queryset = LogEntry.objects.get_for_object(obj).select_related("actor")
+    return queryset.order_by("-timestamp", "-pk")[:limit]
