@@ -590,6 +590,10 @@ SIGILS_CACHE_SECONDS = env.float("SIGILS_CACHE_SECONDS", default=30.0)
 
 # --- User data and change history (docs/userdata.md) -----------------------------------------
 # <!-- userdata settings -->
+# The largest bundle file an import reads (bytes); a larger one is refused before parsing.
+USERDATA_MAX_BUNDLE_BYTES = env.int("USERDATA_MAX_BUNDLE_BYTES", default=20 * 1024 * 1024)
+
+# --- Console (docs/control-center.md) -----------------------------------------------------
 # <!-- console settings -->
 # Files served at the site's root by WhiteNoise (favicon.ico, which browsers ask for there).
 WHITENOISE_ROOT = BASE_DIR / "static" / "root"

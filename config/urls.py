@@ -25,4 +25,6 @@ urlpatterns = [
     path("changelog/", changelog, name="changelog"),
     # Self-service for account owners (docs/billing.md, section "portal").
     path("account/", include("apps.portal.urls")),
+    # Each user's data: export, import with a dry run (docs/userdata.md).
+    path("my-data/", include("apps.userdata.urls")),
 ]
