@@ -25,6 +25,7 @@ from django.db import models
 from django.utils.translation import gettext as _
 
 from apps.chargers.models import ChargingStation, Site
+from apps.dashboard.models import Favorite
 from apps.energy.models import EnergyAccount, Tariff
 from apps.energy.pricing import PricingError, parse_bands
 from apps.reservations.models import Reservation
@@ -131,6 +132,14 @@ SPECS: tuple[Spec, ...] = (
         ("reservation_id",),
         ("reservation_id", "connector", "id_tag", "parent_id_tag", "expires_at", "status"),
         {"station": "chargers.chargingstation", "account": "energy.energyaccount"},
+    ),
+    # A user's pinned pages: by address and owner (the label is theirs to change).
+    Spec(
+        "dashboard.favorite",
+        Favorite,
+        ("url", "user"),
+        ("label", "url", "position"),
+        {"user": USER},
     ),
 )
 BY_KEY: dict[str, Spec] = {spec.key: spec for spec in SPECS}

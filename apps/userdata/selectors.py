@@ -26,13 +26,15 @@ def perm_name(spec: Spec, action: str) -> str:
 def owned_filter(spec: Spec, user: AnyUser) -> models.Q | None:
     """Return the rows of `spec` an account owner holds without permissions, or None for none.
 
-    An owner holds their energy accounts, the id tags of those accounts and their
-    reservations.
+    An owner holds their energy accounts, the id tags of those accounts, their reservations
+    and their favorites.
     """
     if spec.key == "energy.energyaccount":
         return models.Q(owner=user)
     if spec.key in {"rfid.idtag", "reservations.reservation"}:
         return models.Q(account__owner=user)
+    if spec.key == "dashboard.favorite":
+        return models.Q(user=user)
     return None
 
 

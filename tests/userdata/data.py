@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.db import models
 
 from apps.chargers.models import ChargingStation, Connector, Site
+from apps.dashboard.models import Favorite
 from apps.energy.models import EnergyAccount, Tariff
 from apps.reservations.models import Reservation
 from apps.rfid.models import IdTag
@@ -64,6 +65,9 @@ def build_graph(*, owner_username: str = "alice") -> dict[str, Any]:
         account=account,
         expires_at=T1,
         status="accepted",
+    )
+    favorite = Favorite.objects.create(
+        user=owner, label="Faulted", url="/admin/chargers/connector/?status=Faulted", position=1
     )
     return locals()
 
@@ -122,13 +126,27 @@ def snapshot() -> dict[str, list[tuple]]:
                 "status",
             )
         ),
+        "favorites": list(
+            Favorite.objects.order_by("user__username", "url").values_list(
+                "user__username", "label", "url", "position"
+            )
+        ),
     }
 
 
 def counts() -> dict[str, int]:
     return {
         model._meta.label: model.objects.count()
-        for model in (Site, ChargingStation, EnergyAccount, IdTag, Tariff, Reservation, Connector)
+        for model in (
+            Site,
+            ChargingStation,
+            EnergyAccount,
+            IdTag,
+            Tariff,
+            Reservation,
+            Connector,
+            Favorite,
+        )
     }
 
 

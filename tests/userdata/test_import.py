@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 
 from apps.chargers.models import ChargingStation, Site
+from apps.dashboard.models import Favorite
 from apps.energy.models import EnergyAccount, Tariff
 from apps.reservations.models import Reservation
 from apps.rfid.models import IdTag
@@ -36,6 +37,7 @@ def wipe() -> None:
     EnergyAccount.objects.all().delete()
     ChargingStation.objects.all().delete()
     Site.objects.all().delete()
+    Favorite.objects.all().delete()
 
 
 def actions(result) -> dict[tuple[str, str], str]:
@@ -51,7 +53,7 @@ def test_an_exported_bundle_imported_into_an_empty_node_reproduces_the_objects(r
     result = userdata_import(user=root, data=bundle)
 
     assert result.applied and not result.blocked
-    assert result.counts == {CREATE: 11}
+    assert result.counts == {CREATE: 12}
     assert snapshot() == before
     assert ChargingStation.objects.get(charger_id="CP-1").password_hash == ""
 
@@ -75,7 +77,7 @@ def test_importing_the_same_bundle_again_changes_nothing(root):
 
     result = userdata_import(user=root, data=bundle)
 
-    assert result.applied and result.counts == {UNCHANGED: 11}
+    assert result.applied and result.counts == {UNCHANGED: 12}
 
 
 def test_a_conflicting_import_changes_nothing_and_reports_the_conflict(root):

@@ -72,7 +72,7 @@ def test_an_export_imported_into_a_fresh_node_reproduces_it_and_a_conflict_chang
     assert target.snapshot()["stations"] == []
 
     done = target.manage("userdata", "import", str(bundle_file), "--user", "root")
-    assert "Imported." in done.stdout and "Total: create 11." in done.stdout
+    assert "Imported." in done.stdout and "Total: create 12." in done.stdout
     assert target.snapshot() == source.snapshot()
     again = target.export(tmp_path / "again.json")
     assert again["objects"] == bundle["objects"]
