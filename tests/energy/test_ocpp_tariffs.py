@@ -1,4 +1,4 @@
-"""Tariff versions as OCPP 2.1 TariffType, the driver's language, and the tariffs a station holds."""
+"""Tariff versions as OCPP 2.1 TariffType, the driver's language, the tariffs a station holds."""
 
 from __future__ import annotations
 
