@@ -153,7 +153,11 @@ def tariff_save_version(*, tariff: Tariff, now: datetime | None = None) -> Tarif
         tariff.version = (newest or 0) + 1
         tariff.save()
         saved = tariff.pk
-        transaction.on_commit(lambda: tariff_publish(tariff=Tariff.objects.get(pk=saved)))
+        # After the commit (the stations may be asked at once); robust: a failure to send is
+        # logged and never undoes or fails the saved version.
+        transaction.on_commit(
+            lambda: tariff_publish(tariff=Tariff.objects.get(pk=saved)), robust=True
+        )
     return tariff
 
 
