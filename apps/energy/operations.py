@@ -159,23 +159,29 @@ def _set_default_tariff_answered(command: ChargerCommand, response: dict[str, An
             (response.get("statusInfo") or {}).get("reasonCode", ""),
         )
         return
-    valid_from = tariff.get("validFrom")
+    try:  # a raw payload's validFrom may be anything the schema lets through
+        valid_from = parse_ocpp_datetime(tariff["validFrom"]) if tariff.get("validFrom") else None
+    except (TypeError, ValueError):
+        valid_from = None
     services.held_tariff_set(
         station_id=command.station_id,
         evse_id=command.payload["evseId"],
         tariff_id=tariff["tariffId"],
-        valid_from=parse_ocpp_datetime(valid_from) if valid_from else None,
+        valid_from=valid_from,
     )
 
 
 def _get_tariffs_answered(command: ChargerCommand, response: dict[str, Any]) -> None:
     status = response["status"]
+    evse_id = command.payload.get("evseId", 0)
     if status == "Accepted":
         services.held_tariffs_replace(
-            station_id=command.station_id, assignments=response.get("tariffAssignments", [])
+            station_id=command.station_id,
+            assignments=response.get("tariffAssignments", []),
+            evse_id=evse_id,
         )
-    elif status == "NoTariff" and not command.payload.get("evseId"):
-        services.held_tariffs_clear(station_id=command.station_id)
+    elif status == "NoTariff":
+        services.held_tariffs_clear(station_id=command.station_id, evse_id=evse_id or None)
 
 
 def _clear_tariffs_answered(command: ChargerCommand, response: dict[str, Any]) -> None:

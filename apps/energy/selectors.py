@@ -11,7 +11,7 @@ from django.db.models import Q, Sum
 
 from apps.chargers.models import ChargingStation, OcppVersion
 from apps.devicemodel.models import DeviceVariable
-from apps.energy.models import AccountStatus, EnergyAccount, HeldTariff, LedgerEntry, Tariff
+from apps.energy.models import AccountStatus, EnergyAccount, LedgerEntry, Tariff
 from apps.energy.ocpp_tariffs import tariff_type
 
 # The account's say on a card (the OCPP 2.x AuthorizationStatusEnumType spelling; OCPP 1.6 has
@@ -121,11 +121,6 @@ def default_tariff_stations(*, tariff: Tariff) -> list[ChargingStation]:
         own = Tariff.objects.filter(station__isnull=False, group="").values("station_id")
         stations = stations.exclude(pk__in=own)
     return [station for station in stations if station_takes_tariffs(station_id=station.pk)]
-
-
-def station_held_tariffs(*, station_id: int) -> list[HeldTariff]:
-    """Return the tariffs a 2.1 station holds, as its answers said."""
-    return list(HeldTariff.objects.filter(station_id=station_id).select_related("tariff_version"))
 
 
 def driver_tariff_type(*, station_id: int, group: str, at: datetime) -> dict[str, Any] | None:

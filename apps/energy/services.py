@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from apps.chargers.models import ChargingStation
 from apps.commands.errors import CommandError
 from apps.commands.models import ChargerCommand
 from apps.commands.services import send_command
@@ -178,7 +179,7 @@ TARIFF_PUBLISH_SOURCE = "tariff-publish"
 
 
 def default_tariff_send(
-    *, station: Any, tariff: Tariff, evse_id: int = 0, **options: Any
+    *, station: ChargingStation, tariff: Tariff, evse_id: int = 0, **options: Any
 ) -> ChargerCommand:
     """Send an OCPP 2.1 station a tariff version as its default tariff (SetDefaultTariff)."""
     payload = {"evseId": evse_id, "tariff": tariff_type(tariff)}
@@ -241,28 +242,40 @@ def held_tariff_set(
     return row
 
 
-def held_tariffs_replace(*, station_id: int, assignments: list[dict[str, Any]]) -> int:
+def _station_time(value: Any) -> datetime | None:
+    """A date-time a station sent, or None when it sent none or an unreadable one."""
+    try:
+        return parse_ocpp_datetime(value) if value else None
+    except (TypeError, ValueError):
+        return None
+
+
+def held_tariffs_replace(
+    *, station_id: int, assignments: list[dict[str, Any]], evse_id: int = 0
+) -> int:
     """Record the tariffs a station reported (GetTariffs' tariffAssignments); return how many.
 
-    What the station says replaces what was recorded. Driver tariffs are recorded too, with
+    What the station says replaces what was recorded: everything for `evse_id` 0 (asked for
+    all EVSEs), else what was recorded at that EVSE. Driver tariffs are recorded too, with
     their kind.
     """
     with transaction.atomic():
-        HeldTariff.objects.filter(station_id=station_id).delete()
+        held = HeldTariff.objects.filter(station_id=station_id)
+        if evse_id:
+            held = held.filter(evse_id=evse_id)
+        held.delete()
         rows = {}
         for item in assignments:
-            for evse_id in item.get("evseIds") or [0]:
-                rows[(evse_id, item["tariffId"])] = HeldTariff(
+            for evse in item.get("evseIds") or [evse_id]:
+                rows[(evse, item["tariffId"])] = HeldTariff(
                     station_id=station_id,
-                    evse_id=evse_id,
+                    evse_id=evse,
                     tariff_id=item["tariffId"],
                     tariff_version=_our_tariff(item["tariffId"]),
                     kind=item.get("tariffKind", "DefaultTariff"),
-                    valid_from=parse_ocpp_datetime(item["validFrom"])
-                    if item.get("validFrom")
-                    else None,
+                    valid_from=_station_time(item.get("validFrom")),
                 )
-        HeldTariff.objects.bulk_create(rows.values())
+        HeldTariff.objects.bulk_create(rows.values(), ignore_conflicts=True)
     return len(rows)
 
 

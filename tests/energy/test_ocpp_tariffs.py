@@ -304,3 +304,38 @@ def test_tariff_operations_are_offered_to_21_stations_only():
 def test_an_unknown_tariff_is_a_clear_error():
     with pytest.raises(CommandError, match="no tariff version"):
         operations.set_default_tariff(station=station("X"), tariff=999)
+
+
+def test_get_tariffs_for_one_evse_replaces_only_that_evse():
+    here = station("EVSE")
+    services.held_tariff_set(station_id=here.pk, evse_id=1, tariff_id="a-v1")
+    services.held_tariff_set(station_id=here.pk, evse_id=2, tariff_id="b-v1")
+    answered(
+        here,
+        "GetTariffs",
+        {"evseId": 2},
+        {
+            "status": "Accepted",
+            "tariffAssignments": [
+                {"tariffId": "c-v1", "tariffKind": "DefaultTariff", "validFrom": "not a time"}
+            ],
+        },
+    )
+    rows = HeldTariff.objects.filter(station=here).values_list("evse_id", "tariff_id", "valid_from")
+    assert sorted(rows) == [(1, "a-v1", None), (2, "c-v1", None)]
+    answered(here, "GetTariffs", {"evseId": 1}, {"status": "NoTariff"})
+    assert list(HeldTariff.objects.filter(station=here).values_list("tariff_id", flat=True)) == [
+        "c-v1"
+    ]
+
+
+def test_a_tariff_valid_later_is_held_beside_the_current_one():
+    here = station("LATER")
+    services.held_tariff_set(station_id=here.pk, evse_id=0, tariff_id="a-v1", now=T0)
+    services.held_tariff_set(
+        station_id=here.pk, evse_id=0, tariff_id="a-v2", valid_from=T0 + timedelta(days=1), now=T0
+    )
+    assert HeldTariff.objects.filter(station=here).count() == 2
+    services.held_tariff_set(station_id=here.pk, evse_id=0, tariff_id="a-v3", valid_from=T0, now=T0)
+    held = HeldTariff.objects.filter(station=here).values_list("tariff_id", flat=True)
+    assert list(held) == ["a-v3"]
