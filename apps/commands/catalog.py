@@ -65,7 +65,12 @@ _V2 = frozenset(
     }
 )
 
-_SUPPORTED = {V16: _V16, V201: _V2, V21: _V2}
+# OCPP 2.1's own: the tariff messages (apps/energy/operations.py).
+_V21 = _V2 | frozenset(
+    {"ChangeTransactionTariff", "ClearTariffs", "GetTariffs", "SetDefaultTariff"}
+)
+
+_SUPPORTED = {V16: _V16, V201: _V2, V21: _V21}
 
 
 def supported_commands(version: OcppVersion) -> frozenset[str]:

@@ -56,6 +56,12 @@ NEGATIVE_STATUSES = frozenset(
         "NotFound",
         "InvalidCertificate",
         "RevokedCertificate",
+        # OCPP 2.1 tariff messages (SetDefaultTariff, ChangeTransactionTariff).
+        "TooManyElements",
+        "ConditionNotSupported",
+        "DuplicateTariffId",
+        "TxNotFound",
+        "NoCurrencyChange",
     }
 )
 

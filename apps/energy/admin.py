@@ -101,6 +101,7 @@ class EnergyAccountAdmin(admin.ModelAdmin):
         "currency",
         "credit_limit",
         "group",
+        "language",
         "balance",
         "status",
         "status_reason",

@@ -48,6 +48,7 @@ class EnergyAccountSerializer(ApiModelSerializer):
             "credit_limit",
             "available",
             "group",
+            "language",
             "status",
             "status_reason",
             "id_tags",

@@ -58,6 +58,16 @@ class EnergyAccount(models.Model):
         blank=True,
         help_text=_("Accounts of a group get the tariffs made for that group."),
     )
+    language = models.CharField(
+        _("driver's language"),
+        max_length=8,
+        blank=True,
+        choices=settings.LANGUAGES,
+        help_text=_(
+            "The language of the messages OCPP 2.x stations show the account's drivers "
+            "(prices, totals). Empty: the node's language."
+        ),
+    )
     status = models.CharField(
         _("status"), max_length=8, choices=AccountStatus.choices, default=AccountStatus.ACTIVE
     )
@@ -71,6 +81,11 @@ class EnergyAccount(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def driver_language(self) -> str:
+        """Return the language the account's drivers are addressed in (never empty)."""
+        return self.language or settings.LANGUAGE_CODE
 
 
 class EntryKind(models.TextChoices):
@@ -186,3 +201,45 @@ class Tariff(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} v{self.version}"
+
+
+class HeldTariff(models.Model):
+    """A default tariff an OCPP 2.1 station holds, as its answers to our tariff messages say.
+
+    Written when the station accepts a SetDefaultTariff, replaced by what it reports to
+    GetTariffs, removed when it clears the tariff (ClearTariffs). `tariff` is the version the
+    tariff id names when it is one of ours (`tariff_version`).
+    """
+
+    station = models.ForeignKey(
+        "chargers.ChargingStation",
+        verbose_name=_("station"),
+        on_delete=models.CASCADE,
+        related_name="held_tariffs",
+    )
+    evse_id = models.PositiveIntegerField(_("EVSE (0: all)"), default=0)
+    tariff_id = models.CharField(_("tariff id"), max_length=60)
+    tariff_version = models.ForeignKey(
+        Tariff,
+        verbose_name=_("tariff version"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="held_by",
+    )
+    kind = models.CharField(_("kind"), max_length=16, default="DefaultTariff")
+    valid_from = models.DateTimeField(_("valid from"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("tariff held by a station")
+        verbose_name_plural = _("tariffs held by stations")
+        ordering = ["station", "evse_id", "tariff_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["station", "evse_id", "tariff_id"], name="energy_held_tariff_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tariff_id} @ {self.evse_id}"

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db.models import Q, Sum
 
+from apps.chargers.models import ChargingStation, OcppVersion
+from apps.devicemodel.models import DeviceVariable
 from apps.energy.models import AccountStatus, EnergyAccount, LedgerEntry, Tariff
+from apps.energy.ocpp_tariffs import tariff_type
 
 # The account's say on a card (the OCPP 2.x AuthorizationStatusEnumType spelling; OCPP 1.6 has
 # no NoCredit and answers Blocked).
@@ -68,3 +72,62 @@ def tariff_for_session(*, station_id: int, group: str, at: datetime) -> Tariff |
         if best is None or rank > best_rank:
             best, best_rank = tariff, rank
     return best
+
+
+# OCPP 2.1 device model: a station says whether it prices sessions from tariffs itself.
+TARIFF_CONTROLLER = "TariffCostCtrlr"
+TARIFF_SWITCHES = ("Available", "Enabled")
+TARIFF_INSTANCE = "Tariff"
+
+
+def station_takes_tariffs(*, station_id: int) -> bool:
+    """Tell whether a 2.1 station may be sent tariffs: not when its device model, as far as
+    known, says TariffCostCtrlr Available[Tariff] or Enabled[Tariff] is false.
+
+    Unknown (no report yet): True. The station answers Rejected if it cannot take one.
+    """
+    values = DeviceVariable.objects.filter(
+        station_id=station_id,
+        component=TARIFF_CONTROLLER,
+        variable__in=TARIFF_SWITCHES,
+        variable_instance=TARIFF_INSTANCE,
+        attribute_type="Actual",
+    ).values_list("value", flat=True)
+    return not any((value or "").strip().lower() == "false" for value in values)
+
+
+def driver_tariff(*, station_id: int, group: str, at: datetime) -> Tariff | None:
+    """Return the tariff made for an account's group at a station (None: no group tariff)."""
+    if not group:
+        return None
+    tariff = tariff_for_session(station_id=station_id, group=group, at=at)
+    return tariff if tariff is not None and tariff.group == group else None
+
+
+def default_tariff_stations(*, tariff: Tariff) -> list[ChargingStation]:
+    """Return the connected OCPP 2.1 stations whose default tariff `tariff` is.
+
+    A station's own tariff (no group) for it; a default tariff (no station, no group) for
+    every station without one of its own. Tariffs of a group are the drivers' (sent in the
+    Authorize answer), never a station's default. Stations whose device model says they take
+    no tariffs are left out.
+    """
+    if tariff.group:
+        return []
+    stations = ChargingStation.objects.filter(is_connected=True, ocpp_version=OcppVersion.V21)
+    if tariff.station_id is not None:
+        stations = stations.filter(pk=tariff.station_id)
+    else:
+        own = Tariff.objects.filter(station__isnull=False, group="").values("station_id")
+        stations = stations.exclude(pk__in=own)
+    return [station for station in stations if station_takes_tariffs(station_id=station.pk)]
+
+
+def driver_tariff_type(*, station_id: int, group: str, at: datetime) -> dict[str, Any] | None:
+    """Return the tariff of an account's group at a 2.1 station as a TariffType, if it has one
+    and the station takes tariffs (AuthorizeResponse.tariff); None otherwise (no query without
+    a group)."""
+    tariff = driver_tariff(station_id=station_id, group=group, at=at)
+    if tariff is None or not station_takes_tariffs(station_id=station_id):
+        return None
+    return tariff_type(tariff)

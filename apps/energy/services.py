@@ -5,12 +5,28 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from apps.energy.models import AccountStatus, EnergyAccount, EntryKind, LedgerEntry, Tariff
+from apps.chargers.models import ChargingStation
+from apps.commands.errors import CommandError
+from apps.commands.models import ChargerCommand
+from apps.commands.services import send_command
+from apps.core.timeutil import parse_ocpp_datetime
+from apps.energy.models import (
+    AccountStatus,
+    EnergyAccount,
+    EntryKind,
+    HeldTariff,
+    LedgerEntry,
+    Tariff,
+)
+from apps.energy.ocpp_tariffs import parse_ocpp_tariff_id, tariff_type
 from apps.energy.pricing import parse_bands
+from apps.energy.selectors import default_tariff_stations
 
 logger = logging.getLogger(__name__)
 
@@ -137,4 +153,140 @@ def tariff_save_version(*, tariff: Tariff, now: datetime | None = None) -> Tarif
             tariff.valid_from = max(tariff.valid_from, now)
         tariff.version = (newest or 0) + 1
         tariff.save()
+        saved = tariff.pk
+        # After the commit (the stations may be asked at once); robust: a failure to send is
+        # logged and never undoes or fails the saved version.
+        transaction.on_commit(
+            lambda: tariff_publish(tariff=Tariff.objects.get(pk=saved)), robust=True
+        )
     return tariff
+
+
+def account_language_set(*, account: EnergyAccount, language: str) -> bool:
+    """Set the language the account's drivers are addressed in ("" : the node's); return
+    whether it changed. Raise AccountError for a language this node does not have."""
+    if language and language not in {code for code, _name in settings.LANGUAGES}:
+        raise AccountError(f"unknown language {language!r}")
+    if account.language == language:
+        return False
+    account.language = language
+    account.save(update_fields=["language"])
+    return True
+
+
+# The `source` of the SetDefaultTariff commands sent when a tariff version is published.
+TARIFF_PUBLISH_SOURCE = "tariff-publish"
+
+
+def default_tariff_send(
+    *, station: ChargingStation, tariff: Tariff, evse_id: int = 0, **options: Any
+) -> ChargerCommand:
+    """Send an OCPP 2.1 station a tariff version as its default tariff (SetDefaultTariff)."""
+    payload = {"evseId": evse_id, "tariff": tariff_type(tariff)}
+    return send_command(station=station, action="SetDefaultTariff", payload=payload, **options)
+
+
+def tariff_publish(*, tariff: Tariff) -> list[ChargerCommand]:
+    """Send a new tariff version to the connected OCPP 2.1 stations it is the default of.
+
+    Stations that said in their device model they take no tariffs are skipped (see
+    `default_tariff_stations`). A version valid from later goes with its `validFrom`: the
+    station switches to it then. A station that cannot be sent it is logged and skipped.
+    """
+    sent = []
+    for station in default_tariff_stations(tariff=tariff):
+        try:
+            sent.append(
+                default_tariff_send(station=station, tariff=tariff, source=TARIFF_PUBLISH_SOURCE)
+            )
+        except CommandError:
+            logger.exception("%s: tariff %s not sent", station.charger_id, tariff.pk)
+    return sent
+
+
+def _our_tariff(tariff_id: str) -> Tariff | None:
+    parsed = parse_ocpp_tariff_id(tariff_id)
+    if parsed is None:
+        return None
+    return Tariff.objects.filter(code=parsed[0], version=parsed[1]).first()
+
+
+def held_tariff_set(
+    *,
+    station_id: int,
+    evse_id: int,
+    tariff_id: str,
+    valid_from: datetime | None = None,
+    now: datetime | None = None,
+) -> HeldTariff:
+    """Record that a station accepted `tariff_id` as its default tariff at an EVSE (0: all).
+
+    One valid now replaces the default tariffs held there before; one valid from later is
+    held beside them (the station switches at its `validFrom`).
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        held = HeldTariff.objects.filter(station_id=station_id, evse_id=evse_id)
+        if valid_from is None or valid_from <= now:
+            held.exclude(tariff_id=tariff_id).delete()
+        row, _ = HeldTariff.objects.update_or_create(
+            station_id=station_id,
+            evse_id=evse_id,
+            tariff_id=tariff_id,
+            defaults={
+                "tariff_version": _our_tariff(tariff_id),
+                "kind": "DefaultTariff",
+                "valid_from": valid_from,
+            },
+        )
+    return row
+
+
+def _station_time(value: Any) -> datetime | None:
+    """A date-time a station sent, or None when it sent none or an unreadable one."""
+    try:
+        return parse_ocpp_datetime(value) if value else None
+    except (TypeError, ValueError):
+        return None
+
+
+def held_tariffs_replace(
+    *, station_id: int, assignments: list[dict[str, Any]], evse_id: int = 0
+) -> int:
+    """Record the tariffs a station reported (GetTariffs' tariffAssignments); return how many.
+
+    What the station says replaces what was recorded: everything for `evse_id` 0 (asked for
+    all EVSEs), else what was recorded at that EVSE. Driver tariffs are recorded too, with
+    their kind.
+    """
+    with transaction.atomic():
+        held = HeldTariff.objects.filter(station_id=station_id)
+        if evse_id:
+            held = held.filter(evse_id=evse_id)
+        held.delete()
+        rows = {}
+        for item in assignments:
+            for evse in item.get("evseIds") or [evse_id]:
+                rows[(evse, item["tariffId"])] = HeldTariff(
+                    station_id=station_id,
+                    evse_id=evse,
+                    tariff_id=item["tariffId"],
+                    tariff_version=_our_tariff(item["tariffId"]),
+                    kind=item.get("tariffKind", "DefaultTariff"),
+                    valid_from=_station_time(item.get("validFrom")),
+                )
+        HeldTariff.objects.bulk_create(rows.values(), ignore_conflicts=True)
+    return len(rows)
+
+
+def held_tariffs_clear(
+    *, station_id: int, tariff_ids: list[str] | None = None, evse_id: int | None = None
+) -> int:
+    """Forget tariffs a station cleared (all of them without `tariff_ids`); return how many."""
+    held = HeldTariff.objects.filter(station_id=station_id)
+    if tariff_ids is not None:
+        held = held.filter(tariff_id__in=tariff_ids)
+    if evse_id is not None:
+        held = held.filter(evse_id=evse_id)
+    deleted, _ = held.delete()
+    return deleted

@@ -9,7 +9,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from apps.energy.models import Tariff
+from apps.energy.models import HeldTariff, Tariff
 from apps.energy.pricing import PricingError, parse_bands
 from apps.energy.services import tariff_save_version
 
@@ -75,4 +75,28 @@ class TariffAdmin(admin.ModelAdmin):
 
     # Sessions keep the version they were priced with (PROTECT): versions are kept.
     def has_delete_permission(self, request: HttpRequest, obj: Tariff | None = None) -> bool:
+        return False
+
+
+@admin.register(HeldTariff)
+class HeldTariffAdmin(admin.ModelAdmin):
+    """The tariffs OCPP 2.1 stations hold, as their answers said: read only."""
+
+    list_display = [
+        "station",
+        "evse_id",
+        "tariff_id",
+        "kind",
+        "tariff_version",
+        "valid_from",
+        "updated_at",
+    ]
+    list_filter = ["kind"]
+    list_select_related = ["station", "tariff_version"]
+    search_fields = ["station__charger_id", "tariff_id"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: HeldTariff | None = None) -> bool:
         return False

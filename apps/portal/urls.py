@@ -11,6 +11,7 @@ urlpatterns = [
     path("", views.account_list, name="accounts"),
     path("<int:pk>/", views.account_detail, name="account"),
     path("<int:pk>/topup/", views.account_topup, name="topup"),
+    path("<int:pk>/language/", views.account_language, name="language"),
     path("receipts/<int:pk>/", views.receipt_download, name="receipt"),
     # Account owners are not staff: the admin's login refuses them, so they have their own
     # (the same authentication backends, django-axes throttling included).

@@ -9,6 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -21,6 +22,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.energy.models import AccountStatus, AccountUnit, EnergyAccount
+from apps.energy.services import AccountError, account_language_set
 from apps.payments.processors.base import PaymentError
 from apps.payments.services import payments_available, topup_start
 from apps.portal import selectors
@@ -99,8 +101,40 @@ def account_detail(request: HttpRequest, pk: int) -> TemplateResponse:
         "receipt_kinds": [str(kind) for kind in RECEIPT_KINDS],
         "cards": selectors.account_cards(account=account),
         "reservations": selectors.account_reservations(account=account),
+        "language_form": LanguageForm(initial={"language": account.language}),
     }
     return TemplateResponse(request, "portal/account_detail.html", context)
+
+
+class LanguageForm(forms.Form):
+    language = forms.ChoiceField(label=gettext_lazy("Language at the stations"), required=False)
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["language"].choices = [
+            ("", gettext_lazy("This site's language")),
+            *settings.LANGUAGES,
+        ]
+
+
+@require_POST
+@login_required(login_url=LOGIN_URL)
+def account_language(request: HttpRequest, pk: int) -> HttpResponseRedirect:
+    """Set the language the stations address the account's drivers in."""
+    account = get_object_or_404(selectors.owned_accounts(user=request.user), pk=pk)
+    back = reverse("portal:account", args=[account.pk])
+    form = LanguageForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose one of the languages offered."))
+        return HttpResponseRedirect(back)
+    try:
+        changed = account_language_set(account=account, language=form.cleaned_data["language"])
+    except AccountError as exc:
+        messages.error(request, str(exc))
+        return HttpResponseRedirect(back)
+    if changed:
+        messages.success(request, _("Language saved: stations show prices in it."))
+    return HttpResponseRedirect(back)
 
 
 @require_GET

@@ -30,6 +30,10 @@ class IdTagInfo:
     reason: str = ""
     # The energy account the session is charged to: set only when the account accepted.
     account_id: int | None = None
+    # The card's account's driver language (OCPP 2.x idTokenInfo.language1) and tariff group;
+    # empty for a card without an account.
+    language: str = ""
+    group: str = ""
 
 
 def v16_status(status: str) -> str:
@@ -79,6 +83,8 @@ def id_tag_authorize(
         tag=tag,
         reason=reason,
         account_id=account.pk if status == AuthorizationStatus.ACCEPTED else None,
+        language=account.driver_language,
+        group=account.group,
     )
 
 

@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from apps.commands.errors import CommandError
 from apps.commands.models import ChargerCommand
+from apps.energy.driver_texts import price_message, total_message
 from apps.energy.models import AccountUnit, EntryKind, Tariff
 from apps.energy.pricing import Cost, Prices, PricingError, session_cost
 from apps.energy.selectors import account_available, tariff_for_session
@@ -313,41 +314,13 @@ def _send_running_cost(tx: Transaction, cost: Cost) -> None:
         logger.exception("tx %s: running cost not sent", tx.pk)
 
 
-def _price(amount: Decimal, places: int = 2) -> str:
-    """An amount without trailing zeros beyond `places` decimals (0.4000 -> 0.40, 0.125)."""
-    amount = amount.normalize()
-    if amount.as_tuple().exponent > -places:  # type: ignore[operator]
-        amount = amount.quantize(Decimal(1).scaleb(-places))
-    return f"{amount:f}"
-
-
-def tariff_price_text(prices: Prices) -> str:
-    """Return a tariff's prices as one line for a station's display (English, as OCPP's
-    personal messages default to)."""
-    unit = prices.currency
-    parts = []
-    if prices.energy_price or prices.bands:
-        parts.append(f"{_price(prices.energy_price)} {unit}/kWh")
-    if prices.time_price:
-        parts.append(f"{_price(prices.time_price)} {unit}/min")
-    if prices.idle_price:
-        parts.append(f"idle {_price(prices.idle_price)} {unit}/min")
-    if prices.session_fee:
-        parts.append(f"{_price(prices.session_fee)} {unit}/session")
-    text = " + ".join(parts) or "free"
-    if prices.vat_percent:
-        text += f", plus VAT {_price(prices.vat_percent, 0)}%"
-    if prices.bands:
-        text += ", other energy prices at some hours"
-    return text
-
-
 def transaction_event_cost(*, transaction: Transaction, event_type: str) -> dict[str, Any]:
     """Return the cost fields of a 2.x TransactionEventResponse for a session with an account.
 
     Ended: `totalCost` (the final cost, VAT included; OCPP sends it only once charging has
     ended) and a personal message with it; Started: a personal message with the tariff's
-    prices. A session without an account costs nothing here (one attribute test): the
+    prices. Messages are in the account's driver language (EnergyAccount.language, else the
+    node's). A session without an account costs nothing here (one attribute test): the
     message path of stations without billing is unchanged.
     """
     if transaction.account_id is None or event_type == "Updated":
@@ -356,17 +329,14 @@ def transaction_event_cost(*, transaction: Transaction, event_type: str) -> dict
         tariff = _tariff_of(transaction)
         if tariff is None:
             return {}
+        language = transaction.account.driver_language
         if event_type == "Started":
-            return {"updatedPersonalMessage": _message(tariff_price_text(Prices.of(tariff)))}
+            return {"updatedPersonalMessage": price_message(Prices.of(tariff), language)}
         cost = transaction_cost(transaction=transaction, tariff=tariff)
     except (PricingError, ArithmeticError):
         logger.exception("tx %s: no cost in the answer", transaction.pk)
         return {}
     return {
         "totalCost": float(cost.total),
-        "updatedPersonalMessage": _message(f"Total {cost.total} {cost.currency}"),
+        "updatedPersonalMessage": total_message(cost.total, cost.currency, language),
     }
-
-
-def _message(content: str) -> dict[str, str]:
-    return {"format": "UTF8", "language": "en", "content": content[:512]}

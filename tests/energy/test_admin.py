@@ -9,7 +9,8 @@ import pytest
 from django.urls import reverse
 from django.utils import translation
 
-from apps.energy.models import AccountStatus, EnergyAccount, EntryKind, LedgerEntry
+from apps.chargers.models import ChargingStation
+from apps.energy.models import AccountStatus, EnergyAccount, EntryKind, HeldTariff, LedgerEntry
 from apps.energy.services import ledger_post
 from apps.rfid.models import IdTag
 
@@ -139,3 +140,21 @@ def test_the_admin_speaks_italian(account, staff_client, back_to_english: None) 
     client = staff_client("energy.view_energyaccount", "energy.adjust_balance")
     text = client.get(adjust_url(account), HTTP_ACCEPT_LANGUAGE="it").content.decode()
     assert "Rettifica manuale" in text and "motivo" in text
+
+
+def test_the_drivers_language_is_on_the_account_page(account, staff_client) -> None:
+    client = staff_client("energy.view_energyaccount", "energy.change_energyaccount")
+    text = client.get(change_url(account)).content.decode()
+    assert 'name="language"' in text
+    assert '<option value="it">Italiano</option>' in text
+
+
+def test_held_tariffs_are_listed_read_only(staff_client) -> None:
+    station = ChargingStation.objects.create(charger_id="HOLDS", ocpp_version="ocpp2.1")
+    HeldTariff.objects.create(station=station, evse_id=0, tariff_id="std-v4")
+    url = reverse("admin:energy_heldtariff_changelist")
+    assert staff_client().get(url).status_code == 403
+    client = staff_client("energy.view_heldtariff")
+    text = client.get(url).content.decode()
+    assert "std-v4" in text and "HOLDS" in text
+    assert client.get(reverse("admin:energy_heldtariff_add")).status_code == 403

@@ -161,3 +161,14 @@ def test_a_card_is_linked_to_an_account_through_the_id_tag_api(account, client_w
     assert IdTag.objects.get(id_tag="CARD-2").account_id == account.pk
     listed = client.get(f"/api/id-tags/?account={account.pk}").json()["results"]
     assert sorted(r["id_tag"] for r in listed) == ["CARD-1", "CARD-2"]
+
+
+def test_the_drivers_language_is_set_through_the_api_and_checked(client_with) -> None:
+    account = EnergyAccount.objects.create(name="Lingua")
+    client = client_with("energy.view_energyaccount", "energy.change_energyaccount")
+    refused = client.patch(url(account), {"language": "xx"}, format="json")
+    assert refused.status_code == 400 and "language" in refused.json()
+    changed = client.patch(url(account), {"language": "it"}, format="json")
+    assert changed.status_code == 200 and changed.json()["language"] == "it"
+    account.refresh_from_db()
+    assert account.language == "it"

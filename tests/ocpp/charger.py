@@ -99,6 +99,16 @@ V2_COMMANDS: dict[str, Any] = {
 }
 
 
+# OCPP 2.1's own commands: the tariff messages.
+V21_COMMANDS: dict[str, Any] = {
+    **V2_COMMANDS,
+    "ChangeTransactionTariff": {"status": "Accepted"},
+    "ClearTariffs": {"clear_tariffs_result": [{"status": "NoTariff"}]},
+    "GetTariffs": {"status": "NoTariff"},
+    "SetDefaultTariff": {"status": "Accepted"},
+}
+
+
 def _answering(action: str, defaults: Any, results: Any):
     async def handler(self: Any, **fields: Any) -> Any:
         self.received[action].append(fields)
@@ -145,7 +155,7 @@ class V201Charger(AnsweringCharger, V201ChargePoint):
 class V21Charger(AnsweringCharger, V21ChargePoint):
     """An OCPP 2.1 charging station that answers every CSMS command we send."""
 
-    for _action, _defaults in V2_COMMANDS.items():
+    for _action, _defaults in V21_COMMANDS.items():
         locals()[f"on_{_action}"] = _answering(_action, _defaults, v21_result)
     del _action, _defaults
 

@@ -28,10 +28,12 @@ def id_token_info(info: IdTagInfo) -> dict[str, Any]:
         result["cacheExpiryDateTime"] = format_ocpp_datetime(info.expiry_date)
     if info.parent_id_tag:
         result["groupIdToken"] = {"idToken": info.parent_id_tag, "type": _ID_TOKEN_TYPE_FOR_PARENT}
+    if info.language:  # the card's account's driver language
+        result["language1"] = info.language
     return result
 
 
-def _authorize_token(context: HandlerContext, id_token: dict[str, Any]) -> IdTagInfo:
+def authorize_token(context: HandlerContext, id_token: dict[str, Any]) -> IdTagInfo:
     if id_token["type"] == "NoAuthorization":
         return IdTagInfo(status="Accepted")
     return id_tag_authorize(
@@ -84,7 +86,7 @@ registry.handles("Heartbeat")(common.heartbeat)
 
 @registry.handles("Authorize")
 def authorize(context: HandlerContext, payload: dict[str, Any]) -> dict[str, Any]:
-    return {"idTokenInfo": id_token_info(_authorize_token(context, payload["idToken"]))}
+    return {"idTokenInfo": id_token_info(authorize_token(context, payload["idToken"]))}
 
 
 @registry.handles("StatusNotification")
