@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install the Debian packages some tests drive, when missing: headless Chromium and its driver
 # (tests/browser) and nginx (tests/nodes/test_nginx_site.py: `nginx -t` and a real nginx in
-# front of the server). Never downloads a build of its own.
+# front of the server) and gettext (tests/core/test_translations.py: makemessages). Never
+# downloads a build of its own.
 # Without apt-get or root the tests decide: they fail in CI (CI=true) and skip elsewhere.
 set -uo pipefail
 
@@ -10,6 +11,7 @@ declare -A NEEDED=(
     [/usr/bin/chromium]=chromium
     [/usr/bin/chromedriver]=chromium-driver
     [/usr/sbin/nginx]=nginx-light
+    [/usr/bin/xgettext]=gettext
 )
 missing=()
 for program in "${!NEEDED[@]}"; do
