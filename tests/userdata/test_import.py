@@ -124,24 +124,7 @@ def test_a_reference_to_an_unknown_object_is_an_error_and_nothing_is_written(roo
         "version": 1,
         "objects": {
             "chargers.site": [{"name": "Kept out", "address": "", "time_zone": "UTC"}],
-            "energy.tariff": [
-                {
-                    "code": "x",
-                    "version": 1,
-                    "name": "X",
-                    "group": "",
-                    "currency": "EUR",
-                    "energy_price": "1",
-                    "time_price": "0",
-                    "idle_price": "0",
-                    "idle_grace_minutes": 0,
-                    "session_fee": "0",
-                    "vat_percent": "0",
-                    "bands": [],
-                    "valid_from": "2026-01-01T00:00:00Z",
-                    "station": "NOPE",
-                }
-            ],
+            "energy.tariff": [_tariff_row(station="NOPE")],
         },
     }
 
