@@ -7,13 +7,10 @@ account, and the server links the session to it at the start.
 
 from __future__ import annotations
 
-import asyncio
-import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from asgiref.sync import sync_to_async
 from ocpp.v16 import call as v16
 from ocpp.v201 import call as v201
 
@@ -22,19 +19,12 @@ from apps.energy.services import ledger_post
 from apps.rfid.models import IdTag
 from apps.transactions import billing
 from apps.transactions.models import Transaction
+from tests.energy.e2e import db, iso, wait_for
 from tests.ocpp.charger import connect_charger, connect_v16
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 T0 = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
-
-
-def iso(value: datetime) -> str:
-    return value.isoformat().replace("+00:00", "Z")
-
-
-def db(func, *args, **kwargs):
-    return sync_to_async(func)(*args, **kwargs)
 
 
 @pytest.fixture(autouse=True)
@@ -63,17 +53,6 @@ def link(charger_id: str, account: EnergyAccount) -> Transaction:
     tx = Transaction.objects.get(station__charger_id=charger_id)
     assert tx.account_id == account.pk, "the session is not charged to the card's account"
     return tx
-
-
-async def wait_for(check, within: float = 15.0):
-    deadline = time.monotonic() + within
-    while True:
-        value = await db(check)
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not true after {within}s: {check.__doc__ or check}")
-        await asyncio.sleep(0.02)
 
 
 def priced(pk: int) -> Transaction | None:

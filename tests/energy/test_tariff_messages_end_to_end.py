@@ -8,13 +8,10 @@ and the total of an Italian driver's session in Italian.
 
 from __future__ import annotations
 
-import asyncio
-import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from asgiref.sync import sync_to_async
 from ocpp.v21 import call as v21
 from ocpp.v201 import call as v201
 
@@ -24,6 +21,7 @@ from apps.energy.models import EnergyAccount, EntryKind, HeldTariff, Tariff
 from apps.energy.services import TARIFF_PUBLISH_SOURCE, ledger_post, tariff_save_version
 from apps.rfid.models import IdTag
 from tests.commands.helpers import wait_final
+from tests.energy.e2e import db, iso, wait_for
 from tests.ocpp.charger import connect_charger
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -37,25 +35,6 @@ def setup(settings):
     settings.CELERY_QUEUE = "off"
     settings.ENERGY_STOP_MARGIN = Decimal("0")
     settings.LANGUAGE_CODE = "en"
-
-
-def iso(value: datetime) -> str:
-    return value.isoformat().replace("+00:00", "Z")
-
-
-def db(func, *args, **kwargs):
-    return sync_to_async(func)(*args, **kwargs)
-
-
-async def wait_for(check, within: float = 15.0):
-    deadline = time.monotonic() + within
-    while True:
-        value = await db(check)
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not true after {within}s: {check.__doc__ or check}")
-        await asyncio.sleep(0.02)
 
 
 async def boot21(cp) -> None:
