@@ -600,3 +600,9 @@ WHITENOISE_ROOT = BASE_DIR / "static" / "root"
 # Swagger UI shows a badge from validator.swagger.io unless told not to: nothing from the
 # internet on any page (issue #20).
 SPECTACULAR_SETTINGS["SWAGGER_UI_SETTINGS"] = {"deepLinking": True, "validatorUrl": None}
+
+# --- Translations (docs/control-center.md, "Translations") -------------------------------------
+# <!-- i18n settings -->
+# Italian for third-party apps that ship none (celery beat, axes, auditlog): a catalog of its
+# own that `makemessages` never rewrites. The first LOCALE_PATHS entry wins, so ours stays first.
+LOCALE_PATHS = [*LOCALE_PATHS, BASE_DIR / "locale_thirdparty"]

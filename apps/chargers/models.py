@@ -141,10 +141,14 @@ class ChargingStation(models.Model):
     # Connection state.
     is_connected = models.BooleanField(_("connected"), default=False)
     # Which connection the station is on: a late close of a replaced one must not count.
-    connection_id = models.CharField(max_length=32, blank=True, editable=False)
+    connection_id = models.CharField(
+        max_length=32, blank=True, editable=False, verbose_name=_("connection id")
+    )
     # The server process holding that connection (apps.core.ServerProcess id): when it dies,
     # another process releases the station (apps/core/processes.py).
-    connected_by = models.CharField(max_length=32, blank=True, editable=False)
+    connected_by = models.CharField(
+        max_length=32, blank=True, editable=False, verbose_name=_("connected by")
+    )
     connected_at = models.DateTimeField(_("connected at"), null=True, blank=True)
     disconnected_at = models.DateTimeField(_("disconnected at"), null=True, blank=True)
     last_boot_at = models.DateTimeField(_("last boot"), null=True, blank=True)
@@ -153,9 +157,13 @@ class ChargingStation(models.Model):
     last_seen_at = models.DateTimeField(_("last seen"), null=True, blank=True)
     # Progress of uploads/updates the station reports.
     firmware_status = models.CharField(_("firmware status"), max_length=32, blank=True)
-    firmware_status_at = models.DateTimeField(null=True, blank=True)
+    firmware_status_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("firmware status at")
+    )
     diagnostics_status = models.CharField(_("diagnostics status"), max_length=32, blank=True)
-    diagnostics_status_at = models.DateTimeField(null=True, blank=True)
+    diagnostics_status_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("diagnostics status at")
+    )
     local_list_version = models.IntegerField(
         _("local list version"),
         null=True,
@@ -236,16 +244,21 @@ class StatusEvent(models.Model):
     """One StatusNotification as received: the history behind Connector.status."""
 
     station = models.ForeignKey(
-        ChargingStation, on_delete=models.CASCADE, related_name="status_events"
+        ChargingStation,
+        on_delete=models.CASCADE,
+        related_name="status_events",
+        verbose_name=_("station"),
     )
-    connector_id = models.PositiveIntegerField()
-    status = models.CharField(max_length=32)
-    error_code = models.CharField(max_length=50, blank=True)
-    info = models.CharField(max_length=50, blank=True)
-    vendor_id = models.CharField(max_length=255, blank=True)
-    vendor_error_code = models.CharField(max_length=50, blank=True)
-    timestamp = models.DateTimeField(null=True, blank=True)
-    received_at = models.DateTimeField(auto_now_add=True)
+    connector_id = models.PositiveIntegerField(verbose_name=_("connector id"))
+    status = models.CharField(max_length=32, verbose_name=_("status"))
+    error_code = models.CharField(max_length=50, blank=True, verbose_name=_("error code"))
+    info = models.CharField(max_length=50, blank=True, verbose_name=_("info"))
+    vendor_id = models.CharField(max_length=255, blank=True, verbose_name=_("vendor id"))
+    vendor_error_code = models.CharField(
+        max_length=50, blank=True, verbose_name=_("vendor error code")
+    )
+    timestamp = models.DateTimeField(null=True, blank=True, verbose_name=_("timestamp"))
+    received_at = models.DateTimeField(auto_now_add=True, verbose_name=_("received at"))
 
     class Meta:
         verbose_name = _("status notification")
@@ -264,10 +277,12 @@ class StationReport(models.Model):
         FIRMWARE = "firmware", _("Firmware")
         DIAGNOSTICS = "diagnostics", _("Diagnostics")
 
-    station = models.ForeignKey(ChargingStation, on_delete=models.CASCADE, related_name="reports")
-    kind = models.CharField(max_length=16, choices=Kind.choices)
-    status = models.CharField(max_length=32)
-    received_at = models.DateTimeField(auto_now_add=True)
+    station = models.ForeignKey(
+        ChargingStation, on_delete=models.CASCADE, related_name="reports", verbose_name=_("station")
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices, verbose_name=_("kind"))
+    status = models.CharField(max_length=32, verbose_name=_("status"))
+    received_at = models.DateTimeField(auto_now_add=True, verbose_name=_("received at"))
 
     class Meta:
         verbose_name = _("progress report")
@@ -286,17 +301,24 @@ class DataTransfer(models.Model):
         TO_STATION = "out", _("To station")
 
     station = models.ForeignKey(
-        ChargingStation, on_delete=models.CASCADE, related_name="data_transfers"
+        ChargingStation,
+        on_delete=models.CASCADE,
+        related_name="data_transfers",
+        verbose_name=_("station"),
     )
-    direction = models.CharField(max_length=3, choices=Direction.choices)
-    vendor_id = models.CharField(max_length=255)
-    message_id = models.CharField(max_length=50, blank=True)
-    data = models.TextField(blank=True)
-    status = models.CharField(max_length=32, blank=True)
+    direction = models.CharField(
+        max_length=3, choices=Direction.choices, verbose_name=_("direction")
+    )
+    vendor_id = models.CharField(max_length=255, verbose_name=_("vendor id"))
+    message_id = models.CharField(max_length=50, blank=True, verbose_name=_("message id"))
+    data = models.TextField(blank=True, verbose_name=_("data"))
+    status = models.CharField(max_length=32, blank=True, verbose_name=_("status"))
     response_data = models.TextField(
-        blank=True, help_text=_("Data the station answered to a DataTransfer we sent.")
+        blank=True,
+        help_text=_("Data the station answered to a DataTransfer we sent."),
+        verbose_name=_("response data"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         verbose_name = _("data transfer")

@@ -31,14 +31,23 @@ FINAL_STATUSES = frozenset(
 class ChargerCommand(models.Model):
     """A CALL the CSMS sends to a charger, whoever asked for it, and how it ended."""
 
-    station = models.ForeignKey(ChargingStation, on_delete=models.CASCADE, related_name="commands")
+    station = models.ForeignKey(
+        ChargingStation,
+        on_delete=models.CASCADE,
+        related_name="commands",
+        verbose_name=_("station"),
+    )
     action = models.CharField(_("action"), max_length=64)
     payload = models.JSONField(_("payload"), default=dict)
     status = models.CharField(
         _("status"), max_length=16, choices=CommandStatus.choices, default=CommandStatus.PENDING
     )
     requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        verbose_name=_("requested by"),
     )
     source = models.CharField(_("source"), max_length=16, default="api")
     timeout_s = models.FloatField(_("timeout (s)"))

@@ -16,7 +16,10 @@ class Favorite(models.Model):
     """A page or filtered list a user pinned; shown as a shortcut on the admin index."""
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="favorites"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="favorites",
+        verbose_name=_("user"),
     )
     label = models.CharField(_("label"), max_length=100)
     url = models.CharField(

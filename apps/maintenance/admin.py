@@ -80,8 +80,8 @@ class FirmwareFileAdmin(admin.ModelAdmin):
 
 
 class FirmwareUpdateForm(forms.Form):
-    station = forms.ModelChoiceField(queryset=ChargingStation.objects.all())
-    firmware = forms.ModelChoiceField(queryset=FirmwareFile.objects.all())
+    station = forms.ModelChoiceField(label=_("station"), queryset=ChargingStation.objects.all())
+    firmware = forms.ModelChoiceField(label=_("firmware"), queryset=FirmwareFile.objects.all())
     retrieve_at = forms.SplitDateTimeField(
         label=_("retrieve at"),
         widget=AdminSplitDateTime,
@@ -94,7 +94,7 @@ class FirmwareUpdateForm(forms.Form):
         required=False,
         help_text=_("Optional: OCPP 2.x, and signed firmware to OCPP 1.6 (SignedUpdateFirmware)."),
     )
-    retries = forms.IntegerField(min_value=0, required=False)
+    retries = forms.IntegerField(label=_("retries"), min_value=0, required=False)
     retry_interval = forms.IntegerField(label=_("retry interval (s)"), min_value=0, required=False)
 
 
@@ -157,7 +157,7 @@ class FirmwareUpdateAdmin(MaintenanceSendAdmin):
 
 
 class DiagnosticsRequestForm(forms.Form):
-    station = forms.ModelChoiceField(queryset=ChargingStation.objects.all())
+    station = forms.ModelChoiceField(label=_("station"), queryset=ChargingStation.objects.all())
     log_type = forms.ChoiceField(
         label=_("log type"),
         choices=[(t, t) for t in LOG_TYPES],
@@ -181,7 +181,7 @@ class DiagnosticsRequestForm(forms.Form):
         label=_("from"), widget=AdminSplitDateTime, required=False
     )
     stop_time = forms.SplitDateTimeField(label=_("to"), widget=AdminSplitDateTime, required=False)
-    retries = forms.IntegerField(min_value=0, required=False)
+    retries = forms.IntegerField(label=_("retries"), min_value=0, required=False)
     retry_interval = forms.IntegerField(label=_("retry interval (s)"), min_value=0, required=False)
 
 

@@ -82,13 +82,22 @@ class StationRequest(models.Model):
     """
 
     command = models.ForeignKey(
-        ChargerCommand, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        ChargerCommand,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("command"),
     )
     # The requestId sent (2.x UpdateFirmware, GetLog; 1.6 SignedUpdateFirmware, GetLog),
     # quoted back in each status report.
     request_id = models.PositiveIntegerField(_("request id"), null=True, blank=True)
     requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        verbose_name=_("requested by"),
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
 
@@ -101,9 +110,14 @@ class FirmwareUpdate(StationRequest):
     """An UpdateFirmware or SignedUpdateFirmware sent to a station, and its reported progress."""
 
     station = models.ForeignKey(
-        ChargingStation, on_delete=models.CASCADE, related_name="firmware_updates"
+        ChargingStation,
+        on_delete=models.CASCADE,
+        related_name="firmware_updates",
+        verbose_name=_("station"),
     )
-    firmware = models.ForeignKey(FirmwareFile, on_delete=models.PROTECT, related_name="updates")
+    firmware = models.ForeignKey(
+        FirmwareFile, on_delete=models.PROTECT, related_name="updates", verbose_name=_("firmware")
+    )
     retrieve_at = models.DateTimeField(_("retrieve at"))
     last_status = models.CharField(
         _("last status"),
@@ -147,10 +161,13 @@ class DiagnosticsRequest(StationRequest):
         CANCELLED = "cancelled", _("Cancelled by a later request")
 
     station = models.ForeignKey(
-        ChargingStation, on_delete=models.CASCADE, related_name="diagnostics_requests"
+        ChargingStation,
+        on_delete=models.CASCADE,
+        related_name="diagnostics_requests",
+        verbose_name=_("station"),
     )
     # The secret part of the upload link; the link is the only credential the station has.
-    token = models.CharField(max_length=64, unique=True, editable=False)
+    token = models.CharField(max_length=64, unique=True, editable=False, verbose_name=_("token"))
     file = models.FileField(
         _("file"), upload_to=_diagnostics_path, max_length=255, null=True, blank=True
     )

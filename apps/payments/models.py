@@ -54,10 +54,18 @@ class ProcessorConfig(models.Model):
     test_client_id = models.CharField(_("test client id (PayPal)"), max_length=200, blank=True)
     test_webhook_id = models.CharField(_("test webhook id (PayPal)"), max_length=100, blank=True)
     # Encrypted; set through set_secret(), read through credentials().
-    secret_key_encrypted = models.TextField(editable=False, blank=True)
-    webhook_secret_encrypted = models.TextField(editable=False, blank=True)
-    test_secret_key_encrypted = models.TextField(editable=False, blank=True)
-    test_webhook_secret_encrypted = models.TextField(editable=False, blank=True)
+    secret_key_encrypted = models.TextField(
+        editable=False, blank=True, verbose_name=_("secret key encrypted")
+    )
+    webhook_secret_encrypted = models.TextField(
+        editable=False, blank=True, verbose_name=_("webhook secret encrypted")
+    )
+    test_secret_key_encrypted = models.TextField(
+        editable=False, blank=True, verbose_name=_("test secret key encrypted")
+    )
+    test_webhook_secret_encrypted = models.TextField(
+        editable=False, blank=True, verbose_name=_("test webhook secret encrypted")
+    )
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:

@@ -26,7 +26,7 @@ def _in_half_an_hour() -> Any:
 
 
 class ReservationAddForm(forms.Form):
-    station = forms.ModelChoiceField(queryset=ChargingStation.objects.all())
+    station = forms.ModelChoiceField(label=_("station"), queryset=ChargingStation.objects.all())
     connector_id = forms.IntegerField(
         label=_("connector id"),
         required=False,

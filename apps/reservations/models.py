@@ -29,7 +29,10 @@ class Reservation(models.Model):
     """A connector (2.x: an EVSE) held for one id tag until `expires_at` (ReserveNow)."""
 
     station = models.ForeignKey(
-        ChargingStation, on_delete=models.CASCADE, related_name="reservations"
+        ChargingStation,
+        on_delete=models.CASCADE,
+        related_name="reservations",
+        verbose_name=_("station"),
     )
     connector = models.ForeignKey(
         Connector,
@@ -38,6 +41,7 @@ class Reservation(models.Model):
         blank=True,
         related_name="reservations",
         help_text=_("Connector 0 reserves any connector of the station. OCPP 2.x: the EVSE id."),
+        verbose_name=_("connector"),
     )
     # Sent to the station and quoted back in StartTransaction / TransactionEvent:
     # unguessable, positive 31-bit.
@@ -81,9 +85,14 @@ class Reservation(models.Model):
         null=True,
         blank=True,
         related_name="reservations",
+        verbose_name=_("transaction"),
     )
     requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        verbose_name=_("requested by"),
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 

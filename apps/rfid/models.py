@@ -48,7 +48,7 @@ class IdTag(models.Model):
         related_name="id_tags",
         help_text=_("The account this card's sessions are charged to."),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:
         ordering = ["id_tag"]

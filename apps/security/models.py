@@ -19,6 +19,7 @@ class SecurityEvent(models.Model):
         null=True,
         blank=True,
         related_name="security_events",
+        verbose_name=_("station"),
     )
     charger_id = models.CharField(_("charger id"), max_length=48, blank=True, db_index=True)
     source = models.CharField(_("source"), max_length=8, choices=Source.choices)
@@ -48,7 +49,10 @@ class IssuedCertificate(models.Model):
     """A certificate our CA signed for a station, and whether it was revoked."""
 
     station = models.ForeignKey(
-        ChargingStation, on_delete=models.CASCADE, related_name="issued_certificates"
+        ChargingStation,
+        on_delete=models.CASCADE,
+        related_name="issued_certificates",
+        verbose_name=_("station"),
     )
     kind = models.CharField(_("kind"), max_length=32, choices=CertificateKind.choices)
     serial = models.CharField(_("serial number"), max_length=40, unique=True)  # hex
@@ -88,7 +92,10 @@ class InstalledCertificate(models.Model):
     """A certificate a station reported installed (GetInstalledCertificateIds), by its hash."""
 
     station = models.ForeignKey(
-        ChargingStation, on_delete=models.CASCADE, related_name="installed_certificates"
+        ChargingStation,
+        on_delete=models.CASCADE,
+        related_name="installed_certificates",
+        verbose_name=_("station"),
     )
     certificate_type = models.CharField(_("type"), max_length=40)
     hash_algorithm = models.CharField(_("hash algorithm"), max_length=8)

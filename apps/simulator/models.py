@@ -127,7 +127,7 @@ class Simulator(models.Model):
     reported_at = models.DateTimeField(_("last report"), null=True, blank=True, editable=False)
     # The server process running the fleet (apps.core.ServerProcess id): when it is gone, the
     # simulator is stopped (apps/core/processes.py).
-    run_by = models.CharField(max_length=32, blank=True, editable=False)
+    run_by = models.CharField(max_length=32, blank=True, editable=False, verbose_name=_("run by"))
     last_error = models.TextField(_("last error"), blank=True, editable=False)
     counters = models.JSONField(_("counters"), default=dict, blank=True, editable=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)

@@ -12,21 +12,35 @@ class Transaction(models.Model):
     """A charging session on one connector."""
 
     station = models.ForeignKey(
-        ChargingStation, on_delete=models.PROTECT, related_name="transactions"
+        ChargingStation,
+        on_delete=models.PROTECT,
+        related_name="transactions",
+        verbose_name=_("station"),
     )
     connector = models.ForeignKey(
-        Connector, on_delete=models.PROTECT, null=True, related_name="transactions"
+        Connector,
+        on_delete=models.PROTECT,
+        null=True,
+        related_name="transactions",
+        verbose_name=_("connector"),
     )
     # 1.6: the positive 31-bit id we assign; 2.x: the station's own transactionId.
     transaction_id = models.CharField(_("transaction id"), max_length=36)
     id_tag = models.CharField(_("id tag"), max_length=36, blank=True)
     id_tag_ref = models.ForeignKey(
-        IdTag, on_delete=models.SET_NULL, null=True, blank=True, related_name="transactions"
+        IdTag,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="transactions",
+        verbose_name=_("id tag record"),
     )
-    authorization_status = models.CharField(max_length=16, blank=True)
+    authorization_status = models.CharField(
+        max_length=16, blank=True, verbose_name=_("authorization status")
+    )
     # Why the id tag was refused when its energy account refused it (blocked, no credit).
     authorization_reason = models.CharField(_("authorization reason"), max_length=200, blank=True)
-    reservation_id = models.IntegerField(null=True, blank=True)
+    reservation_id = models.IntegerField(null=True, blank=True, verbose_name=_("reservation id"))
     meter_start_wh = models.BigIntegerField(_("meter start (Wh)"), null=True, blank=True)
     meter_stop_wh = models.BigIntegerField(_("meter stop (Wh)"), null=True, blank=True)
     started_at = models.DateTimeField(_("started"))
@@ -39,7 +53,7 @@ class Transaction(models.Model):
     offline = models.BooleanField(
         _("offline events"), default=False, help_text=_("Some events were sent after the fact.")
     )
-    last_seq_no = models.IntegerField(null=True, blank=True)
+    last_seq_no = models.IntegerField(null=True, blank=True, verbose_name=_("last sequence number"))
     # Billing (apps.energy): the account charged, the tariff version used, the cost (gross,
     # in the tariff's currency) once known. All nullable: the message path inserts without them.
     account = models.ForeignKey(
@@ -59,8 +73,8 @@ class Transaction(models.Model):
         related_name="transactions",
     )
     cost = models.DecimalField(_("cost"), max_digits=12, decimal_places=4, null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
         verbose_name = _("transaction")
@@ -141,9 +155,13 @@ class MeterValue(models.Model):
     # No index of their own: the unique sample constraint starts with the station and the
     # (transaction, timestamp) index with the transaction; more indexes only slow each insert.
     station = models.ForeignKey(
-        ChargingStation, on_delete=models.CASCADE, related_name="meter_values", db_index=False
+        ChargingStation,
+        on_delete=models.CASCADE,
+        related_name="meter_values",
+        db_index=False,
+        verbose_name=_("station"),
     )
-    connector_id = models.PositiveIntegerField()
+    connector_id = models.PositiveIntegerField(verbose_name=_("connector id"))
     transaction = models.ForeignKey(
         Transaction,
         on_delete=models.CASCADE,
@@ -151,20 +169,25 @@ class MeterValue(models.Model):
         blank=True,
         related_name="meter_values",
         db_index=False,
+        verbose_name=_("transaction"),
     )
-    timestamp = models.DateTimeField()
-    measurand = models.CharField(max_length=64, default="Energy.Active.Import.Register")
-    phase = models.CharField(max_length=8, blank=True)
-    unit = models.CharField(max_length=16, blank=True)
-    context = models.CharField(max_length=32, blank=True)
-    location = models.CharField(max_length=16, blank=True)
-    format = models.CharField(max_length=16, blank=True)
-    value = models.TextField()
+    timestamp = models.DateTimeField(verbose_name=_("timestamp"))
+    measurand = models.CharField(
+        max_length=64, default="Energy.Active.Import.Register", verbose_name=_("measurand")
+    )
+    phase = models.CharField(max_length=8, blank=True, verbose_name=_("phase"))
+    unit = models.CharField(max_length=16, blank=True, verbose_name=_("unit"))
+    context = models.CharField(max_length=32, blank=True, verbose_name=_("context"))
+    location = models.CharField(max_length=16, blank=True, verbose_name=_("location"))
+    format = models.CharField(max_length=16, blank=True, verbose_name=_("format"))
+    value = models.TextField(verbose_name=_("value"))
     multiplier = models.SmallIntegerField(
-        default=0, help_text=_("OCPP 2.x: value times 10 to the power n.")
+        default=0,
+        help_text=_("OCPP 2.x: value times 10 to the power n."),
+        verbose_name=_("multiplier"),
     )
-    normalized_value = models.FloatField(null=True, blank=True)
-    normalized_unit = models.CharField(max_length=16, blank=True)
+    normalized_value = models.FloatField(null=True, blank=True, verbose_name=_("normalized value"))
+    normalized_unit = models.CharField(max_length=16, blank=True, verbose_name=_("normalized unit"))
 
     class Meta:
         verbose_name = _("meter value")

@@ -25,7 +25,9 @@ class OdooInstance(models.Model):
         _("user"), max_length=200, help_text=_("The login of the Odoo user the API calls run as.")
     )
     # Encrypted (apps/core/secrets.py); set through set_api_key(), read through api_key().
-    api_key_encrypted = models.TextField(editable=False, blank=True)
+    api_key_encrypted = models.TextField(
+        editable=False, blank=True, verbose_name=_("api key encrypted")
+    )
     sync_users = models.BooleanField(
         _("synchronise users"),
         default=False,

@@ -27,7 +27,9 @@ class SlackWorkspace(models.Model):
     bot_user_id = models.CharField(_("bot user id"), max_length=32, blank=True)
     scope = models.TextField(_("scopes granted"), blank=True)
     # Encrypted (apps/core/secrets.py); set through set_token(), read through token().
-    bot_token_encrypted = models.TextField(editable=False, blank=True)
+    bot_token_encrypted = models.TextField(
+        editable=False, blank=True, verbose_name=_("bot token encrypted")
+    )
     active = models.BooleanField(
         _("active"),
         default=True,
