@@ -66,7 +66,7 @@ def _place(charger_id: str, site: Site | None, number: int) -> Place:
             station=station, action="Reset", payload={"type": "Soft"}, timeout_s=30
         ),
         "ocpp.messagelog": MessageLog.objects.create(
-            charger_id=charger_id, direction="in", frame="[2,\"1\",\"Heartbeat\",{}]", created_at=T0
+            charger_id=charger_id, direction="in", frame='[2,"1","Heartbeat",{}]', created_at=T0
         ),
         "chargers.statusevent": StatusEvent.objects.create(
             station=station, connector_id=1, status="Available"

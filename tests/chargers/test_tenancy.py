@@ -177,7 +177,8 @@ def test_every_admin_of_a_model_with_a_station_is_narrowed_by_site(world):
         if by == "charger_id":
             leaked = queryset.filter(**{f"{path}__in": [s.charger_id for s in others]})
         else:
-            leaked = queryset.filter(**{f"{path}__pk__in" if path else "pk__in": [s.pk for s in others]})
+            lookup = f"{path}__pk__in" if path else "pk__in"
+            leaked = queryset.filter(**{lookup: [s.pk for s in others]})
         assert not leaked.exists(), model._meta.label
         checked.append(model._meta.label_lower)
     assert set(LABELS) - {"rfid.idtag"} <= set(checked)
@@ -226,8 +227,10 @@ def test_the_csv_export_leaves_out_another_sites_sessions(world):
         url,
         {
             "action": "export_csv",
-            "_selected_action": [world.a.rows["transactions.transaction"].pk,
-                                 world.b.rows["transactions.transaction"].pk],
+            "_selected_action": [
+                world.a.rows["transactions.transaction"].pk,
+                world.b.rows["transactions.transaction"].pk,
+            ],
         },
     )
     assert response.status_code == 200
@@ -246,9 +249,7 @@ def test_another_sites_meter_values_csv_is_not_found(world):
 
 def test_another_sites_station_commands_are_not_found(world):
     client = login(world.operator_a)
-    url = reverse(
-        "admin:chargers_chargingstation_command", args=[world.b.station.pk, "reset"]
-    )
+    url = reverse("admin:chargers_chargingstation_command", args=[world.b.station.pk, "reset"])
     assert client.get(url).status_code == 404
     assert client.post(url, {"hard": ""}).status_code == 404
 
