@@ -300,3 +300,25 @@ def test_the_dashboard_page_shows_only_the_operators_stations(world):
     assert [station.pk for station in response.context["stations"]] == [world.a.station.pk]
     everything = login(world.superuser).get(reverse("dashboard:index"))
     assert len(everything.context["stations"]) == 3
+
+
+def test_the_command_path_refuses_a_user_another_sites_station(world):
+    from apps.commands.errors import StationNotVisible
+    from apps.commands.models import ChargerCommand
+    from apps.commands.services import send_command
+
+    before = ChargerCommand.objects.count()
+    with pytest.raises(StationNotVisible):
+        send_command(
+            station=world.b.station,
+            action="Reset",
+            payload={"type": "Soft"},
+            requested_by=world.operator_a,
+        )
+    assert ChargerCommand.objects.count() == before
+    # The system itself (Celery, the command line: no user) and the operator's own station.
+    for station, user in ((world.b.station, None), (world.a.station, world.operator_a)):
+        command = send_command(
+            station=station, action="Reset", payload={"type": "Soft"}, requested_by=user
+        )
+        assert command.status == "offline"
