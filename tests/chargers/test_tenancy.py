@@ -322,3 +322,33 @@ def test_the_command_path_refuses_a_user_another_sites_station(world):
             station=station, action="Reset", payload={"type": "Soft"}, requested_by=user
         )
         assert command.status == "offline"
+
+
+def test_receipts_of_another_sites_sessions_are_neither_listed_nor_downloaded(world):
+    from decimal import Decimal
+
+    from apps.energy.models import EnergyAccount, EntryKind, LedgerEntry
+
+    account = EnergyAccount.objects.create(name="Fleet")
+
+    def entry(kind: str, reference: str) -> LedgerEntry:
+        return LedgerEntry.objects.create(
+            account=account,
+            kind=kind,
+            amount=Decimal("-1"),
+            balance_after=Decimal("0"),
+            reference=reference,
+        )
+
+    mine = entry(EntryKind.CHARGE, f"tx:{world.a.rows['transactions.transaction'].pk}")
+    other = entry(EntryKind.CHARGE, f"tx:{world.b.rows['transactions.transaction'].pk}")
+    topup = entry(EntryKind.TOPUP, "topup:1")
+    client = login(world.operator_a)
+    assert changelist_pks(client, "portal.receipt") == {mine.pk, topup.pk}
+    assert changelist_pks(login(world.superuser), "portal.receipt") == {
+        mine.pk,
+        other.pk,
+        topup.pk,
+    }
+    assert client.get(reverse("admin:portal_receipt_pdf", args=[other.pk])).status_code == 404
+    assert client.get(reverse("admin:portal_receipt_pdf", args=[mine.pk])).status_code == 200
