@@ -20,6 +20,7 @@ from apps.chargers.models import ChargingStation, Site
 from apps.chargers.tenancy import (
     filter_by_site,
     filter_by_station,
+    sees_all_sites,
     sites_of,
     station_visible_to,
     stations_visible_to,
@@ -51,6 +52,9 @@ def limit_choices(db_field: ForeignKey, user: Any, kwargs: dict[str, Any]) -> No
         kwargs["queryset"] = stations_visible_to(user)
     elif db_field.related_model is Site:
         kwargs["queryset"] = sites_of(user)
+        if not sees_all_sites(user):
+            # Saved without a site, the row would leave its own operator's sight.
+            kwargs["required"] = True
 
 
 def limit_form_choices(form: Any, user: Any) -> None:

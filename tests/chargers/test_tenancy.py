@@ -352,3 +352,21 @@ def test_receipts_of_another_sites_sessions_are_neither_listed_nor_downloaded(wo
     }
     assert client.get(reverse("admin:portal_receipt_pdf", args=[other.pk])).status_code == 404
     assert client.get(reverse("admin:portal_receipt_pdf", args=[mine.pk])).status_code == 200
+
+
+def test_an_operator_of_some_sites_cannot_leave_a_site_empty(world):
+    client = login(world.operator_a)
+    url = reverse("admin:rfid_idtag_add")
+    form = {"id_tag": "NEW-ADMIN", "token_type": "ISO14443", "status": "Accepted"}
+    response = client.post(url, form)
+    assert response.status_code == 200
+    assert "site" in response.context["adminform"].form.errors
+    other = client.post(url, {**form, "site": world.site_b.pk})
+    assert "site" in other.context["adminform"].form.errors
+    client.post(url, {**form, "site": world.site_a.pk})
+    from apps.rfid.models import IdTag
+
+    assert IdTag.objects.get(id_tag="NEW-ADMIN").site == world.site_a
+    # A superuser may keep a card without a site.
+    login(world.superuser).post(url, {**form, "id_tag": "NEW-ROOT"})
+    assert IdTag.objects.get(id_tag="NEW-ROOT").site is None
