@@ -235,7 +235,7 @@ def staff_client(django_user_model: Any) -> Callable[..., Any]:
     """Return a maker of logged-in admin clients: a new staff user with these permissions."""
     from django.test import Client
 
-    from tests.personas import grant
+    from tests.personas import ALL_SITES, grant
 
     def make(*perms: str) -> Client:
         user = django_user_model.objects.create_user(
@@ -243,7 +243,7 @@ def staff_client(django_user_model: Any) -> Callable[..., Any]:
             password="a-long-test-password",
             is_staff=True,
         )
-        grant(user, *perms)
+        grant(user, ALL_SITES, *perms)  # an operator of every site (docs/sites.md)
         client = Client()
         client.force_login(user)
         return client

@@ -29,6 +29,11 @@ def grant(user, *perms: str) -> None:
         )
 
 
+# Operators of every site: the personas of the tests that are not about sites (tests of
+# sites make members of one site: tests/chargers/test_tenancy*.py).
+ALL_SITES = "chargers.all_sites"
+
+
 @pytest.fixture
 def make_user(django_user_model) -> Callable:
     counter = iter(range(1, 1000))
@@ -37,7 +42,7 @@ def make_user(django_user_model) -> Callable:
         user = django_user_model.objects.create_user(
             username=f"operator{next(counter)}", password="a-long-test-password"
         )
-        grant(user, *perms)
+        grant(user, ALL_SITES, *perms)
         return user
 
     return make
@@ -84,4 +89,5 @@ def viewer(db):
         "viewer", "v@example.com", OPERATOR_PASSWORD, is_staff=True
     )
     user.user_permissions.add(Permission.objects.get(codename="view_chargingstation"))
+    grant(user, ALL_SITES)
     return user

@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.chargers.models import ChargingStation, Connector, RegistrationStatus
+from apps.chargers.scoped import SiteScopedApiMixin
 from apps.chargers.services import station_set_registration
 from apps.core.api import ApiModelSerializer, ApiViewMixin, QueryFilter, require_perms
 
@@ -104,8 +105,10 @@ class ChargerDetailSerializer(ChargerSerializer):
 _change_station = require_perms("chargers.change_chargingstation")
 
 
-class ChargerViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
+class ChargerViewSet(SiteScopedApiMixin, ApiViewMixin, viewsets.ReadOnlyModelViewSet):
     """Charging stations, addressed by their charger id; approve or reject their registration."""
+
+    station_path = ""  # the model is the station
 
     queryset = ChargingStation.objects.all()
     lookup_field = "charger_id"
@@ -152,7 +155,7 @@ class ChargerViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
         return Response(NestedConnectorSerializer(station.connectors.all(), many=True).data)
 
 
-class ConnectorViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
+class ConnectorViewSet(SiteScopedApiMixin, ApiViewMixin, viewsets.ReadOnlyModelViewSet):
     """Connectors of every station with their last reported status."""
 
     queryset = Connector.objects.select_related("station")

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
@@ -44,8 +45,9 @@ def validate_time_zone(value: str) -> None:
 class Site(models.Model):
     """A place with stations: a car park, a depot, a customer's premises.
 
-    Stations without a site keep working; operators' access by site and the grid connection
-    limit come with the operator console.
+    Stations without a site keep working. Operators see and act only on the stations of the
+    sites they are members of (SiteMembership, apps/chargers/tenancy.py); superusers and
+    holders of the "all sites" permission see every station, those without a site included.
     """
 
     name = models.CharField(_("name"), max_length=120, unique=True)
@@ -63,9 +65,38 @@ class Site(models.Model):
         ordering = ["name"]
         verbose_name = _("site")
         verbose_name_plural = _("sites")
+        permissions = [
+            ("all_sites", _("Can see and act on every site, and on stations without a site")),
+        ]
 
     def __str__(self) -> str:
         return self.name
+
+
+class SiteMembership(models.Model):
+    """An operator's access to a site: WHERE they act; Django permissions say WHAT they may do."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="site_memberships",
+    )
+    site = models.ForeignKey(
+        Site, verbose_name=_("site"), on_delete=models.CASCADE, related_name="memberships"
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["site", "user"]
+        verbose_name = _("site membership")
+        verbose_name_plural = _("site memberships")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "site"], name="site_membership_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.site}"
 
 
 class ChargingStation(models.Model):

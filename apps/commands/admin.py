@@ -8,6 +8,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from apps.chargers.scoped import SiteScopedAdminMixin
 from apps.commands.models import ChargerCommand
 
 
@@ -18,7 +19,7 @@ def _pretty(value: Any) -> str:
 
 
 @admin.register(ChargerCommand)
-class ChargerCommandAdmin(admin.ModelAdmin):
+class ChargerCommandAdmin(SiteScopedAdminMixin, admin.ModelAdmin):
     """Every command sent to a charger, whoever sent it: a read-only audit trail."""
 
     list_display = [

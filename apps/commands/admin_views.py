@@ -15,10 +15,11 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from apps.chargers.scoped import SiteScopedAdminMixin, limit_form_choices
 from apps.commands.models import ChargerCommand, CommandStatus
 
 
-class SendThroughServiceAdmin(admin.ModelAdmin):
+class SendThroughServiceAdmin(SiteScopedAdminMixin, admin.ModelAdmin):
     """An admin whose "add" sends a command through a service instead of saving a bare row.
 
     Subclasses give the form, the service call (`send`) and the errors it raises that the
@@ -56,6 +57,7 @@ class SendThroughServiceAdmin(admin.ModelAdmin):
         if not self.has_add_permission(request):
             raise PermissionDenied
         form = self.add_form_class(request.POST or None)
+        limit_form_choices(form, request.user)  # stations of the user's sites only
         if request.method == "POST" and form.is_valid():
             try:
                 result = self.send(request, form.cleaned_data)

@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.chargers.models import ChargingStation
+from apps.chargers.scoped import SiteScopedApiMixin, require_visible_station
 from apps.commands.models import ChargerCommand
 from apps.commands.registry import run_operation, runnable_names
 from apps.commands.services import CommandError, command_wait, send_command
@@ -132,7 +133,11 @@ def _wait_seconds(request: Request) -> float:
 
 
 class CommandViewSet(
-    ApiViewMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+    SiteScopedApiMixin,
+    ApiViewMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
 ):
     """Commands sent to chargers, newest first; POST sends one."""
 
@@ -165,6 +170,7 @@ class CommandViewSet(
         given = CommandRequestSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         data = given.validated_data
+        require_visible_station(request.user, data["charger"])  # another site's: 404
         return self._send(
             request,
             lambda **options: send_command(
@@ -187,6 +193,7 @@ class CommandViewSet(
         given = OperationRequestSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         data = given.validated_data
+        require_visible_station(request.user, data["charger"])  # another site's: 404
         return self._send(
             request,
             lambda **options: run_operation(

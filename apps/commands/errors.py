@@ -5,3 +5,7 @@ from __future__ import annotations
 
 class CommandError(ValueError):
     """The command cannot be sent as asked (unknown action, payload breaks the schema)."""
+
+
+class StationNotVisible(CommandError):
+    """The user who asks may not see the station: none of their sites holds it."""

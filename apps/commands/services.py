@@ -23,8 +23,9 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from apps.chargers.models import ChargingStation
+from apps.chargers.tenancy import station_visible_to
 from apps.commands import statements
-from apps.commands.errors import CommandError
+from apps.commands.errors import CommandError, StationNotVisible
 from apps.commands.models import FINAL_STATUSES, ChargerCommand, CommandStatus
 from apps.commands.registry import apply_effects
 from apps.commands.signals import command_limit_reached
@@ -145,9 +146,16 @@ def send_command(
     is replaced by it only on the wire: it is never stored in the database or the log.
     Setting the station password (PASSWORD_KEY_16, PASSWORD_KEY_2X) needs such a secret: a
     raw payload that sets it is refused.
+    A user in `requested_by` who may not see the station (apps/chargers/tenancy.py) gets
+    StationNotVisible, a CommandError.
     A station that is not connected gets status offline at once unless
     OCPP_QUEUE_OFFLINE_COMMANDS keeps it pending until the station reconnects.
     """
+    if getattr(requested_by, "is_authenticated", False) and not station_visible_to(
+        requested_by, station
+    ):
+        # Every origin with a user (admin, API, Slack) comes through here: one check for all.
+        raise StationNotVisible(_("No charger with id %(id)s.") % {"id": station.charger_id})
     version = _version_of(station)
     if action not in schemas.actions(version):
         raise CommandError(f"{action} is not an OCPP {version} action")

@@ -210,7 +210,14 @@ def _send(event: LiveEvent) -> None:
         layer = get_channel_layer()
         if layer is None:
             return
-        message = {"type": EVENT_TYPE, "kind": kind, "text": serialise(event)}
+        message = {
+            "type": EVENT_TYPE,
+            "kind": kind,
+            # The station's primary key, for the watchers who see only some sites; None for
+            # an event of no known station (those go to watchers of all sites only).
+            "station": _station_of(event),
+            "text": serialise(event),
+        }
         loop = _loop
         if loop is None or not loop.is_running():
             if _in_memory_layer():
@@ -225,6 +232,12 @@ def _send(event: LiveEvent) -> None:
         future.add_done_callback(_log_failure)
     except Exception:
         logger.warning("live event %s not published", kind, exc_info=True)
+
+
+def _station_of(event: LiveEvent) -> int | None:
+    station = getattr(event, "station", None)
+    # CardScanned names its (local) charger by charger id: not a station key.
+    return station if type(station) is int else None
 
 
 def _kind(event: LiveEvent) -> str:

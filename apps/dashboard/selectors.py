@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import Prefetch
 
 from apps.chargers.models import ChargingStation, Connector
+from apps.chargers.tenancy import filter_by_station, stations_visible_to
 from apps.commands.models import ChargerCommand, CommandStatus
 from apps.dashboard.models import Favorite
 from apps.ocpp.models import MessageLog
@@ -22,23 +25,25 @@ FAILED_STATUSES = (
 DASHBOARD_EVENTS = 10
 
 
-def dashboard_stations() -> list[ChargingStation]:
-    """Return every station with its connectors (not connector 0, the station itself)."""
+def dashboard_stations(*, user: Any) -> list[ChargingStation]:
+    """Return the user's stations with their connectors (not connector 0, the station itself)."""
     connectors = Connector.objects.filter(connector_id__gt=0).order_by("connector_id")
     return list(
-        ChargingStation.objects.prefetch_related(
-            Prefetch("connectors", queryset=connectors, to_attr="live_connectors")
-        ).order_by("charger_id")
+        stations_visible_to(user)
+        .prefetch_related(Prefetch("connectors", queryset=connectors, to_attr="live_connectors"))
+        .order_by("charger_id")
     )
 
 
-def recent_security_events(*, limit: int = DASHBOARD_EVENTS) -> list[SecurityEvent]:
-    return list(SecurityEvent.objects.order_by("-occurred_at", "-id")[:limit])
+def recent_security_events(*, user: Any, limit: int = DASHBOARD_EVENTS) -> list[SecurityEvent]:
+    events = filter_by_station(SecurityEvent.objects.all(), user)
+    return list(events.order_by("-occurred_at", "-id")[:limit])
 
 
-def recent_failed_commands(*, limit: int = DASHBOARD_EVENTS) -> list[ChargerCommand]:
+def recent_failed_commands(*, user: Any, limit: int = DASHBOARD_EVENTS) -> list[ChargerCommand]:
     return list(
-        ChargerCommand.objects.filter(status__in=FAILED_STATUSES)
+        filter_by_station(ChargerCommand.objects.all(), user)
+        .filter(status__in=FAILED_STATUSES)
         .select_related("station")
         .order_by("-created_at", "-id")[:limit]
     )

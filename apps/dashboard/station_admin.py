@@ -26,6 +26,7 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.chargers.admin import ConnectorInline
 from apps.chargers.models import ChargingStation, RegistrationStatus
+from apps.chargers.scoped import SiteScopedAdminMixin
 from apps.chargers.services import station_set_registration
 from apps.commands.models import ChargerCommand
 from apps.commands.services import command_wait
@@ -72,7 +73,8 @@ FIRMWARE_FIELDS = [
 
 
 @admin.register(ChargingStation)
-class ChargingStationAdmin(admin.ModelAdmin):
+class ChargingStationAdmin(SiteScopedAdminMixin, admin.ModelAdmin):
+    station_path = ""  # the model is the station (sites: apps/chargers/tenancy.py)
     list_display = [
         "charger_id",
         "name",

@@ -18,8 +18,9 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from apps.chargers.models import ChargingStation, RegistrationStatus
+from apps.chargers.models import RegistrationStatus
 from apps.chargers.services import station_set_registration
+from apps.chargers.tenancy import stations_visible_to
 from apps.dashboard import selectors
 from apps.dashboard.changelog import ChangelogError, read_changelog
 from apps.dashboard.consumers import VIEW_PERMISSION
@@ -41,16 +42,17 @@ def dashboard(request: HttpRequest) -> TemplateResponse:
     """Show every station, connector and active transaction; the page then updates live."""
     if not request.user.has_perm(VIEW_PERMISSION):
         raise PermissionDenied
-    stations = selectors.dashboard_stations()
-    transactions = live_transactions()
+    # Only the user's sites' stations (apps/chargers/tenancy.py), here and in the live feed.
+    stations = selectors.dashboard_stations(user=request.user)
+    transactions = live_transactions(user=request.user)
     context = {
         **admin.site.each_context(request),
         "title": _("Control center"),
         "stations": stations,
         "transactions": transactions,
         "costs": running_costs(transactions=[item.transaction for item in transactions]),
-        "security_events": selectors.recent_security_events(),
-        "failed_commands": selectors.recent_failed_commands(),
+        "security_events": selectors.recent_security_events(user=request.user),
+        "failed_commands": selectors.recent_failed_commands(user=request.user),
         "online_count": sum(1 for station in stations if station.is_connected),
         # Live figures from live data only: a station that is not connected reports nothing
         # now, whatever its connectors said last (see live_transactions for the power).
@@ -87,7 +89,7 @@ def favorite_remove_view(request: HttpRequest, pk: int) -> HttpResponseRedirect:
 @require_POST
 def station_registration(request: HttpRequest, pk: int) -> HttpResponseRedirect:
     """Approve or reject a station from its page (one click), then show the page again."""
-    station = get_object_or_404(ChargingStation, pk=pk)
+    station = get_object_or_404(stations_visible_to(request.user), pk=pk)
     if not request.user.has_perm("chargers.change_chargingstation"):
         raise PermissionDenied
     status = request.POST.get("status")

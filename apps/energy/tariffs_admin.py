@@ -9,6 +9,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from apps.chargers.scoped import SiteScopedAdminMixin
 from apps.energy.models import HeldTariff, Tariff
 from apps.energy.pricing import PricingError, parse_bands
 from apps.energy.services import tariff_save_version
@@ -46,7 +47,7 @@ class TariffForm(forms.ModelForm):
 
 
 @admin.register(Tariff)
-class TariffAdmin(admin.ModelAdmin):
+class TariffAdmin(SiteScopedAdminMixin, admin.ModelAdmin):
     """Tariff versions: saving a change writes the next version; versions are never deleted."""
 
     form = TariffForm

@@ -9,6 +9,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from apps.chargers.scoped import SiteScopedAdminMixin
 from apps.hardware.models import CardScan
 from apps.hardware.rfid_scanner import CardRegisterError, card_register
 from apps.rfid.models import IdTag
@@ -18,7 +19,7 @@ REGISTER_PERMISSION = "rfid.add_idtag"
 
 
 @admin.register(CardScan)
-class CardScanAdmin(admin.ModelAdmin):
+class CardScanAdmin(SiteScopedAdminMixin, admin.ModelAdmin):
     """The last cards read by this node's scanner, newest first, refreshed live."""
 
     list_display = ["uid", "at", "result", "action", "station", "detail", "register"]

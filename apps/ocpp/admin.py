@@ -14,7 +14,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from apps.chargers.models import ChargingStation
+from apps.chargers.scoped import SiteScopedAdminMixin
+from apps.chargers.tenancy import stations_visible_to
 from apps.core.admin_mixins import RecordAdminMixin
 from apps.core.display import time_milliseconds, time_seconds
 from apps.ocpp.labels import MESSAGE_TYPES, message_type_label
@@ -33,7 +34,8 @@ class StationFilter(admin.SimpleListFilter):
     parameter_name = "charger_id"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        ids = ChargingStation.objects.order_by("charger_id").values_list("charger_id", flat=True)
+        stations = stations_visible_to(request.user)
+        ids = stations.order_by("charger_id").values_list("charger_id", flat=True)
         choices = list(ids[:STATION_FILTER_LIMIT])
         # A charger asked for stays a choice (and its filter applies) even when unlisted:
         # an unknown charger that was refused, or a station beyond the limit.
@@ -76,8 +78,12 @@ class MessageLogChangeList(ChangeList):
 
 
 @admin.register(MessageLog)
-class MessageLogAdmin(RecordAdminMixin, admin.ModelAdmin):
+class MessageLogAdmin(SiteScopedAdminMixin, RecordAdminMixin, admin.ModelAdmin):
     """Frames as they crossed the socket: nobody adds, changes or deletes them."""
+
+    # The log names its station by charger id (it keeps frames of refused chargers too).
+    station_path = "charger_id"
+    station_by = "charger_id"
 
     list_display = [
         "time_display",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
@@ -12,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.portal.models import Receipt
 from apps.portal.receipts import receipt_number
+from apps.portal.selectors import receipts_for_operator
 from apps.portal.views import pdf_response
 
 
@@ -24,6 +26,10 @@ class ReceiptAdmin(admin.ModelAdmin):
     list_select_related = ("account",)
     search_fields = ("account__name", "account__owner__username", "reference")
     date_hierarchy = "created_at"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Receipt]:
+        # A session's receipt only for an operator of its station's site (docs/sites.md).
+        return receipts_for_operator(super().get_queryset(request), user=request.user)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -55,4 +61,4 @@ class ReceiptAdmin(admin.ModelAdmin):
         """Download one receipt (operators with the view permission on receipts)."""
         if not self.has_view_permission(request):
             raise PermissionDenied
-        return pdf_response(entry=get_object_or_404(Receipt.objects.all(), pk=pk))
+        return pdf_response(entry=get_object_or_404(self.get_queryset(request), pk=pk))

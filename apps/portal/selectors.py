@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import QuerySet
+from django.db.models import CharField, Q, QuerySet, Value
+from django.db.models.functions import Cast, Concat
 
-from apps.energy.models import EnergyAccount
+from apps.chargers.tenancy import filter_by_station, sees_all_sites
+from apps.energy.models import EnergyAccount, EntryKind
 from apps.portal.models import Receipt
 from apps.reservations.models import Reservation
 from apps.rfid.models import IdTag
@@ -24,6 +26,22 @@ def owned_receipts(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Receip
     if not user.is_authenticated:
         return Receipt.objects.none()
     return Receipt.objects.filter(account__owner=user).select_related("account")
+
+
+def receipts_for_operator(
+    queryset: QuerySet[Receipt], *, user: AbstractBaseUser | AnonymousUser
+) -> QuerySet[Receipt]:
+    """Narrow receipts to those an operator may see: a session's only at one of their stations.
+
+    A charge is written with the reference `tx:<session pk>` (apps/transactions/billing.py);
+    top-ups belong to an account, not a site, and stay visible by permission.
+    """
+    if sees_all_sites(user):
+        return queryset
+    sessions = filter_by_station(Transaction.objects.all(), user).annotate(
+        ref=Concat(Value("tx:"), Cast("pk", output_field=CharField()))
+    )
+    return queryset.filter(~Q(kind=EntryKind.CHARGE) | Q(reference__in=sessions.values("ref")))
 
 
 def account_sessions(*, account: EnergyAccount) -> QuerySet[Transaction]:

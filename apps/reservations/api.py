@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.chargers.models import ChargingStation
+from apps.chargers.scoped import SiteScopedApiMixin, require_visible_station
 from apps.core.api import ApiModelSerializer, ApiViewMixin, QueryFilter, require_perms
 from apps.reservations.models import Reservation
 from apps.reservations.services import ReservationError, reservation_cancel, reservation_create
@@ -79,6 +80,7 @@ class ReservationRequestSerializer(serializers.Serializer):
 
 
 class ReservationViewSet(
+    SiteScopedApiMixin,
     ApiViewMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -117,6 +119,7 @@ class ReservationViewSet(
         given = ReservationRequestSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         data = given.validated_data
+        require_visible_station(request.user, data["charger"])  # another site's: 404
         try:
             reservation = reservation_create(
                 station=data["charger"],

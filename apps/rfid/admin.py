@@ -3,12 +3,16 @@ from __future__ import annotations
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from apps.chargers.scoped import SiteScopedAdminMixin
 from apps.energy.admin import ACCOUNT_INLINES, AccountPartInline
 from apps.rfid.models import IdTag
 
 
 @admin.register(IdTag)
-class IdTagAdmin(admin.ModelAdmin):
+class IdTagAdmin(SiteScopedAdminMixin, admin.ModelAdmin):
+    # A card has no station: its own site says which operators manage it (docs/sites.md).
+    station_path = None
+    site_path = "site"
     list_display = [
         "id_tag",
         "label",
@@ -18,11 +22,12 @@ class IdTagAdmin(admin.ModelAdmin):
         "parent",
         "in_local_list",
         "account",
+        "site",
     ]
-    list_filter = ["status", "token_type", "in_local_list"]
+    list_filter = ["status", "token_type", "in_local_list", "site"]
     search_fields = ["id_tag", "label"]
     autocomplete_fields = ["parent", "account"]
-    list_select_related = ["parent", "account"]
+    list_select_related = ["parent", "account", "site"]
 
 
 class CardInline(AccountPartInline):

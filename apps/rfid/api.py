@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import serializers, viewsets
 
+from apps.chargers.models import Site
+from apps.chargers.scoped import SiteScopedApiMixin
+from apps.chargers.tenancy import filter_by_site, sees_all_sites, sites_of
 from apps.core.api import ApiModelSerializer, ApiViewMixin, QueryFilter
 from apps.energy.models import EnergyAccount
 from apps.rfid.models import IdTag
@@ -29,6 +34,25 @@ class IdTagSerializer(ApiModelSerializer):
         help_text="Id of the energy account this card's sessions are charged to, or null.",
     )
 
+    site = serializers.SlugRelatedField(
+        slug_field="name",
+        queryset=Site.objects.all(),
+        allow_null=True,
+        required=False,
+        help_text=(
+            "Name of the site whose operators manage the card; null: only operators of all "
+            "sites see it. Required for operators of some sites only."
+        ),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Another site's card or site is unknown to this user (apps/chargers/tenancy.py).
+        request = self.context.get("request")
+        if request is not None:
+            self.fields["site"].queryset = sites_of(request.user)
+            self.fields["parent"].queryset = filter_by_site(IdTag.objects.all(), request.user)
+
     class Meta:
         model = IdTag
         fields = [
@@ -40,11 +64,17 @@ class IdTagSerializer(ApiModelSerializer):
             "parent",
             "in_local_list",
             "account",
+            "site",
             "created_at",
         ]
         read_only_fields = ["created_at"]
 
     def validate(self, attrs: dict) -> dict:
+        request = self.context.get("request")
+        site = attrs.get("site", self.instance.site if self.instance else None)
+        if request is not None and site is None and not sees_all_sites(request.user):
+            # Saved without a site, the card would vanish from its own author's sight.
+            raise serializers.ValidationError({"site": ["Give one of your sites."]})
         parent = attrs.get("parent")
         own = attrs.get("id_tag", self.instance.id_tag if self.instance else None)
         # Walk up from the new parent: meeting this tag would make a loop of groups.
@@ -59,10 +89,13 @@ class IdTagSerializer(ApiModelSerializer):
         return attrs
 
 
-class IdTagViewSet(ApiViewMixin, viewsets.ModelViewSet):
+class IdTagViewSet(SiteScopedApiMixin, ApiViewMixin, viewsets.ModelViewSet):
     """Id tags drivers present, addressed by their id tag text."""
 
-    queryset = IdTag.objects.select_related("parent")
+    station_path = None
+    site_path = "site"  # a card's own site (docs/sites.md)
+
+    queryset = IdTag.objects.select_related("parent", "site")
     serializer_class = IdTagSerializer
     lookup_field = "id_tag"
     lookup_value_regex = ID_TAG_REGEX

@@ -48,6 +48,18 @@ class IdTag(models.Model):
         related_name="id_tags",
         help_text=_("The account this card's sessions are charged to."),
     )
+    site = models.ForeignKey(
+        "chargers.Site",
+        verbose_name=_("site"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="id_tags",
+        help_text=_(
+            "The site whose operators manage this card. Empty: only operators of all sites "
+            "see it. Either way the card is accepted at every station."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     class Meta:

@@ -14,6 +14,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from apps.chargers.scoped import SiteScopedAdminMixin
 from apps.core.admin_mixins import RecordAdminMixin
 from apps.security import ca
 from apps.security.certificates import (
@@ -27,7 +28,7 @@ PEM_TYPE = "application/x-pem-file"
 
 
 @admin.register(SecurityEvent)
-class SecurityEventAdmin(RecordAdminMixin, admin.ModelAdmin):
+class SecurityEventAdmin(SiteScopedAdminMixin, RecordAdminMixin, admin.ModelAdmin):
     """Security events as stations (and this server) reported them: read-only for everyone."""
 
     list_display = ["occurred_at", "charger_id", "source", "event_type", "tech_info"]
@@ -53,7 +54,7 @@ class RevokeForm(forms.Form):
 
 
 @admin.register(IssuedCertificate)
-class IssuedCertificateAdmin(admin.ModelAdmin):
+class IssuedCertificateAdmin(SiteScopedAdminMixin, admin.ModelAdmin):
     """Certificates our CA signed for stations: see, download, revoke; the CA and its CRL."""
 
     list_display = [
@@ -175,7 +176,7 @@ class IssuedCertificateAdmin(admin.ModelAdmin):
 
 
 @admin.register(InstalledCertificate)
-class InstalledCertificateAdmin(admin.ModelAdmin):
+class InstalledCertificateAdmin(SiteScopedAdminMixin, admin.ModelAdmin):
     """Certificates stations reported installed (Get installed certificate ids)."""
 
     list_display = ["station", "certificate_type", "serial_number", "hash_algorithm", "reported_at"]

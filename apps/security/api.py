@@ -8,6 +8,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from apps.chargers.scoped import SiteScopedApiMixin
 from apps.core.api import ApiModelSerializer, ApiViewMixin, QueryFilter, require_perms
 from apps.security.certificates import REVOCATION_REASONS, issued_certificate_revoke
 from apps.security.models import InstalledCertificate, IssuedCertificate, SecurityEvent
@@ -30,7 +31,7 @@ class SecurityEventSerializer(ApiModelSerializer):
         read_only_fields = fields
 
 
-class SecurityEventViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
+class SecurityEventViewSet(SiteScopedApiMixin, ApiViewMixin, viewsets.ReadOnlyModelViewSet):
     """Security events, newest first; filter by charger, source and type."""
 
     queryset = SecurityEvent.objects.all()
@@ -73,7 +74,7 @@ class RevokeSerializer(serializers.Serializer):
     )
 
 
-class IssuedCertificateViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
+class IssuedCertificateViewSet(SiteScopedApiMixin, ApiViewMixin, viewsets.ReadOnlyModelViewSet):
     """Certificates the CSMS CA signed for stations, newest first; revoke one."""
 
     queryset = IssuedCertificate.objects.select_related("station", "delivery")
@@ -114,7 +115,7 @@ class InstalledCertificateSerializer(ApiModelSerializer):
         read_only_fields = fields
 
 
-class InstalledCertificateViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
+class InstalledCertificateViewSet(SiteScopedApiMixin, ApiViewMixin, viewsets.ReadOnlyModelViewSet):
     """Certificates stations reported installed (GetInstalledCertificateIds answers)."""
 
     queryset = InstalledCertificate.objects.select_related("station")

@@ -14,6 +14,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from apps.chargers.scoped import SiteScopedAdminMixin
 from apps.core.admin_mixins import RecordAdminMixin
 from apps.core.charts import line_chart
 from apps.core.display import time_seconds
@@ -75,7 +76,7 @@ class MeterValueInline(RecordAdminMixin, admin.TabularInline):
 
 
 @admin.register(Transaction)
-class TransactionAdmin(RecordAdminMixin, admin.ModelAdmin):
+class TransactionAdmin(SiteScopedAdminMixin, RecordAdminMixin, admin.ModelAdmin):
     """Transactions as the stations reported them: read-only, with charts and CSV exports.
 
     The one correction is explicit: *Close manually*, with a reason, audited.
@@ -305,7 +306,7 @@ class TransactionAdmin(RecordAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(MeterValue)
-class MeterValueAdmin(RecordAdminMixin, admin.ModelAdmin):
+class MeterValueAdmin(SiteScopedAdminMixin, RecordAdminMixin, admin.ModelAdmin):
     """Readings as the stations sent them: read-only for everyone."""
 
     list_display = [

@@ -8,6 +8,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from apps.chargers.scoped import SiteScopedApiMixin
 from apps.core.api import ApiModelSerializer, ApiViewMixin, QueryFilter
 from apps.transactions.labels import cost_text
 from apps.transactions.models import MeterValue, Transaction
@@ -85,7 +86,7 @@ class MeterValueSerializer(ApiModelSerializer):
         read_only_fields = fields
 
 
-class TransactionViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
+class TransactionViewSet(SiteScopedApiMixin, ApiViewMixin, viewsets.ReadOnlyModelViewSet):
     """Charging sessions, newest first."""
 
     queryset = Transaction.objects.select_related("station", "connector", "tariff")

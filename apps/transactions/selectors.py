@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db.models import Max, Q
 
 from apps.chargers.models import ChargingStation
+from apps.chargers.tenancy import filter_by_station
 from apps.transactions.models import MeterValue, Transaction
 from apps.transactions.readings import ENERGY, POWER, combine
 
@@ -59,20 +61,24 @@ def latest_readings(*, transaction_ids: list[int], measurand: str) -> dict[int, 
     return {tx_id: value for tx_id, value in combined.items() if value is not None}
 
 
-def live_transactions(*, station: ChargingStation | None = None) -> list[LiveTransaction]:
+def live_transactions(
+    *, station: ChargingStation | None = None, user: Any = None
+) -> list[LiveTransaction]:
     """Return the active transactions, newest first, with their latest power and register.
 
     Power is a live figure: only a connected station's transaction has one. A station that
     is not connected (its server was restarted, its link is down) may be charging or not;
     its last reading says nothing about now, so its power is None (the transaction stays
     open and listed: the charger reports its end when it is back). The register, energy
-    measured so far, is kept.
+    measured so far, is kept. With `user`, only the sessions at that user's stations.
     """
     queryset = Transaction.objects.filter(stopped_at__isnull=True).select_related(
         "station", "connector"
     )
     if station is not None:
         queryset = queryset.filter(station=station)
+    if user is not None:
+        queryset = filter_by_station(queryset, user)
     transactions = list(queryset.order_by("-started_at", "-id")[:LIVE_TRANSACTIONS_SHOWN])
     ids = [tx.pk for tx in transactions]
     power = latest_readings(transaction_ids=ids, measurand=POWER)

@@ -25,7 +25,7 @@ def accept_all(settings):
 @sync_to_async
 def operator_token() -> str:
     user = get_user_model().objects.create_user(username="live", password="a-long-password-1")
-    grant(user, "commands.add_chargercommand", "commands.view_chargercommand")
+    grant(user, "chargers.all_sites", "commands.add_chargercommand", "commands.view_chargercommand")
     return Token.objects.create(user=user).key
 
 

@@ -351,7 +351,7 @@ def test_sending_commands_needs_both_permissions(client, station, django_user_mo
 
     user = django_user_model.objects.create_user("staff", password="pw-123-abc", is_staff=True)
     user.user_permissions.set(
-        Permission.objects.filter(codename__in=["view_chargingstation", *perms])
+        Permission.objects.filter(codename__in=["view_chargingstation", "all_sites", *perms])
     )
     client.force_login(user)
     page = client.get(change_url(station))

@@ -182,6 +182,7 @@ class TestApi:
             user = get_user_model().objects.create_user(username="api", password=PASSWORD)
             grant(
                 user,
+                "chargers.all_sites",
                 "reservations.add_reservation",
                 "reservations.view_reservation",
                 "reservations.change_reservation",
@@ -234,7 +235,7 @@ class TestApi:
     def test_errors_are_400_and_permissions_hold(self, django_user_model):
         station = ChargingStation.objects.create(charger_id="RES-API-OFF")
         user = django_user_model.objects.create_user(username="viewer", password=PASSWORD)
-        grant(user, "reservations.view_reservation")
+        grant(user, "chargers.all_sites", "reservations.view_reservation")
         client = APIClient()
         client.force_authenticate(user)
         payload = {

@@ -15,6 +15,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from apps.chargers.scoped import SiteScopedAdminMixin
 from apps.energy.models import Tariff
 from apps.integrations.odoo.client import OdooError
 from apps.integrations.odoo.models import (
@@ -287,7 +288,8 @@ class OdooUserAdmin(admin.ModelAdmin):
 
 
 @admin.register(SessionSale)
-class SessionSaleAdmin(admin.ModelAdmin):
+class SessionSaleAdmin(SiteScopedAdminMixin, admin.ModelAdmin):
+    station_path = "transaction__station"
     list_display = [
         "transaction",
         "instance",

@@ -27,6 +27,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from apps.chargers.models import ChargingStation
+from apps.chargers.tenancy import stations_visible_to
 from apps.commands.errors import CommandError
 from apps.commands.models import ChargerCommand, CommandStatus
 from apps.commands.registry import run_operation
@@ -88,7 +89,7 @@ def answer(form: Mapping[str, str], *, base_url: str) -> str:
     if verb == "status":
         if not user.has_perms(VIEW_PERMS):
             return _("You may not view stations (permission: view charging station).")
-        return _status(args)
+        return _status(args, user)
     if verb in ("start", "stop", "reset"):
         if not user.has_perms(COMMAND_PERMS):
             return _(
@@ -107,20 +108,21 @@ def answer(form: Mapping[str, str], *, base_url: str) -> str:
     return _("Unknown command %(verb)s.") % {"verb": verb} + "\n" + usage()
 
 
-def _station(name: str) -> ChargingStation | None:
-    return ChargingStation.objects.filter(charger_id=name).first()
+def _station(name: str, user: AbstractBaseUser) -> ChargingStation | None:
+    # Another site's station is as unknown as one that does not exist (docs/sites.md).
+    return stations_visible_to(user).filter(charger_id=name).first()
 
 
 def _when(moment) -> str:
     return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else "-"
 
 
-def _status(args: list[str]) -> str:
+def _status(args: list[str], user: AbstractBaseUser) -> str:
     if not args:
         stations = list(
-            ChargingStation.objects.order_by("charger_id").values_list(
-                "charger_id", "is_connected"
-            )[: STATUS_LIST_LIMIT + 1]
+            stations_visible_to(user)
+            .order_by("charger_id")
+            .values_list("charger_id", "is_connected")[: STATUS_LIST_LIMIT + 1]
         )
         if not stations:
             return _("No stations yet.")
@@ -131,7 +133,7 @@ def _status(args: list[str]) -> str:
         if len(stations) > STATUS_LIST_LIMIT:
             lines.append(_("…and more: name a station."))
         return "\n".join(lines)
-    station = _station(args[0])
+    station = _station(args[0], user)
     if station is None:
         return _("No station %(station)s.") % {"station": args[0]}
     state = _("connected") if station.is_connected else _("offline")
@@ -182,7 +184,7 @@ def _command(
     """Send the command; return it (None: not sent) and the answer."""
     if not args:
         return None, usage()
-    station = _station(args[0])
+    station = _station(args[0], user)
     if station is None:
         return None, _("No station %(station)s.") % {"station": args[0]}
     options = {"requested_by": user, "source": SOURCE}

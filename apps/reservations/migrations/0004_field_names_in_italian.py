@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("chargers", "0008_field_names_in_italian"),
+        ("chargers", "0009_field_names_in_italian"),
         ("reservations", "0003_reservation_account"),
         ("transactions", "0008_field_names_in_italian"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),

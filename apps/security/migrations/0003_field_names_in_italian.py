@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("chargers", "0008_field_names_in_italian"),
+        ("chargers", "0009_field_names_in_italian"),
         ("security", "0002_certificates"),
     ]
 

@@ -6,8 +6,8 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("chargers", "0008_field_names_in_italian"),
-        ("rfid", "0005_field_names_in_italian"),
+        ("chargers", "0009_field_names_in_italian"),
+        ("rfid", "0006_field_names_in_italian"),
         ("transactions", "0007_authorization_reason"),
     ]
 

@@ -249,3 +249,23 @@ def test_only_a_superuser_links_a_slack_account_to_another_operator(
     )
     assert own.status_code == 302
     assert SlackIdentity.objects.get().user == staff
+
+
+def test_an_operator_of_one_site_neither_sees_nor_commands_another_sites_station(
+    client, linked, station
+):
+    from django.contrib.auth.models import Permission
+
+    from apps.chargers.models import Site, SiteMembership
+
+    user = linked(*COMMAND_PERMS)
+    user.user_permissions.remove(Permission.objects.get(codename="all_sites"))
+    mine = ChargingStation.objects.create(charger_id="CP-MINE", site=Site.objects.create(name="A"))
+    SiteMembership.objects.create(user=user, site=mine.site)
+    station.site = Site.objects.create(name="B")
+    station.save(update_fields=["site"])
+
+    assert say(client, "status") == "🔴 CP-MINE"
+    assert say(client, "status CP-SL1") == "No station CP-SL1."
+    assert say(client, "reset CP-SL1 hard") == "No station CP-SL1."
+    assert not ChargerCommand.objects.exists()

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("rfid", "0004_idtag_account"),
+        ("rfid", "0005_idtag_site"),
     ]
 
     operations = [

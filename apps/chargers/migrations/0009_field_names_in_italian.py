@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("chargers", "0007_site"),
+        ("chargers", "0008_site_membership"),
     ]
 
     operations = [
