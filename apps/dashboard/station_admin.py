@@ -194,7 +194,8 @@ class ChargingStationAdmin(admin.ModelAdmin):
         label = page.operation.label
         context = {
             **self.admin_site.each_context(request),
-            "title": _("%(action)s to %(station)s") % {"action": label, "station": station},
+            "title": _("%(action)s · station %(station)s")
+            % {"action": label, "station": station.charger_id},
             "subtitle": station.charger_id,
             "opts": self.opts,
             "original": station,

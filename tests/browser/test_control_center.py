@@ -183,7 +183,7 @@ async def test_an_operator_approves_a_station_and_sends_a_command(
         await in_browser(
             wait_for,
             browser,
-            has_text(".messagelist", "Reset accepted by CP-BROWSER-2"),
+            has_text(".messagelist", "Reset accepted by station CP-BROWSER-2"),
             "no outcome message",
         )
         assert cp.received["Reset"] == [{"type": "Soft"}]
