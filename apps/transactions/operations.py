@@ -80,6 +80,26 @@ def remote_stop(*, station: ChargingStation, transaction_id: str, **options: Any
     )
 
 
+def transaction_request_stop(
+    *, transaction: Transaction, requested_by: Any = None, source: str = "admin"
+) -> ChargerCommand:
+    """Ask the session's station to stop it: the Stop button of lists and the dashboard.
+
+    Sends remote_stop (RemoteStop / RequestStopTransaction) through the command service;
+    the session ends when the station reports it stopped. A stopped session is an error.
+    """
+    if transaction.stopped_at is not None:
+        raise CommandError(
+            _("Session %(id)s has already stopped.") % {"id": transaction.transaction_id}
+        )
+    return remote_stop(
+        station=transaction.station,
+        transaction_id=transaction.transaction_id,
+        requested_by=requested_by,
+        source=source,
+    )
+
+
 def get_transaction_status(
     *, station: ChargingStation, transaction_id: str | None = None, **options: Any
 ) -> ChargerCommand:

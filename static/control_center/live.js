@@ -260,6 +260,10 @@
         var link = field(row, "link");
         link.textContent = data.transaction_id;
         link.href = adminUrl("transaction", data.transaction);
+        var stop = field(row, "stop");
+        if (stop) {
+          stop.href = adminUrl("stop", data.transaction);
+        }
         field(row, "station").textContent = stationName(data.station);
         setTime(field(row, "started"), data.started_at);
         body.insertBefore(row, body.firstChild);
