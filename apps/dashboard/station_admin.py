@@ -40,6 +40,17 @@ from apps.maintenance.services import public_base_url
 from apps.ocpp.selectors import message_log_recent
 from apps.security.services import station_password_rotate, station_password_set
 
+# The station page's tabs, in order: (key, label). Sections carry "cc-tab-<key>".
+STATION_TABS = [
+    ("overview", _("Overview")),
+    ("connectors", _("Connectors")),
+    ("sessions", _("Sessions")),
+    ("commands", _("Commands")),
+    ("configuration", _("Configuration")),
+    ("firmware", _("Firmware & logs")),
+    ("log", _("Message log")),
+]
+
 # Seconds between refreshes of a bulk command's results page while answers are awaited.
 BULK_REFRESH_S = 2
 
@@ -67,7 +78,6 @@ CONNECTION_FIELDS = [
     "last_boot_at",
     "last_heartbeat_at",
     "last_seen_at",
-    "message_log_link",
 ]
 FIRMWARE_FIELDS = [
     "firmware_status",
@@ -94,7 +104,14 @@ class ChargingStationAdmin(admin.ModelAdmin):
     list_filter = ["site", "registration_status", "is_connected", "ocpp_version", "vendor"]
     search_fields = ["charger_id", "name", "serial_number", "charge_box_serial_number"]
     # What the station reports is shown, never edited here.
-    readonly_fields = [*IDENTITY_FIELDS, *CONNECTION_FIELDS, *FIRMWARE_FIELDS, "password_state"]
+    readonly_fields = [
+        *IDENTITY_FIELDS,
+        *CONNECTION_FIELDS,
+        *FIRMWARE_FIELDS,
+        "password_state",
+        "message_log_link",
+    ]
+    # Each section names its tab of the station page (class "cc-tab-<tab>", see STATION_TABS).
     fieldsets = [
         (
             None,
@@ -107,8 +124,13 @@ class ChargingStationAdmin(admin.ModelAdmin):
                     "free_charging",
                     "preferred_ocpp_version",
                     "heartbeat_interval",
-                ]
+                ],
+                "classes": ["cc-tab-overview"],
             },
+        ),
+        (
+            _("Connection"),
+            {"fields": CONNECTION_FIELDS, "classes": ["cc-tab-overview"]},
         ),
         (
             _("Security"),
@@ -118,19 +140,20 @@ class ChargingStationAdmin(admin.ModelAdmin):
                     "Use the actions of the station list to generate a password (shown once) "
                     "or to rotate it on a connected station."
                 ),
+                "classes": ["cc-tab-overview"],
             },
         ),
         (
             _("Identity"),
-            {"fields": IDENTITY_FIELDS},
-        ),
-        (
-            _("Connection"),
-            {"fields": CONNECTION_FIELDS},
+            {"fields": IDENTITY_FIELDS, "classes": ["cc-tab-overview"]},
         ),
         (
             _("Firmware and diagnostics"),
-            {"fields": FIRMWARE_FIELDS},
+            {"fields": FIRMWARE_FIELDS, "classes": ["cc-tab-firmware"]},
+        ),
+        (
+            _("Message log"),
+            {"fields": ["message_log_link"], "classes": ["cc-tab-log"]},
         ),
     ]
     inlines = [ConnectorInline]
@@ -182,6 +205,7 @@ class ChargingStationAdmin(admin.ModelAdmin):
             + urlencode({"station__id__exact": station.pk}),
             "configuration_keys": station_configuration(station=station),
             "queue_offline_commands": settings.OCPP_QUEUE_OFFLINE_COMMANDS,
+            "station_tabs": STATION_TABS,
         }
 
     def command_view(self, request: HttpRequest, object_id: str, name: str) -> HttpResponse:
