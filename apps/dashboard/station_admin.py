@@ -224,8 +224,10 @@ class ChargingStationAdmin(admin.ModelAdmin):
         command = page.send(requested_by=request.user, base_url=public_base_url(request=request))
         if command is not None:
             self._report(request, station, command)
+            # Back to the station's commands tab, where the history shows the answer.
             return HttpResponseRedirect(
                 reverse("admin:chargers_chargingstation_change", args=[station.pk])
+                + "#tab-commands"
             )
         label = page.operation.label
         context = {

@@ -95,8 +95,8 @@ class TransactionAdmin(RecordAdminMixin, admin.ModelAdmin):
 
     list_display = [
         "transaction_id",
-        "station",
-        "connector",
+        "station_display",
+        "connector_display",
         "id_tag",
         "started_display",
         "stopped_display",
@@ -307,6 +307,14 @@ class TransactionAdmin(RecordAdminMixin, admin.ModelAdmin):
                 "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
             },
         )
+
+    @admin.display(description=_("station"), ordering="station__charger_id")
+    def station_display(self, obj: Transaction) -> str:
+        return obj.station.charger_id
+
+    @admin.display(description=_("connector"), ordering="connector__connector_id")
+    def connector_display(self, obj: Transaction) -> str:
+        return str(obj.connector.connector_id) if obj.connector else "-"
 
     @admin.display(description=_("started"), ordering="started_at")
     def started_display(self, obj: Transaction) -> str:

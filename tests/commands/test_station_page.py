@@ -180,7 +180,7 @@ def test_posting_a_form_to_an_offline_station_stores_an_offline_command(
         Transaction.objects.create(station=station, transaction_id="77", started_at=utcnow())
     response = admin_client.post(command_url(station, operation), data)
     assert response.status_code == 302, response.context["form"].errors
-    assert response["Location"] == change_url(station)
+    assert response["Location"] == change_url(station) + "#tab-commands"
     command = ChargerCommand.objects.get()
     assert (command.action, command.payload) == (action, payload)
     assert command.status == CommandStatus.OFFLINE
