@@ -48,6 +48,35 @@ class ConnectorField(forms.IntegerField):
         super().__init__(min_value=min_value, max_value=OCPP_INT_MAX, **kwargs)
 
 
+def connector_choices(station: ChargingStation, *, empty: str | None = None) -> list[Any]:
+    """Return the station's connectors as choices (1.6 connector / 2.x EVSE ids).
+
+    `empty` first, with the value "", when given.
+    """
+    numbers = sorted(
+        {n for n in station.connectors.values_list("connector_id", flat=True) if n and n > 0}
+    )
+    choices: list[Any] = [("", empty)] if empty is not None else []
+    return choices + [(str(n), _("Connector %(number)d") % {"number": n}) for n in numbers]
+
+
+def pick_connector(form: forms.Form, name: str, *, first: tuple[str, Any] | None = None) -> None:
+    """Let the operator pick `name` among the station's connectors, once it has reported some.
+
+    `first` is an extra choice before them ("0": the whole station, "": the station's
+    choice). The field stays an integer field: the API and a station not yet reported keep
+    any number. With one connector and no `first`, it is preselected.
+    """
+    station = form.station  # type: ignore[attr-defined]
+    connectors = connector_choices(station)
+    if not connectors:
+        return
+    field = form.fields[name]
+    field.widget = forms.Select(choices=([first] if first else []) + connectors)
+    if first is None and len(connectors) == 1:
+        field.initial = connectors[0][0]
+
+
 class OperationForm(forms.Form):
     """The fields of one operation for one station; `submit` sends it and returns the command.
 

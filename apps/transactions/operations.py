@@ -21,7 +21,12 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.chargers.models import ChargingStation
 from apps.commands.errors import CommandError
-from apps.commands.forms import ConnectorField, OperationForm, id_token_max_length
+from apps.commands.forms import (
+    ConnectorField,
+    OperationForm,
+    connector_choices,
+    id_token_max_length,
+)
 from apps.commands.models import ChargerCommand
 from apps.commands.registry import Operation, per_version, register
 from apps.commands.services import send_command
@@ -141,15 +146,6 @@ class IdTagPicker(forms.TextInput):
             list_id,
             options,
         )
-
-
-def connector_choices(station: ChargingStation, *, empty: str | None = None) -> list[Any]:
-    """Return the station's connectors as choices (1.6 connector / 2.x EVSE ids)."""
-    numbers = sorted(
-        {n for n in station.connectors.values_list("connector_id", flat=True) if n and n > 0}
-    )
-    choices: list[Any] = [("", empty)] if empty is not None else []
-    return choices + [(str(n), _("Connector %(number)d") % {"number": n}) for n in numbers]
 
 
 class RemoteStartForm(OperationForm):

@@ -82,3 +82,25 @@ def test_remote_stop_says_when_no_session_is_running(admin_client, station):
 def test_reset_defaults_to_soft(admin_client, station):
     page = admin_client.get(command_url(station, "reset")).content.decode()
     assert 'value="0" required id="id_hard_0" checked' in page
+
+
+def test_connector_fields_offer_the_station_s_connectors(admin_client, station):
+    Connector.objects.create(station=station, connector_id=2)
+    unlock = admin_client.get(command_url(station, "unlock")).content.decode()
+    assert '<option value="1" selected>Connector 1</option>' in unlock
+    assert '<option value="2">Connector 2</option>' in unlock
+    availability = admin_client.get(command_url(station, "change_availability")).content.decode()
+    assert '<option value="0" selected>The whole station</option>' in availability
+    assert 'value="1" required id="id_operative_0" checked' in availability
+    trigger = admin_client.get(command_url(station, "trigger_message")).content.decode()
+    assert '<option value="" selected>The station as a whole</option>' in trigger
+
+    response = admin_client.post(command_url(station, "unlock"), {"connector_id": "2"})
+    assert response.status_code == 302
+    assert ChargerCommand.objects.get().payload == {"connectorId": 2}
+
+
+def test_a_station_that_reported_no_connector_keeps_a_number_field(admin_client):
+    bare = ChargingStation.objects.create(charger_id="ADM-0002", ocpp_version="ocpp1.6")
+    page = admin_client.get(command_url(bare, "unlock")).content.decode()
+    assert 'type="number" name="connector_id"' in page
