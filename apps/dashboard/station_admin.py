@@ -140,12 +140,12 @@ class ChargingStationAdmin(admin.ModelAdmin):
                     "Use the actions of the station list to generate a password (shown once) "
                     "or to rotate it on a connected station."
                 ),
-                "classes": ["cc-tab-overview"],
+                "classes": ["cc-tab-overview", "collapse"],
             },
         ),
         (
             _("Identity"),
-            {"fields": IDENTITY_FIELDS, "classes": ["cc-tab-overview"]},
+            {"fields": IDENTITY_FIELDS, "classes": ["cc-tab-overview", "collapse"]},
         ),
         (
             _("Firmware and diagnostics"),
