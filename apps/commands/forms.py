@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from django import forms
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from apps.chargers.models import ChargingStation
@@ -41,6 +42,13 @@ def compact(payload: dict[str, Any]) -> dict[str, Any]:
 
 def ocpp_time(value: datetime | None) -> str | None:
     return format_ocpp_datetime(value) if value is not None else None
+
+
+def capitalize_labels(form: forms.Form) -> None:
+    """Start each label with a capital, as the admin's own forms do ("Connector / EVSE")."""
+    for field in form.fields.values():
+        if field.label:
+            field.label = capfirst(field.label)
 
 
 class ConnectorField(forms.IntegerField):
@@ -89,6 +97,7 @@ class OperationForm(forms.Form):
     def __init__(self, *args: Any, station: ChargingStation, **kwargs: Any) -> None:
         self.station = station
         super().__init__(*args, **kwargs)
+        capitalize_labels(self)
 
     def arguments(self) -> dict[str, Any]:
         """Return the sender's keyword arguments from the cleaned data."""
@@ -135,6 +144,7 @@ class RawPayloadForm(forms.Form):
         kwargs.setdefault("prefix", "raw")
         kwargs.setdefault("initial", {"action": self.default_action})
         super().__init__(*args, **kwargs)
+        capitalize_labels(self)
         field = self.fields["action"]
         field.choices = [(action, action) for action in actions]
         field.required = False  # left out of the post: the default action

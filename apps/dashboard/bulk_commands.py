@@ -69,7 +69,7 @@ def bulk_operations(stations: list[ChargingStation]) -> list[Operation]:
 
 
 class ChooseOperationForm(forms.Form):
-    operation = forms.ChoiceField(label=_("operation"))
+    operation = forms.ChoiceField(label=_("Operation"))
 
     def __init__(self, *args: Any, operations: list[Operation], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -82,6 +82,7 @@ def test_remote_stop_says_when_no_session_is_running(admin_client, station):
 def test_reset_defaults_to_soft(admin_client, station):
     page = admin_client.get(command_url(station, "reset")).content.decode()
     assert 'value="0" required id="id_hard_0" checked' in page
+    assert ">When:</label>" in page  # labels start with a capital, as the admin's own
 
 
 def test_connector_fields_offer_the_station_s_connectors(admin_client, station):
