@@ -172,12 +172,17 @@ def station_boot(*, station_id: int, identity: StationIdentity, reason: str = ""
     """
     now = utcnow()
     values: dict[str, object] = {name: getattr(identity, name) for name in _IDENTITY_FIELDS}
-    values.update(last_boot_reason=reason, last_boot_at=now, last_seen_at=now)
+    # A boot is a sign of life as good as a heartbeat: the station page shows it at once,
+    # not a heartbeat interval later.
+    values.update(
+        last_boot_reason=reason, last_boot_at=now, last_seen_at=now, last_heartbeat_at=now
+    )
     row = statements.station_write_boot(
         station_id=station_id, values=values, answer_fields=_BOOT_ANSWER_FIELDS
     )
     if row is None:
         raise ChargingStation.DoesNotExist(f"no station {station_id}")
+    publish(StationHeartbeat(station=station_id, at=now))
     return StationBoot(
         registration_status=row[0],
         free_charging=bool(row[1]),

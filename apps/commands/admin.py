@@ -5,10 +5,12 @@ from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
 from apps.chargers.scoped import SiteScopedAdminMixin
+from apps.commands.answers import answer_summary, answer_table
 from apps.commands.models import ChargerCommand
 
 
@@ -62,15 +64,31 @@ class ChargerCommandAdmin(SiteScopedAdminMixin, admin.ModelAdmin):
 
     @admin.display(description=_("response"))
     def response_json(self, obj: ChargerCommand) -> str:
-        return _pretty(obj.response)
+        """Show a list answer as a table (configuration keys, variables), the JSON below it."""
+        table = answer_table(obj)
+        if table is None:
+            return _pretty(obj.response)
+        head = format_html_join("", "<th>{}</th>", ((header,) for header in table.headers))
+        body = format_html_join(
+            "",
+            "<tr>{}</tr>",
+            (
+                (format_html_join("", "<td>{}</td>", ((cell,) for cell in row)),)
+                for row in table.rows
+            ),
+        )
+        return format_html(
+            '<table class="answer-table"><thead><tr>{}</tr></thead><tbody>{}</tbody></table>'
+            "<details><summary>{}</summary>{}</details>",
+            head,
+            body,
+            _("The answer as the station sent it (JSON)"),
+            _pretty(obj.response),
+        )
 
     @admin.display(description=_("outcome"))
     def outcome(self, obj: ChargerCommand) -> str:
-        if obj.error_code or obj.error_description:
-            return " ".join(part for part in (obj.error_code, obj.error_description) if part)
-        if obj.response is not None:
-            return json.dumps(obj.response, ensure_ascii=False)[:120]
-        return "-"
+        return Truncator(answer_summary(obj)).chars(120)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         # Commands are sent from the station page or the API, never typed in as rows.

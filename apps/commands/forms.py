@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from django import forms
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from apps.chargers.models import ChargingStation
@@ -43,9 +44,45 @@ def ocpp_time(value: datetime | None) -> str | None:
     return format_ocpp_datetime(value) if value is not None else None
 
 
+def capitalize_labels(form: forms.Form) -> None:
+    """Start each label with a capital, as the admin's own forms do ("Connector / EVSE")."""
+    for field in form.fields.values():
+        if field.label:
+            field.label = capfirst(field.label)
+
+
 class ConnectorField(forms.IntegerField):
     def __init__(self, *, min_value: int = 0, **kwargs: Any) -> None:
         super().__init__(min_value=min_value, max_value=OCPP_INT_MAX, **kwargs)
+
+
+def connector_choices(station: ChargingStation, *, empty: str | None = None) -> list[Any]:
+    """Return the station's connectors as choices (1.6 connector / 2.x EVSE ids).
+
+    `empty` first, with the value "", when given.
+    """
+    numbers = sorted(
+        {n for n in station.connectors.values_list("connector_id", flat=True) if n and n > 0}
+    )
+    choices: list[Any] = [("", empty)] if empty is not None else []
+    return choices + [(str(n), _("Connector %(number)d") % {"number": n}) for n in numbers]
+
+
+def pick_connector(form: forms.Form, name: str, *, first: tuple[str, Any] | None = None) -> None:
+    """Let the operator pick `name` among the station's connectors, once it has reported some.
+
+    `first` is an extra choice before them ("0": the whole station, "": the station's
+    choice). The field stays an integer field: the API and a station not yet reported keep
+    any number. With one connector and no `first`, it is preselected.
+    """
+    station = form.station  # type: ignore[attr-defined]
+    connectors = connector_choices(station)
+    if not connectors:
+        return
+    field = form.fields[name]
+    field.widget = forms.Select(choices=([first] if first else []) + connectors)
+    if first is None and len(connectors) == 1:
+        field.initial = connectors[0][0]
 
 
 class OperationForm(forms.Form):
@@ -60,6 +97,7 @@ class OperationForm(forms.Form):
     def __init__(self, *args: Any, station: ChargingStation, **kwargs: Any) -> None:
         self.station = station
         super().__init__(*args, **kwargs)
+        capitalize_labels(self)
 
     def arguments(self) -> dict[str, Any]:
         """Return the sender's keyword arguments from the cleaned data."""
@@ -106,6 +144,7 @@ class RawPayloadForm(forms.Form):
         kwargs.setdefault("prefix", "raw")
         kwargs.setdefault("initial", {"action": self.default_action})
         super().__init__(*args, **kwargs)
+        capitalize_labels(self)
         field = self.fields["action"]
         field.choices = [(action, action) for action in actions]
         field.required = False  # left out of the post: the default action

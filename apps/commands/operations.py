@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.chargers import services as chargers
 from apps.chargers.models import ChargingStation
-from apps.commands.forms import ConnectorField, OperationForm, compact
+from apps.commands.forms import ConnectorField, OperationForm, compact, pick_connector
 from apps.commands.models import ChargerCommand
 from apps.commands.registry import Operation, per_version, register
 from apps.commands.services import send_command
@@ -162,14 +162,23 @@ class ChangeAvailabilityForm(OperationForm):
         label=_("state"),
         choices=[("1", _("Operative")), ("0", _("Inoperative"))],
         coerce=lambda value: value == "1",
+        initial="1",
         widget=forms.RadioSelect,
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        pick_connector(self, "connector_id", first=("0", _("The whole station")))
 
 
 class UnlockForm(OperationForm):
     operation = "unlock"
 
     connector_id = ConnectorField(label=_("connector / EVSE"), min_value=1, initial=1)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        pick_connector(self, "connector_id")
 
 
 class TriggerMessageForm(OperationForm):
@@ -187,6 +196,7 @@ class TriggerMessageForm(OperationForm):
         super().__init__(*args, **kwargs)
         messages = TRIGGERABLE_16 if _is_v16(self.station) else TRIGGERABLE_2X
         self.fields["message"].choices = [(message, message) for message in messages]
+        pick_connector(self, "connector_id", first=("", _("The station as a whole")))
 
 
 class ExtendedTriggerMessageForm(OperationForm):

@@ -13,6 +13,8 @@ from apps.dashboard.models import Favorite
 from apps.ocpp.models import MessageLog
 from apps.security.models import SecurityEvent
 from apps.transactions.models import Transaction
+from apps.transactions.readings import ENERGY
+from apps.transactions.selectors import latest_readings
 
 # Command outcomes the dashboard lists as failures.
 FAILED_STATUSES = (
@@ -50,12 +52,24 @@ def recent_failed_commands(*, user: Any, limit: int = DASHBOARD_EVENTS) -> list[
 
 
 def station_transactions(*, station: ChargingStation, limit: int = 20) -> list[Transaction]:
-    """Return the station's latest transactions, newest first."""
-    return list(
+    """Return the station's latest transactions, newest first.
+
+    Each has `energy_so_far_wh`: the energy delivered, measured so far for a running one
+    (its latest register reading less its meter start), as the dashboard shows it.
+    """
+    transactions = list(
         Transaction.objects.filter(station=station)
         .select_related("connector")
         .order_by("-started_at", "-id")[:limit]
     )
+    running = [tx.pk for tx in transactions if tx.stopped_at is None]
+    register = latest_readings(transaction_ids=running, measurand=ENERGY) if running else {}
+    for tx in transactions:
+        energy = tx.energy_wh
+        if energy is None and tx.pk in register and tx.meter_start_wh is not None:
+            energy = register[tx.pk] - tx.meter_start_wh
+        tx.energy_so_far_wh = energy
+    return transactions
 
 
 def message_log_actions(*, charger_id: str) -> list[str]:

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
@@ -29,13 +31,29 @@ from apps.chargers.models import ChargingStation, RegistrationStatus
 from apps.chargers.scoped import SiteScopedAdminMixin
 from apps.chargers.services import station_set_registration
 from apps.commands.models import ChargerCommand
+from apps.commands.registry import operation_named
 from apps.commands.services import command_wait
 from apps.core.display import time_seconds
+from apps.dashboard import bulk_commands as bulk
 from apps.dashboard.station_commands import OperationPage, command_outcome, operation_links
 from apps.devicemodel.selectors import station_configuration
 from apps.maintenance.services import public_base_url
 from apps.ocpp.selectors import message_log_recent
 from apps.security.services import station_password_rotate, station_password_set
+
+# The station page's tabs, in order: (key, label). Sections carry "cc-tab-<key>".
+STATION_TABS = [
+    ("overview", _("Overview")),
+    ("connectors", _("Connectors")),
+    ("sessions", _("Sessions")),
+    ("commands", _("Commands")),
+    ("configuration", _("Configuration")),
+    ("firmware", _("Firmware & logs")),
+    ("log", _("Message log")),
+]
+
+# Seconds between refreshes of a bulk command's results page while answers are awaited.
+BULK_REFRESH_S = 2
 
 # How many of the station's latest commands its page lists.
 COMMAND_HISTORY_LENGTH = 20
@@ -61,7 +79,6 @@ CONNECTION_FIELDS = [
     "last_boot_at",
     "last_heartbeat_at",
     "last_seen_at",
-    "message_log_link",
 ]
 FIRMWARE_FIELDS = [
     "firmware_status",
@@ -89,7 +106,14 @@ class ChargingStationAdmin(SiteScopedAdminMixin, admin.ModelAdmin):
     list_filter = ["site", "registration_status", "is_connected", "ocpp_version", "vendor"]
     search_fields = ["charger_id", "name", "serial_number", "charge_box_serial_number"]
     # What the station reports is shown, never edited here.
-    readonly_fields = [*IDENTITY_FIELDS, *CONNECTION_FIELDS, *FIRMWARE_FIELDS, "password_state"]
+    readonly_fields = [
+        *IDENTITY_FIELDS,
+        *CONNECTION_FIELDS,
+        *FIRMWARE_FIELDS,
+        "password_state",
+        "message_log_link",
+    ]
+    # Each section names its tab of the station page (class "cc-tab-<tab>", see STATION_TABS).
     fieldsets = [
         (
             None,
@@ -102,8 +126,13 @@ class ChargingStationAdmin(SiteScopedAdminMixin, admin.ModelAdmin):
                     "free_charging",
                     "preferred_ocpp_version",
                     "heartbeat_interval",
-                ]
+                ],
+                "classes": ["cc-tab-overview"],
             },
+        ),
+        (
+            _("Connection"),
+            {"fields": CONNECTION_FIELDS, "classes": ["cc-tab-overview"]},
         ),
         (
             _("Security"),
@@ -113,23 +142,24 @@ class ChargingStationAdmin(SiteScopedAdminMixin, admin.ModelAdmin):
                     "Use the actions of the station list to generate a password (shown once) "
                     "or to rotate it on a connected station."
                 ),
+                "classes": ["cc-tab-overview", "collapse"],
             },
         ),
         (
             _("Identity"),
-            {"fields": IDENTITY_FIELDS},
-        ),
-        (
-            _("Connection"),
-            {"fields": CONNECTION_FIELDS},
+            {"fields": IDENTITY_FIELDS, "classes": ["cc-tab-overview", "collapse"]},
         ),
         (
             _("Firmware and diagnostics"),
-            {"fields": FIRMWARE_FIELDS},
+            {"fields": FIRMWARE_FIELDS, "classes": ["cc-tab-firmware"]},
+        ),
+        (
+            _("Message log"),
+            {"fields": ["message_log_link"], "classes": ["cc-tab-log"]},
         ),
     ]
     inlines = [ConnectorInline]
-    actions = ["approve", "reject", "generate_password", "rotate_password"]
+    actions = ["send_command", "approve", "reject", "generate_password", "rotate_password"]
     change_form_template = "admin/chargers/chargingstation/change_form.html"
     command_form_template = "admin/chargers/chargingstation/command_form.html"
     # Seconds the admin waits for a connected station's answer before showing the page.
@@ -141,7 +171,12 @@ class ChargingStationAdmin(SiteScopedAdminMixin, admin.ModelAdmin):
                 "<path:object_id>/command/<str:name>/",
                 self.admin_site.admin_view(self.command_view),
                 name="chargers_chargingstation_command",
-            )
+            ),
+            path(
+                "bulk-results/",
+                self.admin_site.admin_view(self.bulk_results_view),
+                name="chargers_chargingstation_bulk_results",
+            ),
         ]
         return urls + super().get_urls()
 
@@ -172,6 +207,7 @@ class ChargingStationAdmin(SiteScopedAdminMixin, admin.ModelAdmin):
             + urlencode({"station__id__exact": station.pk}),
             "configuration_keys": station_configuration(station=station),
             "queue_offline_commands": settings.OCPP_QUEUE_OFFLINE_COMMANDS,
+            "station_tabs": STATION_TABS,
         }
 
     def command_view(self, request: HttpRequest, object_id: str, name: str) -> HttpResponse:
@@ -190,13 +226,16 @@ class ChargingStationAdmin(SiteScopedAdminMixin, admin.ModelAdmin):
         command = page.send(requested_by=request.user, base_url=public_base_url(request=request))
         if command is not None:
             self._report(request, station, command)
+            # Back to the station's commands tab, where the history shows the answer.
             return HttpResponseRedirect(
                 reverse("admin:chargers_chargingstation_change", args=[station.pk])
+                + "#tab-commands"
             )
         label = page.operation.label
         context = {
             **self.admin_site.each_context(request),
-            "title": _("%(action)s to %(station)s") % {"action": label, "station": station},
+            "title": _("%(action)s · station %(station)s")
+            % {"action": label, "station": station.charger_id},
             "subtitle": station.charger_id,
             "opts": self.opts,
             "original": station,
@@ -210,6 +249,96 @@ class ChargingStationAdmin(SiteScopedAdminMixin, admin.ModelAdmin):
             "queue_offline_commands": settings.OCPP_QUEUE_OFFLINE_COMMANDS,
         }
         return TemplateResponse(request, self.command_form_template, context)
+
+    def has_command_permission(self, request: HttpRequest) -> bool:
+        """Whether the operator may send commands to stations (the bulk action's permission)."""
+        return self.has_change_permission(request) and request.user.has_perm(
+            "commands.add_chargercommand"
+        )
+
+    @admin.action(description=_("Send a command to the selected stations"), permissions=["command"])
+    def send_command(
+        self, request: HttpRequest, queryset: QuerySet[ChargingStation]
+    ) -> HttpResponse | None:
+        """Pick an operation and its parameters once; send it to each selected station."""
+        stations = list(bulk.bulk_stations(queryset).order_by("charger_id"))
+        operations = bulk.bulk_operations(stations)
+        if not operations:
+            self.message_user(
+                request, _("No operation is offered to all the selected stations."), messages.ERROR
+            )
+            return None
+        choose = bulk.ChooseOperationForm(
+            request.POST if "operation" in request.POST else None, operations=operations
+        )
+        operation = operation_named(choose.cleaned_data["operation"]) if choose.is_valid() else None
+        form = None
+        if operation is not None:
+            sending = "_send" in request.POST
+            form = operation.form(
+                request.POST if sending else None, station=stations[0], prefix=bulk.PREFIX
+            )
+            if sending:
+                outcomes = bulk.bulk_send(
+                    stations=stations,
+                    operation=operation,
+                    data=request.POST,
+                    requested_by=request.user,
+                    base_url=public_base_url(request=request),
+                )
+                for outcome in outcomes:
+                    if outcome.command is None:
+                        self.message_user(
+                            request,
+                            _("Station %(station)s: not sent: %(error)s")
+                            % {"station": outcome.station.charger_id, "error": outcome.error},
+                            messages.ERROR,
+                        )
+                commands = [o.command for o in outcomes if o.command is not None]
+                bulk.bulk_wait(commands)
+                if not commands:
+                    return None
+                return HttpResponseRedirect(
+                    reverse("admin:chargers_chargingstation_bulk_results")
+                    + "?"
+                    + urlencode({"commands": ",".join(str(c.pk) for c in commands)})
+                )
+        return TemplateResponse(
+            request,
+            "admin/chargers/chargingstation/bulk_command.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("Send a command to %(count)d stations") % {"count": len(stations)},
+                "opts": self.opts,
+                "stations": stations,
+                "choose": choose,
+                "operation": operation,
+                "form": form,
+                "media": self.media + (form.media if form is not None else forms.Media()),
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            },
+        )
+
+    def bulk_results_view(self, request: HttpRequest) -> HttpResponse:
+        """Show each station's outcome of a bulk command; refresh until all have answered."""
+        if not self.has_command_permission(request):
+            raise PermissionDenied
+        commands = bulk.bulk_results(
+            bulk.parse_ids(request.GET.get("commands", "")), user=request.user
+        )
+        waiting = any(not command.is_final for command in commands)
+        return TemplateResponse(
+            request,
+            "admin/chargers/chargingstation/bulk_results.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("Command results"),
+                "opts": self.opts,
+                "commands": commands,
+                "waiting": waiting,
+                "refresh_s": BULK_REFRESH_S,
+            },
+        )
 
     def _can_command(self, request: HttpRequest, station: ChargingStation) -> bool:
         # The same permission the API asks for sending a command, on a station one may change.

@@ -6,7 +6,6 @@ registry (apps/commands/registry.py), each declared by the app that owns its dat
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.contrib import messages
@@ -16,6 +15,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from apps.chargers.models import ChargingStation
+from apps.commands.answers import answer_summary, command_label
 from apps.commands.forms import OperationForm, RawPayloadForm
 from apps.commands.models import ChargerCommand, CommandStatus
 from apps.commands.registry import (
@@ -27,12 +27,12 @@ from apps.commands.registry import (
 
 
 def command_outcome(command: ChargerCommand) -> tuple[int, str]:
-    """Return the message level and text that tell an operator how a command went."""
-    details = ""
-    if command.response is not None:
-        details = json.dumps(command.response, ensure_ascii=False)
-    elif command.error_code or command.error_description:
-        details = " ".join(part for part in (command.error_code, command.error_description) if part)
+    """Return the message level and text that tell an operator how a command went.
+
+    In words: the operation's label, the station, the answer's status and a short summary;
+    an answer that is a list (GetConfiguration...) is a table on the command's page.
+    """
+    details = answer_summary(command)
     texts = {
         CommandStatus.ACCEPTED: _("%(action)s accepted by %(station)s: %(details)s"),
         CommandStatus.REJECTED: _("%(action)s rejected by %(station)s: %(details)s"),
@@ -50,8 +50,8 @@ def command_outcome(command: ChargerCommand) -> tuple[int, str]:
     if status == CommandStatus.PENDING and command.station.is_connected:
         status = CommandStatus.SENT  # on its way to a connected station, not waiting for one
     text = texts[status] % {
-        "action": command.action,
-        "station": command.station.charger_id,
+        "action": command_label(command),
+        "station": _("station %(id)s") % {"id": command.station.charger_id},
         "details": details or "-",
     }
     level = {

@@ -66,6 +66,8 @@ def dashboard(request: HttpRequest) -> TemplateResponse:
         "total_power_w": sum(item.power_w or 0.0 for item in transactions),
         "live_path": LIVE_PATH,
         "live_labels": live_labels(),
+        # The Stop button of a row: who may send commands (transactions' STOP_PERMISSION).
+        "may_stop": request.user.has_perm("commands.add_chargercommand"),
     }
     return TemplateResponse(request, "admin/control_center/dashboard.html", context)
 

@@ -6,15 +6,21 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from apps.chargers.scoped import SiteScopedAdminMixin
+from apps.commands.answers import answer_summary
+from apps.commands.errors import CommandError
+from apps.commands.models import CommandStatus
+from apps.commands.services import command_wait
 from apps.core.admin_mixins import RecordAdminMixin
 from apps.core.charts import line_chart
 from apps.core.display import time_seconds
@@ -23,8 +29,14 @@ from apps.transactions.billing import transaction_running_cost
 from apps.transactions.exports import meter_values_csv, transactions_csv
 from apps.transactions.labels import duration, kwh, money
 from apps.transactions.models import MeterValue, Transaction
+from apps.transactions.operations import transaction_request_stop
 from apps.transactions.selectors import live_transaction, transaction_series
 from apps.transactions.services import TransactionCloseError, transaction_close_manually
+
+# Who may ask a station to stop a session: who may send commands (as on the station page).
+STOP_PERMISSION = "commands.add_chargercommand"
+# Seconds the Stop button waits for a connected station's answer before showing the page.
+STOP_WAIT_S = 5.0
 
 # Who may close a session by hand: the model's change permission (the form stays read-only).
 CLOSE_PERMISSION = "transactions.change_transaction"
@@ -84,8 +96,8 @@ class TransactionAdmin(SiteScopedAdminMixin, RecordAdminMixin, admin.ModelAdmin)
 
     list_display = [
         "transaction_id",
-        "station",
-        "connector",
+        "station_display",
+        "connector_display",
         "id_tag",
         "started_display",
         "stopped_display",
@@ -157,7 +169,12 @@ class TransactionAdmin(SiteScopedAdminMixin, RecordAdminMixin, admin.ModelAdmin)
                 "<path:object_id>/meter-values.csv",
                 self.admin_site.admin_view(self.meter_values_csv_view),
                 name="transactions_transaction_meter_values_csv",
-            )
+            ),
+            path(
+                "<path:object_id>/stop/",
+                self.admin_site.admin_view(self.stop_view),
+                name="transactions_transaction_stop",
+            ),
         ]
         return urls + super().get_urls()
 
@@ -167,6 +184,80 @@ class TransactionAdmin(SiteScopedAdminMixin, RecordAdminMixin, admin.ModelAdmin)
         if transaction is None or not self.has_view_permission(request, transaction):
             raise Http404
         return meter_values_csv(transaction)
+
+    def has_stop_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(STOP_PERMISSION)
+
+    def get_list_display(self, request: HttpRequest) -> list[str]:
+        shown = list(super().get_list_display(request))
+        return [*shown, "stop_button"] if self.has_stop_permission(request) else shown
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        extra_context = {**(extra_context or {}), "may_stop": self.has_stop_permission(request)}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def stop_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Ask for confirmation (GET), then ask the station to stop the session (POST)."""
+        transaction = self.get_object(request, unquote(object_id))
+        if transaction is None or not self.has_view_permission(request, transaction):
+            raise Http404
+        if not self.has_stop_permission(request):
+            raise PermissionDenied
+        back = request.POST.get("next") or request.GET.get("next") or ""
+        if not url_has_allowed_host_and_scheme(
+            back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            back = ""
+        back = back or reverse("admin:transactions_transaction_change", args=[transaction.pk])
+        if request.method == "POST":
+            try:
+                command = transaction_request_stop(
+                    transaction=transaction, requested_by=request.user, source="admin"
+                )
+            except CommandError as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+                return HttpResponseRedirect(back)
+            if not command.is_final and transaction.station.is_connected:
+                command = command_wait(command=command, wait_s=STOP_WAIT_S)
+            self.message_user(
+                request,
+                _("Stop of session %(id)s on station %(station)s: %(status)s (%(answer)s).")
+                % {
+                    "id": transaction.transaction_id,
+                    "station": transaction.station.charger_id,
+                    "status": command.get_status_display(),
+                    "answer": answer_summary(command),
+                },
+                messages.SUCCESS if command.status == CommandStatus.ACCEPTED else messages.WARNING,
+            )
+            return HttpResponseRedirect(back)
+        return TemplateResponse(
+            request,
+            "admin/transactions/transaction/stop.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("Stop session %(id)s") % {"id": transaction.transaction_id},
+                "opts": self.model._meta,
+                "transaction": transaction,
+                "next": back,
+            },
+        )
+
+    @admin.display(description=_("stop"))
+    def stop_button(self, obj: Transaction) -> str:
+        if obj.stopped_at is not None:
+            return ""
+        return format_html(
+            '<a class="button cc-stop" href="{}">{}</a>',
+            reverse("admin:transactions_transaction_stop", args=[obj.pk]),
+            _("Stop"),
+        )
 
     @admin.action(description=_("Export selected transactions as CSV"), permissions=["view"])
     def export_csv(self, request: HttpRequest, queryset: QuerySet[Transaction]) -> HttpResponse:
@@ -217,6 +308,14 @@ class TransactionAdmin(SiteScopedAdminMixin, RecordAdminMixin, admin.ModelAdmin)
                 "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
             },
         )
+
+    @admin.display(description=_("station"), ordering="station__charger_id")
+    def station_display(self, obj: Transaction) -> str:
+        return obj.station.charger_id
+
+    @admin.display(description=_("connector"), ordering="connector__connector_id")
+    def connector_display(self, obj: Transaction) -> str:
+        return str(obj.connector.connector_id) if obj.connector else "-"
 
     @admin.display(description=_("started"), ordering="started_at")
     def started_display(self, obj: Transaction) -> str:

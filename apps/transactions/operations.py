@@ -16,16 +16,23 @@ from typing import Any
 
 from django import forms
 from django.core.validators import MaxLengthValidator
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from apps.chargers.models import ChargingStation
 from apps.commands.errors import CommandError
-from apps.commands.forms import ConnectorField, OperationForm, id_token_max_length
+from apps.commands.forms import (
+    ConnectorField,
+    OperationForm,
+    connector_choices,
+    id_token_max_length,
+)
 from apps.commands.models import ChargerCommand
 from apps.commands.registry import Operation, per_version, register
 from apps.commands.services import send_command
 from apps.protocol.versions import V16
-from apps.rfid.models import IdTag
+from apps.rfid.models import AuthorizationStatus, IdTag
+from apps.transactions.models import Transaction
 
 
 def _is_v16(station: ChargingStation) -> bool:
@@ -78,6 +85,26 @@ def remote_stop(*, station: ChargingStation, transaction_id: str, **options: Any
     )
 
 
+def transaction_request_stop(
+    *, transaction: Transaction, requested_by: Any = None, source: str = "admin"
+) -> ChargerCommand:
+    """Ask the session's station to stop it: the Stop button of lists and the dashboard.
+
+    Sends remote_stop (RemoteStop / RequestStopTransaction) through the command service;
+    the session ends when the station reports it stopped. A stopped session is an error.
+    """
+    if transaction.stopped_at is not None:
+        raise CommandError(
+            _("Session %(id)s has already stopped.") % {"id": transaction.transaction_id}
+        )
+    return remote_stop(
+        station=transaction.station,
+        transaction_id=transaction.transaction_id,
+        requested_by=requested_by,
+        source=source,
+    )
+
+
 def get_transaction_status(
     *, station: ChargingStation, transaction_id: str | None = None, **options: Any
 ) -> ChargerCommand:
@@ -94,10 +121,42 @@ def cost_updated(
     return send_command(station=station, action="CostUpdated", payload=payload, **options)
 
 
+# How many accepted id tags the remote start form offers to pick from.
+ID_TAG_CHOICES = 500
+
+
+class IdTagPicker(forms.TextInput):
+    """A text input with the accepted id tags to pick from (an HTML datalist)."""
+
+    def render(
+        self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None
+    ) -> str:
+        attrs = {**(attrs or {})}
+        list_id = f"{attrs.get('id') or 'id_' + name}-choices"
+        attrs["list"] = list_id
+        tags = (
+            IdTag.objects.filter(status=AuthorizationStatus.ACCEPTED)
+            .order_by("id_tag")
+            .values_list("id_tag", flat=True)[:ID_TAG_CHOICES]
+        )
+        options = format_html_join("", '<option value="{}">', ((tag,) for tag in tags))
+        return format_html(
+            '{}<datalist id="{}">{}</datalist>',
+            super().render(name, value, attrs, renderer),
+            list_id,
+            options,
+        )
+
+
 class RemoteStartForm(OperationForm):
     operation = "remote_start"
 
-    id_tag = forms.CharField(label=_("id tag"), max_length=36)
+    id_tag = forms.CharField(
+        label=_("id tag"),
+        max_length=36,
+        widget=IdTagPicker,
+        help_text=_("Pick one of the accepted id tags, or type one."),
+    )
     connector_id = ConnectorField(
         label=_("connector / EVSE"),
         min_value=1,
@@ -117,6 +176,11 @@ class RemoteStartForm(OperationForm):
         self.fields["id_tag"].max_length = longest
         self.fields["id_tag"].validators = [MaxLengthValidator(longest)]
         self.fields["id_tag"].widget.attrs["maxlength"] = str(longest)
+        choices = connector_choices(self.station, empty=_("The station chooses"))
+        if len(choices) > 1:
+            self.fields["connector_id"].widget = forms.Select(choices=choices)
+            if len(choices) == 2:  # one connector: it is the one
+                self.fields["connector_id"].initial = choices[1][0]
 
     def clean_charging_profile(self) -> dict[str, Any] | None:
         profile = self.cleaned_data["charging_profile"]
@@ -125,10 +189,43 @@ class RemoteStartForm(OperationForm):
         return profile
 
 
+def active_transaction_choices(station: ChargingStation) -> list[tuple[str, str]]:
+    """Return the station's running sessions as (transaction id, what an operator reads)."""
+    running = (
+        Transaction.objects.filter(station=station, stopped_at__isnull=True)
+        .select_related("connector")
+        .order_by("-started_at")
+    )
+    return [
+        (
+            tx.transaction_id,
+            _("%(id)s · connector %(connector)s · %(tag)s · since %(started)s")
+            % {
+                "id": tx.transaction_id,
+                "connector": tx.connector.connector_id if tx.connector else "-",
+                "tag": tx.id_tag or "-",
+                "started": tx.started_at.strftime("%Y-%m-%d %H:%M"),
+            },
+        )
+        for tx in running
+    ]
+
+
 class RemoteStopForm(OperationForm):
     operation = "remote_stop"
 
-    transaction_id = forms.CharField(label=_("transaction id"), max_length=36)
+    transaction_id = forms.ChoiceField(
+        label=_("session"), help_text=_("The station's running sessions.")
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        choices = active_transaction_choices(self.station)
+        self.fields["transaction_id"].choices = choices
+        if not choices:
+            self.fields["transaction_id"].help_text = _("No session is running on this station.")
+        elif len(choices) == 1:
+            self.fields["transaction_id"].initial = choices[0][0]
 
     def clean_transaction_id(self) -> str:
         value = self.cleaned_data["transaction_id"]

@@ -150,6 +150,12 @@
         clearPower(data.station);
       }
     });
+    document.querySelectorAll('[data-offline-note="' + data.station + '"]').forEach(function (note) {
+      note.hidden = !!data.online;
+    });
+    if (data.online && data.at) {
+      onHeartbeat({ station: data.station, at: data.at }); // a connection is a sign of life
+    }
     updateCounts();
   }
 
@@ -229,8 +235,48 @@
     return null;
   }
 
+  // The station page's own table of sessions: energy so far, and the end of a session.
+  function stationSession(data) {
+    var body = document.getElementById("cc-station-tx-rows");
+    if (!body) {
+      return;
+    }
+    var row = null;
+    if (data.transaction) {
+      row = body.querySelector('.cc-station-tx[data-transaction="' + data.transaction + '"]');
+    }
+    if (!row && data.transaction_id !== null && data.transaction_id !== undefined) {
+      body.querySelectorAll('.cc-station-tx[data-station="' + data.station + '"]').forEach(
+        function (candidate) {
+          if (candidate.getAttribute("data-transaction-id") === String(data.transaction_id)) {
+            row = candidate;
+          }
+        }
+      );
+    }
+    if (!row) {
+      return;
+    }
+    var start = parseFloat(row.getAttribute("data-meter-start"));
+    var reading = data.register_wh;
+    if ((reading === null || reading === undefined) && data.meter_stop_wh !== undefined) {
+      reading = data.meter_stop_wh;
+    }
+    if (reading !== null && reading !== undefined && !isNaN(start)) {
+      var energy = field(row, "energy");
+      energy.textContent = formatNumber((reading - start) / 1000, 3);
+      flash(energy);
+    }
+    if (data.active === false && data.stopped_at) {
+      field(row, "stopped").textContent = formatTime(data.stopped_at);
+      if (data.reason) {
+        field(row, "reason").textContent = data.reason;
+      }
+    }
+  }
+
   function showMeter(row, data) {
-    if (data.power_w !== null && data.power_w !== undefined) {
+    if (data.power_w !== null && data.power_w !== undefined && field(row, "power")) {
       var power = field(row, "power");
       power.setAttribute("data-watts", data.power_w);
       power.textContent = formatNumber(data.power_w / 1000, 2);
@@ -245,6 +291,7 @@
   }
 
   function onTransaction(data) {
+    stationSession(data);
     var body = document.getElementById("cc-transaction-rows");
     var row = transactionRow(data);
     if (!data.active) {
@@ -260,6 +307,10 @@
         var link = field(row, "link");
         link.textContent = data.transaction_id;
         link.href = adminUrl("transaction", data.transaction);
+        var stop = field(row, "stop");
+        if (stop) {
+          stop.href = adminUrl("stop", data.transaction);
+        }
         field(row, "station").textContent = stationName(data.station);
         setTime(field(row, "started"), data.started_at);
         body.insertBefore(row, body.firstChild);
@@ -282,6 +333,7 @@
   }
 
   function onMeter(data) {
+    stationSession(data);
     var row = transactionRow(data);
     if (row) {
       showMeter(row, data);

@@ -1,13 +1,15 @@
 """A real browser for the control center tests: headless Chromium driven by Selenium.
 
 Chromium and its driver come from Debian (scripts/test-packages.sh installs them). When
-they are missing the tests fail in CI and are skipped elsewhere. Screenshots go to
-test-artifacts/ (not committed) for a person to look at.
+they are missing the tests fail in CI and are skipped elsewhere. Screenshots go to the
+folder TEST_ARTIFACTS_DIR names (default: constellation-test-artifacts in the system's
+temporary folder) for a person to look at.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -20,7 +22,10 @@ from tests.conftest import need_service
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+ARTIFACTS = Path(
+    os.environ.get("TEST_ARTIFACTS_DIR")
+    or Path(tempfile.gettempdir()) / "constellation-test-artifacts"
+)
 USERNAME, PASSWORD = "operator", "a-long-test-password-42"
 # Seconds the browser tests wait for the page to change.
 WAIT_S = 20
@@ -70,8 +75,8 @@ def browser() -> Iterator[Any]:
 
 
 def screenshot(driver: Any, name: str) -> Path:
-    """Save the page as test-artifacts/<name>.png and return the path."""
-    ARTIFACTS.mkdir(exist_ok=True)
+    """Save the page as <TEST_ARTIFACTS_DIR>/<name>.png and return the path."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
     driver.save_screenshot(str(path))
     return path

@@ -168,6 +168,7 @@ async def test_an_operator_approves_a_station_and_sends_a_command(
         )
         assert booted.status == "Accepted"
 
+        await in_browser(lambda: css(browser, "#cc-tab-link-commands")[0].click())
         await in_browser(
             lambda: css(browser, '#station-operations a[href$="/command/reset/"]')[0].click()
         )
@@ -183,7 +184,7 @@ async def test_an_operator_approves_a_station_and_sends_a_command(
         await in_browser(
             wait_for,
             browser,
-            has_text(".messagelist", "Reset accepted by CP-BROWSER-2"),
+            has_text(".messagelist", "Reset accepted by station CP-BROWSER-2"),
             "no outcome message",
         )
         assert cp.received["Reset"] == [{"type": "Soft"}]
@@ -191,7 +192,7 @@ async def test_an_operator_approves_a_station_and_sends_a_command(
             wait_for, browser, has_text("#command-history tbody tr", "Accepted"), "no history"
         )
         await in_browser(screenshot, browser, "station-command")
-        browser.execute_script("document.getElementById('station-transactions').scrollIntoView()")
+        await in_browser(lambda: css(browser, "#cc-tab-link-sessions")[0].click())
         await in_browser(screenshot, browser, "station-panels")
 
 

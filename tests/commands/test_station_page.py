@@ -10,9 +10,10 @@ from django.urls import reverse
 
 from apps.chargers.models import ChargingStation, ConfigurationKey
 from apps.commands.models import ChargerCommand, CommandStatus
-from apps.commands.registry import operation_for_action
+from apps.commands.registry import operation_for_action, operation_named
 from apps.core.timeutil import utcnow
 from apps.protocol.versions import V16
+from apps.transactions.models import Transaction
 
 pytestmark = pytest.mark.django_db
 
@@ -175,15 +176,18 @@ def test_posting_a_form_to_an_offline_station_stores_an_offline_command(
     admin_client, admin_user, station, operation
 ):
     data, action, payload = POSTS[operation]
+    if operation == "remote_stop":  # the form offers the station's running sessions
+        Transaction.objects.create(station=station, transaction_id="77", started_at=utcnow())
     response = admin_client.post(command_url(station, operation), data)
     assert response.status_code == 302, response.context["form"].errors
-    assert response["Location"] == change_url(station)
+    assert response["Location"] == change_url(station) + "#tab-commands"
     command = ChargerCommand.objects.get()
     assert (command.action, command.payload) == (action, payload)
     assert command.status == CommandStatus.OFFLINE
     assert (command.source, command.requested_by) == ("admin", admin_user)
     [message] = get_messages(response.wsgi_request)
-    assert f"{action} not sent, CP-ADM is offline" in str(message)
+    label = operation_named(operation).label
+    assert f"{label} not sent, station CP-ADM is offline" in str(message)
     assert message.level_tag == "error"
 
 
@@ -284,7 +288,10 @@ def test_the_station_page_shows_command_history_and_configuration(
     assert [c.action for c in history] == ["ClearCache", "Reset"]
     body = response.content.decode()
     assert "NotSupported no cache here" in body
-    assert "{&#x27;status&#x27;: &#x27;Accepted&#x27;}" in body
+    # Answers in words: no Python repr, no JSON.
+    assert '<td class="command-answer">Accepted</td>' in body
+    assert "{&#x27;status" not in body and "{&quot;status" not in body
+    assert ">Clear cache</a>" in body and ">Reset</a>" in body
     assert admin_user.username in body
     assert [k.key for k in response.context["configuration_keys"]] == [
         "HeartbeatInterval",
@@ -308,7 +315,7 @@ def test_a_command_for_an_offline_station_can_wait_in_the_queue(admin_client, st
     assert response.status_code == 302
     assert ChargerCommand.objects.get().status == CommandStatus.PENDING
     [message] = get_messages(response.wsgi_request)
-    assert "queued for CP-ADM" in str(message)
+    assert "queued for station CP-ADM" in str(message)
     assert message.level_tag == "info"
 
 
@@ -322,7 +329,7 @@ def test_a_connected_station_gets_a_few_seconds_to_answer(admin_client, station,
     assert response.status_code == 302
     assert ChargerCommand.objects.get().status == CommandStatus.PENDING
     [message] = get_messages(response.wsgi_request)
-    assert "Reset sent to CP-ADM, no answer yet" in str(message)
+    assert "Reset sent to station CP-ADM, no answer yet" in str(message)
 
 
 def test_the_command_list_is_read_only_and_filters(admin_client, station):

@@ -63,8 +63,8 @@ async def test_a_reset_sent_from_the_admin_is_accepted_by_the_charger(asgi_serve
         )
 
     assert response.history and response.history[0].status_code == 302
-    assert response.url.endswith(f"/admin/chargers/chargingstation/{station.pk}/change/")
-    assert "Reset accepted by CP-ADMIN-LIVE" in response.text
+    assert f"/admin/chargers/chargingstation/{station.pk}/change/" in response.url
+    assert "Reset accepted by station CP-ADMIN-LIVE" in response.text
     assert cp.received["Reset"] == [{"type": "Soft"}]
     command = await sync_to_async(ChargerCommand.objects.select_related("requested_by").get)(
         station=station, action="Reset"

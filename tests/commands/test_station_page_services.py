@@ -129,7 +129,7 @@ def test_send_local_list_sends_the_flagged_id_tags(admin_client, station):
     assert command.payload["listVersion"] == 1
     assert [e["idTag"] for e in command.payload["localAuthorizationList"]] == ["CARD-1"]
     [message] = get_messages(response.wsgi_request)
-    assert "SendLocalList not sent, CP-SVC is offline" in str(message)
+    assert "Send local list not sent, station CP-SVC is offline" in str(message)
 
 
 def test_rotate_password_sends_the_key_without_the_secret(admin_client, station):

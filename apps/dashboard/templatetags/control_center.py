@@ -7,7 +7,8 @@ from typing import Any
 from django import template
 
 from apps.chargers.models import ChargingStation
-from apps.dashboard import labels, selectors
+from apps.commands import answers
+from apps.dashboard import admin_index, labels, selectors
 from apps.dashboard.models import Favorite
 from apps.transactions.labels import duration, kw, kwh
 from apps.transactions.models import Transaction
@@ -56,3 +57,13 @@ def message_log_actions(charger_id: str) -> list[str]:
 def live_words() -> dict[str, Any]:
     """Return the words the live pages' script writes, in the active language."""
     return labels.live_labels()
+
+
+@register.simple_tag
+def admin_index_groups(app_list: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Return the admin index's models grouped by what operators do (apps/dashboard)."""
+    return admin_index.admin_index_groups(app_list)
+
+
+register.filter("answer_summary", answers.answer_summary)
+register.filter("command_label", answers.command_label)
