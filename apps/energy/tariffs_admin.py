@@ -80,7 +80,7 @@ class TariffAdmin(SiteScopedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(HeldTariff)
-class HeldTariffAdmin(admin.ModelAdmin):
+class HeldTariffAdmin(SiteScopedAdminMixin, admin.ModelAdmin):
     """The tariffs OCPP 2.1 stations hold, as their answers said: read only."""
 
     list_display = [

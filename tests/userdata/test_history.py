@@ -14,7 +14,7 @@ from django.urls import reverse
 from apps.chargers.models import ChargingStation
 from apps.rfid.models import IdTag
 from apps.security.passwords import password_hash
-from tests.personas import grant
+from tests.personas import ALL_SITES, grant
 from tests.userdata.data import SECRET, build_graph
 
 pytestmark = pytest.mark.django_db
@@ -86,6 +86,7 @@ def operator_x():
         "chargers.change_chargingstation",
         "rfid.view_idtag",
         "rfid.change_idtag",
+        ALL_SITES,
     )
     client = Client()
     client.force_login(user)
@@ -147,6 +148,7 @@ def test_the_history_page_stays_closed_to_a_user_without_permission(operator_x):
     build_graph()
     station = ChargingStation.objects.get(charger_id="CP-1")
     nobody = get_user_model().objects.create_user("nobody", password="x" * 20, is_staff=True)
+    grant(nobody, ALL_SITES)  # sees every station: only the permission is missing
     client = Client()
     client.force_login(nobody)
 
