@@ -27,7 +27,7 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
 from apps.chargers.admin import ConnectorInline
-from apps.chargers.models import ChargingStation, RegistrationStatus
+from apps.chargers.models import ChargingStation, Connector, RegistrationStatus
 from apps.chargers.scoped import SiteScopedAdminMixin
 from apps.chargers.services import station_set_registration
 from apps.commands.models import ChargerCommand
@@ -35,6 +35,7 @@ from apps.commands.registry import operation_named
 from apps.commands.services import command_wait
 from apps.core.display import time_seconds
 from apps.dashboard import bulk_commands as bulk
+from apps.dashboard.labels import CONNECTOR_STATUSES
 from apps.dashboard.station_commands import OperationPage, command_outcome, operation_links
 from apps.devicemodel.selectors import station_configuration
 from apps.maintenance.services import public_base_url
@@ -87,6 +88,25 @@ FIRMWARE_FIELDS = [
     "diagnostics_status_at",
     "created_at",
 ]
+
+
+class StationConnectorInline(ConnectorInline):
+    """The station page's connectors, their statuses in the operator's words."""
+
+    fields = [
+        "connector_id",
+        "status_word",
+        "error_code",
+        "info",
+        "vendor_error_code",
+        "status_at",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description=_("status"))
+    def status_word(self, connector: Connector) -> str:
+        # A status OCPP does not list (a vendor's) is shown as the station sent it.
+        return str(CONNECTOR_STATUSES.get(connector.status, connector.status or "-"))
 
 
 @admin.register(ChargingStation)
@@ -158,7 +178,7 @@ class ChargingStationAdmin(SiteScopedAdminMixin, admin.ModelAdmin):
             {"fields": ["message_log_link"], "classes": ["cc-tab-log"]},
         ),
     ]
-    inlines = [ConnectorInline]
+    inlines = [StationConnectorInline]
     actions = ["send_command", "approve", "reject", "generate_password", "rotate_password"]
     change_form_template = "admin/chargers/chargingstation/change_form.html"
     command_form_template = "admin/chargers/chargingstation/command_form.html"

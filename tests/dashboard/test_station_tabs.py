@@ -85,3 +85,19 @@ def test_a_running_session_shows_the_energy_measured_so_far(admin_client, statio
     )
     page = page_of(admin_client, station)
     assert '<td class="cc-number" data-field="energy">2.500</td>' in page
+
+
+def test_the_connectors_show_their_status_in_the_operators_language(admin_client, station):
+    Connector.objects.filter(station=station).update(status="SuspendedEV")
+    Connector.objects.create(station=station, connector_id=2, status="VendorSpecial")
+
+    english = page_of(admin_client, station)
+    admin_client.cookies["django_language"] = "it"
+    italian = admin_client.get(
+        reverse("admin:chargers_chargingstation_change", args=[station.pk]),
+        HTTP_ACCEPT_LANGUAGE="it",
+    ).content.decode()
+
+    assert "Suspended by vehicle" in english and "VendorSpecial" in english
+    assert "Sospesa dal veicolo" in italian
+    assert "SuspendedEV<" not in italian
