@@ -89,13 +89,17 @@ class OperationForm(forms.Form):
     """The fields of one operation for one station; `submit` sends it and returns the command.
 
     By default the cleaned fields, empty ones left out, are the keyword arguments of the
-    operation's registered sender (`arguments`).
+    operation's registered sender (`arguments`). `user`: the operator filling it in, so
+    that pickers offer only what they may see (None: no operator, e.g. a script).
     """
 
     operation: ClassVar[str]
 
-    def __init__(self, *args: Any, station: ChargingStation, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, station: ChargingStation, user: Any = None, **kwargs: Any
+    ) -> None:
         self.station = station
+        self.user = user
         super().__init__(*args, **kwargs)
         capitalize_labels(self)
 

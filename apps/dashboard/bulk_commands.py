@@ -99,7 +99,9 @@ def bulk_send(
     """
     outcomes = []
     for station in stations:
-        form: OperationForm = operation.form(data, station=station, prefix=PREFIX)
+        form: OperationForm = operation.form(
+            data, station=station, user=requested_by, prefix=PREFIX
+        )
         if not form.is_valid():
             errors = "; ".join(
                 f"{form.fields[name].label if name in form.fields else ''}: {' '.join(msgs)}"

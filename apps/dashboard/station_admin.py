@@ -296,7 +296,10 @@ class ChargingStationAdmin(SiteScopedAdminMixin, admin.ModelAdmin):
         if operation is not None:
             sending = "_send" in request.POST
             form = operation.form(
-                request.POST if sending else None, station=stations[0], prefix=bulk.PREFIX
+                request.POST if sending else None,
+                station=stations[0],
+                user=request.user,
+                prefix=bulk.PREFIX,
             )
             if sending:
                 outcomes = bulk.bulk_send(

@@ -102,7 +102,10 @@ class OperationPage:
         self.raw = request.method == "POST" and "_raw" in request.POST
         data = request.POST if request.method == "POST" else None
         self.form: OperationForm = self.operation.form(
-            None if self.raw else data, station=station, initial=request.GET.dict()
+            None if self.raw else data,
+            station=station,
+            user=request.user,
+            initial=request.GET.dict(),
         )
         self.raw_form = RawPayloadForm(
             data if self.raw else None,

@@ -20,6 +20,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from apps.chargers.models import ChargingStation
+from apps.chargers.tenancy import filter_by_site
 from apps.commands.errors import CommandError
 from apps.commands.forms import (
     ConnectorField,
@@ -125,8 +126,19 @@ def cost_updated(
 ID_TAG_CHOICES = 500
 
 
+def pickable_id_tags(*, user: Any = None) -> list[str]:
+    """Return the accepted id tags an operator may pick: those of their sites (a card's site
+    says who manages it, docs/sites.md); every accepted tag when there is no operator."""
+    tags = IdTag.objects.filter(status=AuthorizationStatus.ACCEPTED)
+    if user is not None:
+        tags = filter_by_site(tags, user)
+    return list(tags.order_by("id_tag").values_list("id_tag", flat=True)[:ID_TAG_CHOICES])
+
+
 class IdTagPicker(forms.TextInput):
-    """A text input with the accepted id tags to pick from (an HTML datalist)."""
+    """A text input with id tags to pick from (an HTML datalist): `tags`, set by the form."""
+
+    tags: list[str] = []
 
     def render(
         self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None
@@ -134,12 +146,7 @@ class IdTagPicker(forms.TextInput):
         attrs = {**(attrs or {})}
         list_id = f"{attrs.get('id') or 'id_' + name}-choices"
         attrs["list"] = list_id
-        tags = (
-            IdTag.objects.filter(status=AuthorizationStatus.ACCEPTED)
-            .order_by("id_tag")
-            .values_list("id_tag", flat=True)[:ID_TAG_CHOICES]
-        )
-        options = format_html_join("", '<option value="{}">', ((tag,) for tag in tags))
+        options = format_html_join("", '<option value="{}">', ((tag,) for tag in self.tags))
         return format_html(
             '{}<datalist id="{}">{}</datalist>',
             super().render(name, value, attrs, renderer),
@@ -176,6 +183,7 @@ class RemoteStartForm(OperationForm):
         self.fields["id_tag"].max_length = longest
         self.fields["id_tag"].validators = [MaxLengthValidator(longest)]
         self.fields["id_tag"].widget.attrs["maxlength"] = str(longest)
+        self.fields["id_tag"].widget.tags = pickable_id_tags(user=self.user)
         choices = connector_choices(self.station, empty=_("The station chooses"))
         if len(choices) > 1:
             self.fields["connector_id"].widget = forms.Select(choices=choices)

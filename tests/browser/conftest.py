@@ -102,3 +102,45 @@ def log_in(driver: Any, base_url: str, username: str = USERNAME) -> None:
     driver.find_element(By.ID, "id_password").send_keys(PASSWORD)
     driver.find_element(By.CSS_SELECTOR, "#login-form [type=submit]").click()
     wait_for(driver, lambda d: d.find_elements(By.ID, "user-tools"), "login did not succeed")
+
+
+# The two screens every page is looked at on: a laptop's and a phone's.
+SCREENS = {"desktop": (1366, 768), "phone": (390, 844)}
+
+
+def css(driver: Any, selector: str) -> list[Any]:
+    from selenium.webdriver.common.by import By
+
+    return driver.find_elements(By.CSS_SELECTOR, selector)
+
+
+def shows(selector: str, expected: str) -> Callable[[Any], bool]:
+    """A wait condition: the first element matching `selector` is visible and has `expected`."""
+
+    def condition(driver: Any) -> bool:
+        found = css(driver, selector)
+        return bool(found) and found[0].is_displayed() and expected in found[0].text
+
+    return condition
+
+
+def too_wide(driver: Any) -> list[int] | None:
+    """Return [page width, window width] when the page scrolls sideways, else None."""
+    widths = driver.execute_script(
+        "return [document.documentElement.scrollWidth, window.innerWidth];"
+    )
+    return widths if widths[0] > widths[1] else None
+
+
+def on_every_screen(driver: Any, name: str) -> dict[str, list[int]]:
+    """Screenshot the page as `<name>-desktop` and `<name>-phone`; return the screens it is
+    too wide for (see `too_wide`). The window is left at the desktop size."""
+    wide = {}
+    for screen, size in SCREENS.items():
+        driver.set_window_size(*size)
+        screenshot(driver, f"{name}-{screen}")
+        widths = too_wide(driver)
+        if widths:
+            wide[screen] = widths
+    driver.set_window_size(*SCREENS["desktop"])
+    return wide

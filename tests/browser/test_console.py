@@ -15,12 +15,21 @@ from ocpp.v16 import call
 from apps.chargers.models import ChargingStation, ConfigurationKey, Connector
 from apps.commands.models import ChargerCommand, CommandStatus
 from apps.transactions.models import MeterValue, Transaction
-from tests.browser.conftest import PASSWORD, USERNAME, in_browser, log_in, screenshot, wait_for
+from tests.browser.conftest import (
+    PASSWORD,
+    SCREENS,
+    USERNAME,
+    css,
+    in_browser,
+    log_in,
+    screenshot,
+    shows,
+    too_wide,
+    wait_for,
+)
 from tests.ocpp.charger import connect_charger
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-SCREENS = {"desktop": (1366, 768), "phone": (390, 844)}
 
 
 def now() -> datetime:
@@ -36,20 +45,6 @@ async def operator():
     return await sync_to_async(get_user_model().objects.create_superuser)(
         USERNAME, "operator@example.com", PASSWORD
     )
-
-
-def css(driver, selector: str):
-    from selenium.webdriver.common.by import By
-
-    return driver.find_elements(By.CSS_SELECTOR, selector)
-
-
-def shows(selector: str, expected: str):
-    def condition(driver):
-        found = css(driver, selector)
-        return bool(found) and found[0].is_displayed() and expected in found[0].text
-
-    return condition
 
 
 def hidden(selector: str):
@@ -219,7 +214,7 @@ async def test_no_page_is_wider_than_the_screen(asgi_server, browser, operator):
     pages = await sync_to_async(make_console_data)()
     base = asgi_server.http_url
     await in_browser(log_in, browser, base)
-    too_wide = []
+    wide = []
     for screen, size in SCREENS.items():
         browser.set_window_size(*size)
         for name, path in pages.items():
@@ -227,13 +222,11 @@ async def test_no_page_is_wider_than_the_screen(asgi_server, browser, operator):
             await in_browser(
                 wait_for, browser, lambda d: css(d, "#content-main"), f"{name} did not load"
             )
-            widths = browser.execute_script(
-                "return [document.documentElement.scrollWidth, window.innerWidth];"
-            )
             await in_browser(screenshot, browser, f"console-{name}-{screen}")
-            if widths[0] > widths[1]:
-                too_wide.append((name, screen, widths))
-    assert too_wide == []
+            widths = too_wide(browser)
+            if widths:
+                wide.append((name, screen, widths))
+    assert wide == []
 
     # The station page in tabs: no tab is near the old page's 4,400 px scroll (two screens
     # at most), and none is wider than the window.

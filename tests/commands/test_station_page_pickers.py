@@ -5,11 +5,12 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from apps.chargers.models import ChargingStation, Connector
+from apps.chargers.models import ChargingStation, Connector, Site
 from apps.commands.models import ChargerCommand
 from apps.core.timeutil import utcnow
 from apps.rfid.models import IdTag
 from apps.transactions.models import Transaction
+from tests.chargers.conftest import site_operator
 
 pytestmark = pytest.mark.django_db
 
@@ -44,6 +45,20 @@ def test_remote_start_offers_the_accepted_id_tags_and_sends_the_picked_one(admin
     assert response.status_code == 302
     command = ChargerCommand.objects.get()
     assert command.payload == {"idTag": "DRIVER-OK", "connectorId": 1}
+
+
+def test_remote_start_offers_a_site_operator_only_the_cards_of_their_sites(client, station):
+    site_a, site_b = Site.objects.create(name="A"), Site.objects.create(name="B")
+    station.site = site_a
+    station.save(update_fields=["site"])
+    IdTag.objects.create(id_tag="CARD-OF-A", site=site_a)
+    IdTag.objects.create(id_tag="CARD-OF-B", site=site_b)
+    IdTag.objects.create(id_tag="CARD-OF-NO-SITE")
+    client.force_login(site_operator("operator-a", site_a))
+    page = client.get(command_url(station, "remote_start")).content.decode()
+    assert '<option value="CARD-OF-A">' in page
+    assert "CARD-OF-B" not in page
+    assert "CARD-OF-NO-SITE" not in page
 
 
 def test_remote_stop_picks_one_of_the_station_s_running_sessions(admin_client, station):
