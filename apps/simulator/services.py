@@ -70,7 +70,8 @@ def stations_register(
     with transaction.atomic():
         existing = {
             station.charger_id: station
-            for station in ChargingStation.objects.select_for_update()
+            # Only the stations' rows: PostgreSQL cannot lock the outer join's nullable side.
+            for station in ChargingStation.objects.select_for_update(of=("self",))
             .filter(charger_id__in=charger_ids)
             .select_related("simulated_by")
         }
